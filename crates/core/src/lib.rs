@@ -1,0 +1,33 @@
+//! ironmage core: the domain and every mechanism the roles share.
+//!
+//! - [`store`]: the metadata store (runs, datasets, registry, predictions) on SQLite or PostgreSQL.
+//! - [`artifacts`]: content-addressed files (models, scalers, dataset snapshots).
+//! - [`queue`] and [`events`]: how work and change notices move between roles.
+//! - [`pipeline`]: pipeline files, built-in blocks and the engine that runs them.
+//! - [`ml`]: ironmage's own tree learner, preprocessing and metrics.
+//! - [`model`], [`serving`]: the model format and what scoring a request needs.
+//! - [`lineage`], [`dataset`], [`synthetic`]: provenance, fingerprints, demo data.
+//! - [`platform`]: the handle the roles hold, and the service calls the edges make.
+//!
+//! Threading: everything here is async on tokio except CPU work (training, fingerprinting),
+//! which runs on the blocking pool.
+#![deny(missing_docs)]
+
+pub mod artifacts;
+pub mod clock;
+pub mod dataset;
+pub mod error;
+pub mod events;
+pub mod lineage;
+pub mod ml;
+pub mod model;
+pub mod names;
+pub mod pipeline;
+pub mod platform;
+pub mod queue;
+pub mod serving;
+pub mod store;
+pub mod synthetic;
+
+pub use error::{Error, ErrorCode, Result};
+pub use platform::{Platform, PlatformConfig};

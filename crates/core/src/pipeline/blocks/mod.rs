@@ -1,0 +1,152 @@
+//! The built-in block kinds: what each takes, gives, and how its config is typed.
+
+mod deploy;
+mod preprocess;
+mod register;
+mod synthetic;
+mod train;
+
+pub use deploy::Deployed;
+pub use preprocess::Prepared;
+pub use register::Registered;
+pub use synthetic::VersionedDataset;
+pub use train::Trained;
+
+use super::engine::BlockContext;
+use crate::error::Result;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// What flows along an edge of the DAG.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Port {
+    /// A versioned dataset.
+    Dataset,
+    /// Train/test matrices with fitted preprocessing.
+    Prepared,
+    /// A fitted model with its evaluation.
+    Trained,
+    /// A registered model version.
+    Registered,
+    /// A deployment decision.
+    Deployed,
+}
+
+/// A block's output, shared with its downstream blocks.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// From a loader.
+    Dataset(Arc<VersionedDataset>),
+    /// From preprocessing.
+    Prepared(Arc<Prepared>),
+    /// From a trainer.
+    Trained(Arc<Trained>),
+    /// From the register block.
+    Registered(Arc<Registered>),
+    /// From the deploy block.
+    Deployed(Arc<Deployed>),
+}
+
+macro_rules! block_kinds {
+    ($($variant:ident => $name:literal, $module:ident, [$($input:ident),*] -> $output:ident;)*) => {
+        /// A built-in block kind.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum BlockKind {
+            $(
+                #[doc = concat!("`", $name, "`")]
+                $variant,
+            )*
+        }
+
+        impl BlockKind {
+            /// The kind as written in pipeline files.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name),* }
+            }
+
+            /// Parse a kind name, listing the known ones on error.
+            pub fn parse(text: &str) -> std::result::Result<BlockKind, String> {
+                match text {
+                    $($name => Ok(Self::$variant),)*
+                    other => Err(format!("unknown block kind {other:?} (known: {})", [$($name),*].join(", "))),
+                }
+            }
+
+            /// The ports its upstream blocks must give, in order.
+            pub fn inputs(self) -> Vec<Port> {
+                match self { $(Self::$variant => vec![$(Port::$input),*]),* }
+            }
+
+            /// The port it gives.
+            pub fn output(self) -> Port {
+                match self { $(Self::$variant => Port::$output),* }
+            }
+
+            /// Type-check a resolved config, naming the field at fault.
+            pub fn check_config(self, config: &Value) -> std::result::Result<(), String> {
+                match self { $(Self::$variant => typed::<$module::Config>(config).and_then(|c| c.validate().map_err(|e| e.to_string()))),* }
+            }
+
+            /// Run the block.
+            pub(crate) async fn run(self, ctx: &BlockContext, config: &Value, inputs: Vec<Output>) -> Result<Output> {
+                match self {
+                    $(Self::$variant => {
+                        let config = typed::<$module::Config>(config).map_err(crate::error::Error::invalid)?;
+                        $module::run(ctx, config, inputs).await
+                    })*
+                }
+            }
+        }
+    };
+}
+
+block_kinds! {
+    SyntheticChurn => "synthetic_churn", synthetic, [] -> Dataset;
+    Preprocess => "preprocess", preprocess, [Dataset] -> Prepared;
+    RandomForestClassifier => "random_forest_classifier", train, [Prepared] -> Trained;
+    RegisterModel => "register_model", register, [Trained] -> Registered;
+    Deploy => "deploy", deploy, [Registered] -> Deployed;
+}
+
+/// Deserialize a config, with the path of the offending field in the message.
+fn typed<T: DeserializeOwned>(config: &Value) -> std::result::Result<T, String> {
+    serde_path_to_error::deserialize(config).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            format!("field config: {}", e.into_inner())
+        } else {
+            format!("field config.{path}: {}", e.into_inner())
+        }
+    })
+}
+
+impl Output {
+    /// A small JSON preview for the run page: schema, first rows, stats.
+    pub fn preview(&self) -> Value {
+        match self {
+            Output::Dataset(d) => d.preview(),
+            Output::Prepared(p) => p.preview(),
+            Output::Trained(t) => t.preview(),
+            Output::Registered(r) => r.preview(),
+            Output::Deployed(d) => d.preview(),
+        }
+    }
+}
+
+/// Take the single input of a block, which validation guarantees has the right port.
+macro_rules! single_input {
+    ($inputs:expr, $variant:ident) => {
+        match $inputs.into_iter().next() {
+            Some($crate::pipeline::blocks::Output::$variant(value)) => value,
+            _ => {
+                return Err($crate::error::Error::internal(concat!(
+                    "expected one ",
+                    stringify!($variant),
+                    " input"
+                )))
+            }
+        }
+    };
+}
+pub(crate) use single_input;

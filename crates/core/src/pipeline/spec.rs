@@ -1,0 +1,263 @@
+//! The pipeline file format (`pipelines/<name>/pipeline.yaml`) and its validation.
+//!
+//! Every error names the pipeline, the block and the field, so a typo is found from the
+//! message alone. Variables are substituted into block configs where a value is exactly
+//! `${name}`; the same checks run again at trigger time with the run's variables.
+
+use super::blocks::BlockKind;
+use crate::error::{Error, Result};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A validated pipeline: blocks in topological order.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// Pipeline name (the folder name).
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// Variables and their defaults.
+    pub variables: Map<String, Value>,
+    /// Blocks, upstream before downstream (ties keep file order).
+    pub blocks: Vec<Block>,
+    /// `sha256:<hex>` of the pipeline file.
+    pub file_hash: String,
+    /// The file path relative to the project root.
+    pub file: String,
+}
+
+/// One block of a pipeline.
+#[derive(Debug, Clone)]
+pub struct Block {
+    /// Unique name within the pipeline.
+    pub name: String,
+    /// What it does.
+    pub kind: BlockKind,
+    /// Blocks whose outputs it takes, in order.
+    pub upstream: Vec<String>,
+    /// Configuration as written, with `${var}` references unresolved.
+    pub config: Value,
+    /// Extra attempts after a failure.
+    pub retries: u32,
+    /// Delay before the first retry, doubled for each further one.
+    pub retry_delay_ms: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPipeline {
+    name: Option<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    variables: Map<String, Value>,
+    blocks: Vec<RawBlock>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBlock {
+    name: String,
+    kind: String,
+    #[serde(default)]
+    upstream: Vec<String>,
+    #[serde(default = "empty_object")]
+    config: Value,
+    #[serde(default)]
+    retries: u32,
+    #[serde(default = "default_retry_delay")]
+    retry_delay_ms: u64,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Map::new())
+}
+fn default_retry_delay() -> u64 {
+    1000
+}
+
+/// Parse and validate a pipeline file's text. `name` is the folder name.
+pub fn parse(name: &str, file: &str, text: &str) -> Result<Pipeline> {
+    let err = |msg: String| Error::invalid(format!("pipeline {name}: {msg}"));
+    let deserializer = serde_yaml::Deserializer::from_str(text);
+    let raw: RawPipeline = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { String::new() } else { format!("field {path}: ") };
+        err(format!("{field}{}", e.into_inner()))
+    })?;
+    if let Some(declared) = &raw.name {
+        if declared != name {
+            return Err(err(format!("field name: {declared:?} does not match the folder name {name:?}")));
+        }
+    }
+    check_identifier(name).map_err(|m| err(format!("name {m}")))?;
+    if raw.blocks.is_empty() {
+        return Err(err("field blocks: a pipeline needs at least one block".into()));
+    }
+    for var in raw.variables.keys() {
+        check_identifier(var).map_err(|m| err(format!("variable {var:?} {m}")))?;
+    }
+    let mut blocks = Vec::with_capacity(raw.blocks.len());
+    let mut names = BTreeSet::new();
+    for b in raw.blocks {
+        let at = |msg: String| err(format!("block {}: {msg}", b.name));
+        check_identifier(&b.name).map_err(|m| err(format!("block name {:?} {m}", b.name)))?;
+        if !names.insert(b.name.clone()) {
+            return Err(at("field name: another block has the same name".into()));
+        }
+        let kind = BlockKind::parse(&b.kind).map_err(|m| at(format!("field kind: {m}")))?;
+        if !b.config.is_object() {
+            return Err(at("field config: must be a mapping".into()));
+        }
+        if b.retries > 10 {
+            return Err(at("field retries: at most 10".into()));
+        }
+        blocks.push(Block { name: b.name, kind, upstream: b.upstream, config: b.config, retries: b.retries, retry_delay_ms: b.retry_delay_ms });
+    }
+    for b in &blocks {
+        for up in &b.upstream {
+            if up == &b.name {
+                return Err(err(format!("block {}: field upstream: a block cannot depend on itself", b.name)));
+            }
+            if !names.contains(up) {
+                return Err(err(format!("block {}: field upstream: no block named {up:?}", b.name)));
+            }
+        }
+    }
+    let blocks = topological_order(blocks).map_err(err)?;
+    let pipeline = Pipeline {
+        name: name.to_string(),
+        description: raw.description,
+        variables: raw.variables,
+        blocks,
+        file_hash: crate::artifacts::sha256_ref(text.as_bytes()),
+        file: file.to_string(),
+    };
+    pipeline.check_ports()?;
+    pipeline.resolve_configs(&Map::new())?;
+    Ok(pipeline)
+}
+
+impl Pipeline {
+    /// The block named `name`.
+    pub fn block(&self, name: &str) -> Option<&Block> {
+        self.blocks.iter().find(|b| b.name == name)
+    }
+
+    /// Merge run variables over the defaults; an unknown variable is an error.
+    pub fn merge_variables(&self, overrides: &Map<String, Value>) -> Result<Map<String, Value>> {
+        let mut merged = self.variables.clone();
+        for (key, value) in overrides {
+            if !self.variables.contains_key(key) {
+                let known: Vec<&String> = self.variables.keys().collect();
+                return Err(Error::invalid_field(
+                    format!("variables.{key}"),
+                    format!("pipeline {} has no variable {key:?} (known: {known:?})", self.name),
+                ));
+            }
+            merged.insert(key.clone(), value.clone());
+        }
+        Ok(merged)
+    }
+
+    /// Every block's config with variables substituted and type-checked, in block order.
+    pub fn resolve_configs(&self, overrides: &Map<String, Value>) -> Result<Vec<Value>> {
+        let variables = self.merge_variables(overrides)?;
+        self.blocks
+            .iter()
+            .map(|b| {
+                let at = |msg: String| Error::invalid(format!("pipeline {}: block {}: {msg}", self.name, b.name));
+                let config = substitute(&b.config, &variables, "config").map_err(at)?;
+                b.kind.check_config(&config).map_err(at)?;
+                Ok(config)
+            })
+            .collect()
+    }
+
+    fn check_ports(&self) -> Result<()> {
+        for b in &self.blocks {
+            let inputs: Vec<_> = b
+                .upstream
+                .iter()
+                .filter_map(|u| self.block(u))
+                .map(|u| u.kind.output())
+                .collect();
+            let wanted = b.kind.inputs();
+            if inputs != wanted {
+                return Err(Error::invalid(format!(
+                    "pipeline {}: block {}: field upstream: a {} block takes {:?} but its upstream blocks give {:?}",
+                    self.name,
+                    b.name,
+                    b.kind.as_str(),
+                    wanted,
+                    inputs
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_identifier(name: &str) -> std::result::Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
+        && !name.starts_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err("must be 1 to 64 characters of a-z, 0-9, _ or -".into())
+    }
+}
+
+/// Replace every string value that is exactly `${name}` by the variable's value.
+fn substitute(value: &Value, variables: &Map<String, Value>, path: &str) -> std::result::Result<Value, String> {
+    Ok(match value {
+        Value::String(s) => match s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
+            Some(var) => variables
+                .get(var)
+                .cloned()
+                .ok_or_else(|| format!("field {path}: refers to an undefined variable {var:?}"))?,
+            None => value.clone(),
+        },
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), substitute(v, variables, &format!("{path}.{k}"))?)))
+                .collect::<std::result::Result<_, String>>()?,
+        ),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| substitute(v, variables, &format!("{path}[{i}]")))
+                .collect::<std::result::Result<_, String>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// Kahn's algorithm, taking ready blocks in file order; a cycle is reported by its members.
+fn topological_order(blocks: Vec<Block>) -> std::result::Result<Vec<Block>, String> {
+    let mut pending: BTreeMap<usize, Block> = blocks.into_iter().enumerate().collect();
+    let mut done = BTreeSet::new();
+    let mut order = Vec::with_capacity(pending.len());
+    while !pending.is_empty() {
+        let ready = pending
+            .iter()
+            .find(|(_, b)| b.upstream.iter().all(|u| done.contains(u)))
+            .map(|(&i, _)| i);
+        match ready {
+            Some(i) => {
+                let block = pending.remove(&i).expect("index taken from the map");
+                done.insert(block.name.clone());
+                order.push(block);
+            }
+            None => {
+                let stuck: Vec<&str> = pending.values().map(|b| b.name.as_str()).collect();
+                return Err(format!("field upstream: the blocks {stuck:?} are in a cycle or depend on one"));
+            }
+        }
+    }
+    Ok(order)
+}

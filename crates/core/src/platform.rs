@@ -1,0 +1,171 @@
+//! The platform handle every role shares, and the service calls the edges (HTTP, CLI) make:
+//! one call per user action, with validation inside so every edge gets the same checks.
+
+use crate::artifacts::ArtifactStore;
+use crate::error::{Error, Result};
+use crate::events::{Event, EventBus};
+use crate::lineage;
+use crate::pipeline::{engine, Progress, Project, RunOutcome};
+use crate::queue::Queue;
+use crate::store::{ModelVersion, NewRun, Run, RunStatus, Stage, Store};
+use serde_json::{Map, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where the platform keeps things.
+#[derive(Debug, Clone)]
+pub struct PlatformConfig {
+    /// Data folder of the embedded default (SQLite file, artifacts).
+    pub data_dir: PathBuf,
+    /// Metadata database; `sqlite://<data_dir>/ironmage.db` when absent.
+    pub database_url: Option<String>,
+    /// Artifact folder; `<data_dir>/artifacts` when absent.
+    pub artifact_dir: Option<PathBuf>,
+    /// Project folder holding `pipelines/`.
+    pub project_dir: PathBuf,
+}
+
+impl PlatformConfig {
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("ironmage.db").display()))
+    }
+
+    /// The artifact folder in effect.
+    pub fn artifact_dir(&self) -> PathBuf {
+        self.artifact_dir.clone().unwrap_or_else(|| self.data_dir.join("artifacts"))
+    }
+}
+
+/// Store, artifacts, queue, events and project: what a role needs. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Platform {
+    /// Metadata store.
+    pub store: Store,
+    /// Artifact store.
+    pub artifacts: ArtifactStore,
+    /// Job queue.
+    pub queue: Queue,
+    /// Event bus.
+    pub events: EventBus,
+    /// Project folder.
+    pub project: Project,
+}
+
+/// How often a running run's holder renews its lease.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+
+impl Platform {
+    /// Open the stores (running migrations) with an in-process queue and bus.
+    pub async fn open(config: &PlatformConfig) -> Result<Platform> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| Error::internal(format!("cannot create data dir {}: {e}", config.data_dir.display())))?;
+        Ok(Platform {
+            store: Store::connect(&config.database_url()).await?,
+            artifacts: ArtifactStore::open(config.artifact_dir())?,
+            queue: Queue::local(),
+            events: EventBus::local(),
+            project: Project::new(&config.project_dir),
+        })
+    }
+
+    /// Validate a run request and record it as queued (not yet enqueued).
+    pub async fn create_run(&self, pipeline: &str, variables: Map<String, Value>, trigger: &str) -> Result<Run> {
+        let spec = self.project.load(pipeline)?;
+        spec.resolve_configs(&variables)?;
+        self.store
+            .create_run(NewRun {
+                pipeline: spec.name.clone(),
+                trigger: trigger.to_string(),
+                variables,
+                blocks: spec.blocks.iter().map(|b| (b.name.clone(), b.kind.as_str().to_string())).collect(),
+            })
+            .await
+    }
+
+    /// Validate, record and enqueue a run; executors pick it up.
+    pub async fn trigger_run(&self, pipeline: &str, variables: Map<String, Value>, trigger: &str) -> Result<Run> {
+        let run = self.create_run(pipeline, variables, trigger).await?;
+        self.queue.enqueue(&run.id).await?;
+        Ok(run)
+    }
+
+    /// Claim a queued run for `holder` and execute it, renewing the lease meanwhile.
+    /// `None` when the run was not queued (another holder has it, or it ended).
+    pub async fn execute_run(
+        &self,
+        run_id: &str,
+        holder: &str,
+        progress: &(dyn Fn(&Progress) + Send + Sync),
+    ) -> Result<Option<RunOutcome>> {
+        let Some(run) = self.store.claim_run(run_id, holder).await? else {
+            return Ok(None);
+        };
+        let heartbeat = {
+            let (store, id, holder) = (self.store.clone(), run.id.clone(), holder.to_string());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(HEARTBEAT_EVERY).await;
+                    if let Err(e) = store.heartbeat(&id, &holder).await {
+                        tracing::warn!(run = %id, error = %e, "heartbeat failed");
+                    }
+                }
+            })
+        };
+        let outcome = match self.project.load(&run.pipeline) {
+            Ok(spec) => engine::execute(self, Arc::new(spec), &run.id, &run.variables, progress).await,
+            Err(e) => Ok(RunOutcome { status: RunStatus::Failed, error: Some(e.to_string()), summary: Value::Object(Map::new()) }),
+        };
+        heartbeat.abort();
+        let outcome = outcome.unwrap_or_else(|e| RunOutcome {
+            status: RunStatus::Failed,
+            error: Some(format!("run aborted: {e}")),
+            summary: Value::Object(Map::new()),
+        });
+        self.store.finish_run(&run.id, holder, outcome.status, outcome.error.as_deref(), &outcome.summary).await?;
+        self.events.publish(Event::RunFinished { run_id: run.id.clone(), status: outcome.status.as_str().into() });
+        tracing::info!(run = %run.id, pipeline = %run.pipeline, status = outcome.status.as_str(), "run finished");
+        Ok(Some(outcome))
+    }
+
+    /// Move a version to a stage (archiving the old Production on promotion), audited, and
+    /// tell the prediction services.
+    pub async fn transition(&self, model: &str, version: i64, stage: Stage, actor: &str, reason: &str) -> Result<ModelVersion> {
+        crate::names::check_model_name(model)?;
+        if reason.trim().is_empty() {
+            return Err(Error::invalid_field("reason", "a stage change needs a reason"));
+        }
+        let changed = self.store.transition(model, version, stage, actor, reason).await?;
+        self.events.publish(Event::StageChanged { model: model.to_string(), version, stage: stage.as_str().into() });
+        Ok(changed)
+    }
+
+    /// The lineage document of one version, with its prediction summary.
+    pub async fn lineage(&self, model: &str, version: i64) -> Result<Value> {
+        let version = self.store.version(model, version).await?;
+        let dataset = match &version.dataset_version {
+            Some(v) => Some(self.store.dataset(v).await?),
+            None => None,
+        };
+        let predictions = self.store.prediction_summary(model, version.version, 20).await?;
+        Ok(lineage::render(&version, dataset.as_ref(), &predictions))
+    }
+
+    /// Re-enqueue what was queued, and give back runs whose holder stopped heartbeating.
+    /// Returns how many runs went back to the queue.
+    pub async fn recover_runs(&self, lease: Duration) -> Result<usize> {
+        let cutoff = chrono::Utc::now() - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
+        let stale = self.store.requeue_stale(&crate::clock::format_time(cutoff)).await?;
+        for id in &stale {
+            tracing::warn!(run = %id, "holder stopped heartbeating; run re-queued");
+        }
+        let queued = self.store.queued_run_ids().await?;
+        for id in &queued {
+            self.queue.enqueue(id).await?;
+        }
+        Ok(queued.len())
+    }
+}

@@ -1,0 +1,177 @@
+//! What scoring a request needs, independent of HTTP: checking a JSON body against a model's
+//! feature schema (errors name the field), loading a version for serving, and scoring a row.
+
+use crate::artifacts::ArtifactStore;
+use crate::error::{Error, Result};
+use crate::model::{FeatureSchema, ModelBundle};
+use crate::store::ModelVersion;
+use serde_json::Value;
+
+/// Most rows accepted in one batch request.
+pub const MAX_BATCH: usize = 10_000;
+
+/// A version loaded in memory, ready to answer.
+#[derive(Debug)]
+pub struct ServedModel {
+    /// The registry record it was loaded from.
+    pub version: ModelVersion,
+    /// Model, preprocessing and schema.
+    pub bundle: ModelBundle,
+    /// When it was loaded.
+    pub loaded_at: String,
+}
+
+/// The answer for one row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Score {
+    /// Predicted class (1 = positive, e.g. churn).
+    pub prediction: usize,
+    /// Probability of the positive class.
+    pub positive: f64,
+}
+
+impl ServedModel {
+    /// Load and hash-check a version's artifacts, then score one row of training medians so a
+    /// model that cannot answer is refused before it is swapped in. Blocking.
+    pub fn load(artifacts: &ArtifactStore, version: ModelVersion) -> Result<ServedModel> {
+        let bundle = ModelBundle::load(artifacts, &version.artifacts)?;
+        let served = ServedModel { version, bundle, loaded_at: crate::clock::now() };
+        let mut probe = vec![f64::NAN; served.bundle.schema.features.len()];
+        let score = served.score(&mut probe);
+        if !score.positive.is_finite() || !(0.0..=1.0).contains(&score.positive) {
+            return Err(Error::internal("warm-up prediction gave no valid probability"));
+        }
+        Ok(served)
+    }
+
+    /// Score one validated raw row (it is imputed and scaled in place).
+    pub fn score(&self, row: &mut [f64]) -> Score {
+        let mut proba = [0.0; 2];
+        let n = self.bundle.schema.classes.len().min(2);
+        self.bundle.predict_proba(row, &mut proba[..n]);
+        let positive = proba[1];
+        Score { prediction: usize::from(positive >= 0.5), positive }
+    }
+}
+
+/// Risk band of a positive-class probability: High from 0.6, Medium from 0.3, else Low.
+pub fn risk_level(probability: f64) -> &'static str {
+    if probability >= 0.6 {
+        "High"
+    } else if probability >= 0.3 {
+        "Medium"
+    } else {
+        "Low"
+    }
+}
+
+/// A parsed request: the rows, and whether they came as a batch (a JSON array).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedRequest {
+    /// Feature rows in the schema's column order.
+    pub rows: Vec<Vec<f64>>,
+    /// Whether the body was an array.
+    pub batch: bool,
+}
+
+/// Check a body against the schema: one object of features, or an array of them.
+/// Every error names its field (`monthly_charges`, or `[3].monthly_charges` in a batch).
+pub fn parse_request(schema: &FeatureSchema, body: &Value) -> Result<ParsedRequest> {
+    match body {
+        Value::Object(_) => Ok(ParsedRequest { rows: vec![parse_row(schema, body, "")?], batch: false }),
+        Value::Array(items) => {
+            if items.is_empty() {
+                return Err(Error::invalid_field("body", "an empty batch: send at least one object"));
+            }
+            if items.len() > MAX_BATCH {
+                return Err(Error::invalid_field("body", format!("a batch holds at most {MAX_BATCH} objects, got {}", items.len())));
+            }
+            let rows = items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| parse_row(schema, item, &format!("[{i}]")))
+                .collect::<Result<_>>()?;
+            Ok(ParsedRequest { rows, batch: true })
+        }
+        other => Err(Error::invalid_field("body", format!("expected a JSON object of features or an array of them, got {}", type_name(other)))),
+    }
+}
+
+fn parse_row(schema: &FeatureSchema, item: &Value, prefix: &str) -> Result<Vec<f64>> {
+    let field = |name: &str| if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") };
+    let Value::Object(map) = item else {
+        let at = if prefix.is_empty() { "body".to_string() } else { prefix.to_string() };
+        return Err(Error::invalid_field(at, format!("expected an object of features, got {}", type_name(item))));
+    };
+    if let Some(unknown) = map.keys().find(|k| !schema.features.contains(k)) {
+        return Err(Error::invalid_field(field(unknown), format!("unknown feature (expected: {})", schema.features.join(", "))));
+    }
+    schema
+        .features
+        .iter()
+        .map(|name| match map.get(name) {
+            None => Err(Error::invalid_field(field(name), "missing feature")),
+            Some(Value::Number(n)) => match n.as_f64() {
+                Some(v) if v.is_finite() => Ok(v),
+                _ => Err(Error::invalid_field(field(name), "must be a finite number")),
+            },
+            Some(other) => Err(Error::invalid_field(field(name), format!("expected a number, got {}", type_name(other)))),
+        })
+        .collect()
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn schema() -> FeatureSchema {
+        FeatureSchema::binary(vec!["a".into(), "b".into()], "churn")
+    }
+
+    #[test]
+    fn accepts_objects_and_batches_in_schema_order() {
+        let one = parse_request(&schema(), &json!({"b": 2, "a": 1.5})).unwrap();
+        assert_eq!(one, ParsedRequest { rows: vec![vec![1.5, 2.0]], batch: false });
+        let many = parse_request(&schema(), &json!([{"a": 1, "b": 2}, {"a": 3, "b": 4}])).unwrap();
+        assert_eq!(many.rows.len(), 2);
+        assert!(many.batch);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (json!({"a": 1}), "b", "missing"),
+            (json!({"a": 1, "b": "x"}), "b", "expected a number"),
+            (json!({"a": 1, "b": null}), "b", "expected a number"),
+            (json!({"a": 1, "b": 2, "c": 3}), "c", "unknown feature"),
+            (json!([{"a": 1, "b": 2}, {"a": true, "b": 2}]), "[1].a", "expected a number"),
+            (json!([]), "body", "empty batch"),
+            (json!("text"), "body", "expected a JSON object"),
+            (json!([1]), "[0]", "expected an object"),
+        ];
+        for (body, field, message) in cases {
+            let err = parse_request(&schema(), &body).unwrap_err();
+            assert_eq!(err.field.as_deref(), Some(field), "{body}");
+            assert!(err.message.contains(message), "{body}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn risk_bands() {
+        assert_eq!(risk_level(0.04), "Low");
+        assert_eq!(risk_level(0.3), "Medium");
+        assert_eq!(risk_level(0.65), "High");
+    }
+}

@@ -1,0 +1,142 @@
+//! The metadata store: everything ironmage knows about runs, datasets, models and predictions.
+//!
+//! One implementation over sqlx's `Any` driver serves SQLite (embedded default) and PostgreSQL
+//! (production topology): the SQL is written once, with `$N` placeholders, text timestamps and
+//! JSON as text, and only the migrations differ per backend.
+
+mod datasets;
+mod predictions;
+mod registry;
+mod runs;
+
+pub use datasets::DatasetRecord;
+pub use predictions::{PredictionRecord, PredictionSummary};
+pub use registry::{
+    ArtifactRefs, Deployment, ModelSummary, ModelVersion, NewVersion, Stage, Transition,
+};
+pub use runs::{BlockRun, BlockStatus, BlockUpdate, NewRun, Run, RunDetail, RunStatus};
+
+use crate::error::{Error, Result};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+use std::time::Duration;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// Handle on the metadata database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+impl Store {
+    /// Connect to `url` (`sqlite://…` or `postgres://…`) and bring the schema up to date.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of(url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(backend.max_connections())
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers (dashboard, prediction) run beside the one writer.
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await
+            .map_err(|e| Error::internal(format!("cannot open the metadata store at {}: {e}", redact(url))))?;
+        match backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+            Backend::Postgres => {
+                return Err(Error::invalid(
+                    "the PostgreSQL metadata store is not available in this build yet",
+                ))
+            }
+        }
+        Ok(Store { pool })
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Close every connection (graceful shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn of(url: &str) -> Result<Backend> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(Error::invalid_field(
+                "DATABASE_URL",
+                format!("unsupported scheme in {}: expected sqlite:// or postgres://", redact(url)),
+            ))
+        }
+    }
+
+    fn max_connections(self) -> u32 {
+        match self {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        }
+    }
+}
+
+/// The URL without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &creds[..colon], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Read a JSON text column into a value.
+fn json_column<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T> {
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text)
+        .map_err(|e| Error::internal(format!("column {column} holds invalid json: {e}")))
+}
+
+fn opt_json_column<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<Option<T>> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| {
+        serde_json::from_str(&t)
+            .map_err(|e| Error::internal(format!("column {column} holds invalid json: {e}")))
+    })
+    .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact("sqlite://./x.db"), "sqlite://./x.db");
+    }
+}

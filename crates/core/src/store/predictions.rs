@@ -1,0 +1,104 @@
+//! The prediction log: every answer the prediction service gave, and audit entries.
+
+use super::{json_column, Store};
+use crate::error::Result;
+use serde::Serialize;
+use sqlx::Row;
+
+/// One logged prediction.
+#[derive(Debug, Clone, Serialize)]
+pub struct PredictionRecord {
+    /// Prediction id returned to the client.
+    pub id: String,
+    /// Model name.
+    pub model: String,
+    /// Model version number that answered (absent for client-supplied audit entries).
+    pub version: Option<i64>,
+    /// Model version label.
+    pub label: Option<String>,
+    /// `predict` for served answers, `log` for entries posted to /log-prediction.
+    pub source: String,
+    /// The features (or the posted entry).
+    pub input: serde_json::Value,
+    /// The answer.
+    pub output: serde_json::Value,
+    /// Time spent scoring, in microseconds.
+    pub latency_us: i64,
+    /// When it happened.
+    pub created_at: String,
+}
+
+/// What the lineage shows about a version's predictions.
+#[derive(Debug, Clone, Serialize)]
+pub struct PredictionSummary {
+    /// How many predictions this version served or had logged.
+    pub count: i64,
+    /// The time of the newest one.
+    pub last_prediction_time: Option<String>,
+    /// The newest ones, newest first.
+    pub history: Vec<PredictionRecord>,
+}
+
+impl Store {
+    /// Append a batch of predictions in one transaction.
+    pub async fn insert_predictions(&self, batch: &[PredictionRecord]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for p in batch {
+            sqlx::query("INSERT INTO predictions (id, model, version, label, source, input, output, latency_us, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                .bind(&p.id)
+                .bind(&p.model)
+                .bind(p.version)
+                .bind(p.label.as_deref())
+                .bind(&p.source)
+                .bind(p.input.to_string())
+                .bind(p.output.to_string())
+                .bind(p.latency_us)
+                .bind(&p.created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Count, last time and newest `history` entries of one model version's predictions.
+    pub async fn prediction_summary(&self, model: &str, version: i64, history: i64) -> Result<PredictionSummary> {
+        let row = sqlx::query("SELECT COUNT(*) AS n, MAX(created_at) AS last FROM predictions WHERE model = $1 AND version = $2")
+            .bind(model)
+            .bind(version)
+            .fetch_one(&self.pool)
+            .await?;
+        let rows = sqlx::query("SELECT * FROM predictions WHERE model = $1 AND version = $2 ORDER BY created_at DESC, id LIMIT $3")
+            .bind(model)
+            .bind(version)
+            .bind(history)
+            .fetch_all(&self.pool)
+            .await?;
+        let history = rows
+            .iter()
+            .map(|r| {
+                Ok(PredictionRecord {
+                    id: r.try_get("id")?,
+                    model: r.try_get("model")?,
+                    version: r.try_get("version")?,
+                    label: r.try_get("label")?,
+                    source: r.try_get("source")?,
+                    input: json_column(r, "input")?,
+                    output: json_column(r, "output")?,
+                    latency_us: r.try_get("latency_us")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(PredictionSummary { count: row.try_get("n")?, last_prediction_time: row.try_get("last")?, history })
+    }
+
+    /// Number of predictions logged for a model, all versions.
+    pub async fn prediction_count(&self, model: &str) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM predictions WHERE model = $1")
+            .bind(model)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+}

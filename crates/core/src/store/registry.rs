@@ -1,0 +1,379 @@
+//! The model registry's tables: registered models, numbered versions with stages,
+//! the audit trail of transitions, and deployment decisions.
+
+use super::runs::text_enum;
+use super::{json_column, Store};
+use crate::clock;
+use crate::error::{Error, ErrorCode, Result};
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// Registry stage of a model version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Stage {
+    /// Just registered.
+    None,
+    /// Under evaluation.
+    Staging,
+    /// Served. At most one per model, enforced by a unique index.
+    Production,
+    /// Retired; can be brought back (rollback).
+    Archived,
+}
+text_enum!(Stage { None => "None", Staging => "Staging", Production => "Production", Archived => "Archived" });
+
+impl Stage {
+    /// Parse a stage name as users type it (`production`, `Production`, `none`…).
+    pub fn parse_user(text: &str) -> Result<Stage> {
+        match text.to_ascii_lowercase().as_str() {
+            "none" => Ok(Stage::None),
+            "staging" => Ok(Stage::Staging),
+            "production" => Ok(Stage::Production),
+            "archived" => Ok(Stage::Archived),
+            _ => Err(Error::invalid_field(
+                "stage",
+                format!("unknown stage {text:?}: expected one of None, Staging, Production, Archived"),
+            )),
+        }
+    }
+}
+
+/// Content hashes of a version's artifacts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactRefs {
+    /// The fitted model.
+    pub model: String,
+    /// The preprocessing (imputer and scaler).
+    pub scaler: String,
+    /// The feature schema.
+    pub schema: String,
+}
+
+/// What the register step hands to the store.
+#[derive(Debug, Clone)]
+pub struct NewVersion {
+    /// Model name.
+    pub model: String,
+    /// Base label `v_YYYYMMDD_HHMMSS`; a suffix is added if taken.
+    pub label: String,
+    /// The run that trained it.
+    pub run_id: Option<String>,
+    /// The data version it was trained on.
+    pub dataset_version: Option<String>,
+    /// Artifact hashes.
+    pub artifacts: ArtifactRefs,
+    /// Evaluation metrics.
+    pub metrics: serde_json::Map<String, serde_json::Value>,
+    /// Hyperparameters.
+    pub hyperparameters: serde_json::Map<String, serde_json::Value>,
+    /// Code and data lineage captured at training time.
+    pub lineage: serde_json::Value,
+}
+
+/// A registered model version.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelVersion {
+    /// Model name.
+    pub model: String,
+    /// Version number, 1, 2, 3… per model.
+    pub version: i64,
+    /// `v_YYYYMMDD_HHMMSS` label.
+    pub label: String,
+    /// Current stage.
+    pub stage: Stage,
+    /// The run that trained it.
+    pub run_id: Option<String>,
+    /// The data version it was trained on.
+    pub dataset_version: Option<String>,
+    /// Artifact hashes.
+    pub artifacts: ArtifactRefs,
+    /// Evaluation metrics.
+    pub metrics: serde_json::Map<String, serde_json::Value>,
+    /// Hyperparameters.
+    pub hyperparameters: serde_json::Map<String, serde_json::Value>,
+    /// Code and data lineage captured at training time.
+    pub lineage: serde_json::Value,
+    /// When it was registered.
+    pub created_at: String,
+}
+
+/// A model with its versions, newest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelSummary {
+    /// Model name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Versions, newest first.
+    pub versions: Vec<ModelVersion>,
+}
+
+/// One audited stage change.
+#[derive(Debug, Clone, Serialize)]
+pub struct Transition {
+    /// Model name.
+    pub model: String,
+    /// Version number.
+    pub version: i64,
+    /// Stage before.
+    pub from_stage: String,
+    /// Stage after.
+    pub to_stage: String,
+    /// Who asked (user name, `pipeline:<run>`, `system`).
+    pub actor: String,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub created_at: String,
+}
+
+/// One deployment decision of a pipeline's deploy block.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deployment {
+    /// Model name.
+    pub model: String,
+    /// Version number.
+    pub version: i64,
+    /// The run that decided.
+    pub run_id: Option<String>,
+    /// `deployed` or `rejected`.
+    pub status: String,
+    /// The gate's verdict in words.
+    pub reason: String,
+    /// When.
+    pub created_at: String,
+}
+
+const VERSION_COLUMNS: &str = "model, version, label, stage, run_id, dataset_version, artifacts, metrics, hyperparameters, lineage, created_at";
+
+impl Store {
+    /// Register a new version (creating the model on first use), numbered one past the last.
+    pub async fn create_version(&self, new: NewVersion) -> Result<ModelVersion> {
+        let now = clock::now();
+        sqlx::query("INSERT INTO registered_models (name, description, created_at, updated_at) VALUES ($1, '', $2, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(&new.model)
+            .bind(&now)
+            .execute(&self.pool)
+            .await?;
+        // Two writers may pick the same number or label at once; the primary key and the
+        // unique label reject the loser, which tries the next candidate.
+        for n in 1..=50 {
+            let label = clock::nth_candidate(&new.label, n);
+            let inserted = sqlx::query(&format!(
+                "INSERT INTO model_versions ({VERSION_COLUMNS}) SELECT $1, COALESCE(MAX(version), 0) + 1, $2, 'None', $3, $4, $5, $6, $7, $8, $9 FROM model_versions WHERE model = $1 RETURNING version"
+            ))
+            .bind(&new.model)
+            .bind(&label)
+            .bind(new.run_id.as_deref())
+            .bind(new.dataset_version.as_deref())
+            .bind(serde_json::to_string(&new.artifacts)?)
+            .bind(serde_json::Value::Object(new.metrics.clone()).to_string())
+            .bind(serde_json::Value::Object(new.hyperparameters.clone()).to_string())
+            .bind(new.lineage.to_string())
+            .bind(&now)
+            .fetch_one(&self.pool)
+            .await;
+            match inserted.map_err(Error::from) {
+                Ok(row) => {
+                    let version: i64 = row.try_get("version")?;
+                    self.audit(&new.model, version, "None", "None", "system", "registered").await?;
+                    return self.version(&new.model, version).await;
+                }
+                Err(e) if e.code == ErrorCode::Conflict => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::internal(format!("could not number a new version of {:?}", new.model)))
+    }
+
+    /// One version.
+    pub async fn version(&self, model: &str, version: i64) -> Result<ModelVersion> {
+        let row = sqlx::query(&format!("SELECT {VERSION_COLUMNS} FROM model_versions WHERE model = $1 AND version = $2"))
+            .bind(model)
+            .bind(version)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("model {model:?} has no version {version}")))?;
+        version_from_row(&row)
+    }
+
+    /// The version of `model` in Production, if any.
+    pub async fn production_version(&self, model: &str) -> Result<Option<ModelVersion>> {
+        let row = sqlx::query(&format!("SELECT {VERSION_COLUMNS} FROM model_versions WHERE model = $1 AND stage = 'Production'"))
+            .bind(model)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(version_from_row).transpose()
+    }
+
+    /// Every model with its versions.
+    pub async fn list_models(&self) -> Result<Vec<ModelSummary>> {
+        let models = sqlx::query("SELECT name, description FROM registered_models ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(models.len());
+        for m in &models {
+            let name: String = m.try_get("name")?;
+            let versions = self.versions(&name).await?;
+            out.push(ModelSummary { name, description: m.try_get("description")?, versions });
+        }
+        Ok(out)
+    }
+
+    /// Versions of one model, newest first.
+    pub async fn versions(&self, model: &str) -> Result<Vec<ModelVersion>> {
+        let rows = sqlx::query(&format!("SELECT {VERSION_COLUMNS} FROM model_versions WHERE model = $1 ORDER BY version DESC"))
+            .bind(model)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(version_from_row).collect()
+    }
+
+    /// Move a version to `to`, audited. Moving to Production archives the current Production
+    /// version in the same transaction, so readers never see two or none in between.
+    pub async fn transition(&self, model: &str, version: i64, to: Stage, actor: &str, reason: &str) -> Result<ModelVersion> {
+        let now = clock::now();
+        let mut tx = self.pool.begin().await?;
+        // Write first: on SQLite this takes the write lock before anything is read.
+        let touched = sqlx::query("UPDATE registered_models SET updated_at = $2 WHERE name = $1")
+            .bind(model)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        if touched.rows_affected() == 0 {
+            return Err(Error::not_found(format!("model {model:?} not found")));
+        }
+        let row = sqlx::query("SELECT stage FROM model_versions WHERE model = $1 AND version = $2")
+            .bind(model)
+            .bind(version)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("model {model:?} has no version {version}")))?;
+        let from = Stage::parse(&row.try_get::<String, _>("stage")?)?;
+        if from == to {
+            return Err(Error::conflict(format!("version {version} of {model:?} is already in {}", to.as_str())));
+        }
+        if to == Stage::Production {
+            let archived = sqlx::query("UPDATE model_versions SET stage = 'Archived' WHERE model = $1 AND stage = 'Production' RETURNING version")
+                .bind(model)
+                .fetch_all(&mut *tx)
+                .await?;
+            for old in &archived {
+                let old: i64 = old.try_get("version")?;
+                insert_transition(&mut tx, model, old, "Production", "Archived", actor, &format!("replaced by version {version}"), &now).await?;
+            }
+        }
+        sqlx::query("UPDATE model_versions SET stage = $3 WHERE model = $1 AND version = $2")
+            .bind(model)
+            .bind(version)
+            .bind(to.as_str())
+            .execute(&mut *tx)
+            .await?;
+        insert_transition(&mut tx, model, version, from.as_str(), to.as_str(), actor, reason, &now).await?;
+        tx.commit().await?;
+        self.version(model, version).await
+    }
+
+    /// The audit trail of a model, oldest first.
+    pub async fn transitions(&self, model: &str) -> Result<Vec<Transition>> {
+        let rows = sqlx::query("SELECT model, version, from_stage, to_stage, actor, reason, created_at FROM transitions WHERE model = $1 ORDER BY id")
+            .bind(model)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Transition {
+                    model: r.try_get("model")?,
+                    version: r.try_get("version")?,
+                    from_stage: r.try_get("from_stage")?,
+                    to_stage: r.try_get("to_stage")?,
+                    actor: r.try_get("actor")?,
+                    reason: r.try_get("reason")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Record a deploy block's decision.
+    pub async fn record_deployment(&self, d: &Deployment) -> Result<()> {
+        sqlx::query("INSERT INTO deployments (model, version, run_id, status, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&d.model)
+            .bind(d.version)
+            .bind(d.run_id.as_deref())
+            .bind(&d.status)
+            .bind(&d.reason)
+            .bind(&d.created_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Deployment decisions about a model, newest first.
+    pub async fn deployments(&self, model: &str) -> Result<Vec<Deployment>> {
+        let rows = sqlx::query("SELECT model, version, run_id, status, reason, created_at FROM deployments WHERE model = $1 ORDER BY id DESC")
+            .bind(model)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Deployment {
+                    model: r.try_get("model")?,
+                    version: r.try_get("version")?,
+                    run_id: r.try_get("run_id")?,
+                    status: r.try_get("status")?,
+                    reason: r.try_get("reason")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn audit(&self, model: &str, version: i64, from: &str, to: &str, actor: &str, reason: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_transition(&mut tx, model, version, from, to, actor, reason, &clock::now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_transition(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    model: &str,
+    version: i64,
+    from: &str,
+    to: &str,
+    actor: &str,
+    reason: &str,
+    now: &str,
+) -> Result<()> {
+    sqlx::query("INSERT INTO transitions (model, version, from_stage, to_stage, actor, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(model)
+        .bind(version)
+        .bind(from)
+        .bind(to)
+        .bind(actor)
+        .bind(reason)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn version_from_row(row: &AnyRow) -> Result<ModelVersion> {
+    Ok(ModelVersion {
+        model: row.try_get("model")?,
+        version: row.try_get("version")?,
+        label: row.try_get("label")?,
+        stage: Stage::parse(&row.try_get::<String, _>("stage")?)?,
+        run_id: row.try_get("run_id")?,
+        dataset_version: row.try_get("dataset_version")?,
+        artifacts: json_column(row, "artifacts")?,
+        metrics: json_column(row, "metrics")?,
+        hyperparameters: json_column(row, "hyperparameters")?,
+        lineage: json_column(row, "lineage")?,
+        created_at: row.try_get("created_at")?,
+    })
+}

@@ -1,0 +1,347 @@
+//! Pipeline runs and their block runs: the truth about what ran, where, and how it ended.
+
+use super::{json_column, opt_json_column, Store};
+use crate::clock;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// Life cycle of a run: queued → running → success | failed | cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Waiting for an executor.
+    Queued,
+    /// Held by an executor.
+    Running,
+    /// Every block succeeded or was skipped.
+    Success,
+    /// A block failed after its retries.
+    Failed,
+    /// Stopped on request.
+    Cancelled,
+}
+
+/// Life cycle of a block within a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockStatus {
+    /// Not started.
+    Pending,
+    /// Running now.
+    Running,
+    /// Finished with an output.
+    Success,
+    /// Failed after its retries.
+    Failed,
+    /// Not run because a condition did not hold.
+    Skipped,
+    /// Not run because an upstream block failed.
+    UpstreamFailed,
+}
+
+macro_rules! text_enum {
+    ($ty:ty { $($variant:ident => $text:literal),* $(,)? }) => {
+        impl $ty {
+            /// The stored text of this value.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),* }
+            }
+            /// Parse the stored text.
+            pub fn parse(text: &str) -> Result<Self> {
+                match text {
+                    $($text => Ok(Self::$variant),)*
+                    other => Err(Error::internal(format!("unknown {} {other:?}", stringify!($ty)))),
+                }
+            }
+        }
+    };
+}
+pub(crate) use text_enum;
+
+text_enum!(RunStatus { Queued => "queued", Running => "running", Success => "success", Failed => "failed", Cancelled => "cancelled" });
+text_enum!(BlockStatus { Pending => "pending", Running => "running", Success => "success", Failed => "failed", Skipped => "skipped", UpstreamFailed => "upstream_failed" });
+
+/// What a caller gives to create a run.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    /// Pipeline name.
+    pub pipeline: String,
+    /// What started it: `api`, `cli`, `demo`, a trigger id…
+    pub trigger: String,
+    /// Variables, merged over the pipeline's defaults at run time.
+    pub variables: serde_json::Map<String, serde_json::Value>,
+    /// The blocks, in execution order, as (name, kind).
+    pub blocks: Vec<(String, String)>,
+}
+
+/// One pipeline run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    /// Run id (32 hex digits).
+    pub id: String,
+    /// Pipeline name.
+    pub pipeline: String,
+    /// What started it.
+    pub trigger: String,
+    /// Variables given for this run.
+    pub variables: serde_json::Map<String, serde_json::Value>,
+    /// Current status.
+    pub status: RunStatus,
+    /// Executor holding it while running.
+    pub holder: Option<String>,
+    /// Last heartbeat of the holder.
+    pub heartbeat_at: Option<String>,
+    /// When it was queued.
+    pub created_at: String,
+    /// When an executor started it.
+    pub started_at: Option<String>,
+    /// When it ended.
+    pub ended_at: Option<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// What it produced: data version, model version, metrics, deployment.
+    pub summary: serde_json::Value,
+}
+
+/// One block of one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockRun {
+    /// Block name.
+    pub block: String,
+    /// Position in execution order.
+    pub position: i64,
+    /// Block kind.
+    pub kind: String,
+    /// Current status.
+    pub status: BlockStatus,
+    /// Attempts made so far.
+    pub attempts: i64,
+    /// Start of the last attempt.
+    pub started_at: Option<String>,
+    /// End of the last attempt.
+    pub ended_at: Option<String>,
+    /// Error of the last failed attempt.
+    pub error: Option<String>,
+    /// Log lines.
+    pub logs: Vec<String>,
+    /// A small preview of the output.
+    pub preview: Option<serde_json::Value>,
+}
+
+/// A run with its blocks.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunDetail {
+    /// The run.
+    #[serde(flatten)]
+    pub run: Run,
+    /// Its blocks in execution order.
+    pub blocks: Vec<BlockRun>,
+}
+
+/// A change to a block run's record.
+#[derive(Debug, Clone)]
+pub struct BlockUpdate {
+    /// New status.
+    pub status: BlockStatus,
+    /// Attempts made so far.
+    pub attempts: i64,
+    /// Start of the last attempt.
+    pub started_at: Option<String>,
+    /// End of the last attempt.
+    pub ended_at: Option<String>,
+    /// Error of the last failed attempt.
+    pub error: Option<String>,
+    /// All log lines so far.
+    pub logs: Vec<String>,
+    /// Output preview.
+    pub preview: Option<serde_json::Value>,
+}
+
+const RUN_COLUMNS: &str = "id, pipeline, trigger, variables, status, holder, heartbeat_at, created_at, started_at, ended_at, error, summary";
+
+impl Store {
+    /// Record a new queued run with its blocks pending, atomically.
+    pub async fn create_run(&self, new: NewRun) -> Result<Run> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let now = clock::now();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO runs (id, pipeline, trigger, variables, status, created_at, summary) VALUES ($1, $2, $3, $4, $5, $6, '{}')")
+            .bind(&id)
+            .bind(&new.pipeline)
+            .bind(&new.trigger)
+            .bind(serde_json::Value::Object(new.variables).to_string())
+            .bind(RunStatus::Queued.as_str())
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        for (position, (block, kind)) in new.blocks.iter().enumerate() {
+            sqlx::query("INSERT INTO block_runs (run_id, block, position, kind, status) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&id)
+                .bind(block)
+                .bind(position as i64)
+                .bind(kind)
+                .bind(BlockStatus::Pending.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.run(&id).await
+    }
+
+    /// Move a queued run to running for `holder`. `None` when it is not queued any more
+    /// (another executor took it, or it was cancelled): the caller must not run it.
+    pub async fn claim_run(&self, id: &str, holder: &str) -> Result<Option<Run>> {
+        let now = clock::now();
+        let row = sqlx::query(&format!("UPDATE runs SET status = 'running', holder = $2, started_at = $3, heartbeat_at = $3 WHERE id = $1 AND status = 'queued' RETURNING {RUN_COLUMNS}"))
+            .bind(id)
+            .bind(holder)
+            .bind(&now)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(run_from_row).transpose()
+    }
+
+    /// Renew the holder's lease on a running run; false if it no longer holds it.
+    pub async fn heartbeat(&self, id: &str, holder: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE runs SET heartbeat_at = $3 WHERE id = $1 AND holder = $2 AND status = 'running'")
+            .bind(id)
+            .bind(holder)
+            .bind(clock::now())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// End a running run held by `holder`; false if it was not (so it ends exactly once).
+    pub async fn finish_run(
+        &self,
+        id: &str,
+        holder: &str,
+        status: RunStatus,
+        error: Option<&str>,
+        summary: &serde_json::Value,
+    ) -> Result<bool> {
+        let done = sqlx::query("UPDATE runs SET status = $3, error = $4, summary = $5, ended_at = $6 WHERE id = $1 AND holder = $2 AND status = 'running'")
+            .bind(id)
+            .bind(holder)
+            .bind(status.as_str())
+            .bind(error)
+            .bind(summary.to_string())
+            .bind(clock::now())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Write a block run's current state.
+    pub async fn update_block(&self, run_id: &str, block: &str, update: &BlockUpdate) -> Result<()> {
+        sqlx::query("UPDATE block_runs SET status = $3, attempts = $4, started_at = $5, ended_at = $6, error = $7, logs = $8, preview = $9 WHERE run_id = $1 AND block = $2")
+            .bind(run_id)
+            .bind(block)
+            .bind(update.status.as_str())
+            .bind(update.attempts)
+            .bind(update.started_at.as_deref())
+            .bind(update.ended_at.as_deref())
+            .bind(update.error.as_deref())
+            .bind(update.logs.join("\n"))
+            .bind(update.preview.as_ref().map(|p| p.to_string()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// One run, without blocks.
+    pub async fn run(&self, id: &str) -> Result<Run> {
+        let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("run {id:?} not found")))?;
+        run_from_row(&row)
+    }
+
+    /// One run with its blocks.
+    pub async fn run_detail(&self, id: &str) -> Result<RunDetail> {
+        let run = self.run(id).await?;
+        let blocks = self.block_runs(id).await?;
+        Ok(RunDetail { run, blocks })
+    }
+
+    /// The blocks of a run in execution order.
+    pub async fn block_runs(&self, run_id: &str) -> Result<Vec<BlockRun>> {
+        let rows = sqlx::query("SELECT block, position, kind, status, attempts, started_at, ended_at, error, logs, preview FROM block_runs WHERE run_id = $1 ORDER BY position")
+            .bind(run_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(block_from_row).collect()
+    }
+
+    /// The newest runs first, optionally of one pipeline, with their blocks.
+    pub async fn list_runs(&self, pipeline: Option<&str>, limit: i64) -> Result<Vec<RunDetail>> {
+        let rows = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE ($1 IS NULL OR pipeline = $1) ORDER BY created_at DESC, id LIMIT $2"))
+            .bind(pipeline)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let run = run_from_row(row)?;
+            let blocks = self.block_runs(&run.id).await?;
+            out.push(RunDetail { run, blocks });
+        }
+        Ok(out)
+    }
+
+    /// Ids of queued runs, oldest first (to re-enqueue after a restart or a lost queue).
+    pub async fn queued_run_ids(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT id FROM runs WHERE status = 'queued' ORDER BY created_at")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get::<String, _>("id")?)).collect()
+    }
+
+    /// Put back to queued every running run whose holder's heartbeat is older than `cutoff`
+    /// (its executor died); returns their ids.
+    pub async fn requeue_stale(&self, cutoff: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query("UPDATE runs SET status = 'queued', holder = NULL WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < $1) RETURNING id")
+            .bind(cutoff)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get::<String, _>("id")?)).collect()
+    }
+}
+
+fn run_from_row(row: &AnyRow) -> Result<Run> {
+    Ok(Run {
+        id: row.try_get("id")?,
+        pipeline: row.try_get("pipeline")?,
+        trigger: row.try_get("trigger")?,
+        variables: json_column(row, "variables")?,
+        status: RunStatus::parse(&row.try_get::<String, _>("status")?)?,
+        holder: row.try_get("holder")?,
+        heartbeat_at: row.try_get("heartbeat_at")?,
+        created_at: row.try_get("created_at")?,
+        started_at: row.try_get("started_at")?,
+        ended_at: row.try_get("ended_at")?,
+        error: row.try_get("error")?,
+        summary: json_column(row, "summary")?,
+    })
+}
+
+fn block_from_row(row: &AnyRow) -> Result<BlockRun> {
+    let logs: String = row.try_get("logs")?;
+    Ok(BlockRun {
+        block: row.try_get("block")?,
+        position: row.try_get("position")?,
+        kind: row.try_get("kind")?,
+        status: BlockStatus::parse(&row.try_get::<String, _>("status")?)?,
+        attempts: row.try_get("attempts")?,
+        started_at: row.try_get("started_at")?,
+        ended_at: row.try_get("ended_at")?,
+        error: row.try_get("error")?,
+        logs: if logs.is_empty() { Vec::new() } else { logs.lines().map(str::to_string).collect() },
+        preview: opt_json_column(row, "preview")?,
+    })
+}
