@@ -134,3 +134,32 @@ impl From<crate::ml::MlError> for Error {
         Error::invalid(err.to_string())
     }
 }
+
+impl Error {
+    /// The HTTP status this error maps to; the one table every HTTP role uses.
+    pub fn http_status(&self) -> u16 {
+        match self.code {
+            ErrorCode::InvalidInput => 400,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::Unavailable => 503,
+            ErrorCode::Internal => 500,
+        }
+    }
+
+    /// The JSON error body: `{message, code, type, field}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "message": self.to_string(),
+            "code": self.code,
+            "type": if self.code.is_user_error() { "invalid_request" } else { "internal" },
+            "field": self.field,
+        })
+    }
+
+    /// A body over the size limit.
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(ErrorCode::PayloadTooLarge, format!("the body is larger than the limit of {limit} bytes")).with_field("body")
+    }
+}

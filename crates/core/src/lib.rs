@@ -18,6 +18,8 @@ pub mod clock;
 pub mod dataset;
 pub mod error;
 pub mod events;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod lineage;
 pub mod ml;
 pub mod model;

@@ -154,14 +154,22 @@ impl Platform {
         Ok(lineage::render(&version, dataset.as_ref(), &predictions))
     }
 
-    /// Re-enqueue what was queued, and give back runs whose holder stopped heartbeating.
-    /// Returns how many runs went back to the queue.
-    pub async fn recover_runs(&self, lease: Duration) -> Result<usize> {
-        let cutoff = chrono::Utc::now() - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
-        let stale = self.store.requeue_stale(&crate::clock::format_time(cutoff)).await?;
+    /// Give back (to the store and the queue) every running run whose holder stopped
+    /// heartbeating for longer than `lease`. Returns how many.
+    pub async fn requeue_stale(&self, lease: Duration) -> Result<usize> {
+        let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
+        let stale = self.store.requeue_stale(&crate::clock::format_time(chrono::Utc::now() - lease)).await?;
         for id in &stale {
             tracing::warn!(run = %id, "holder stopped heartbeating; run re-queued");
+            self.queue.enqueue(id).await?;
         }
+        Ok(stale.len())
+    }
+
+    /// After a start: requeue stale runs and put every queued run back on the queue.
+    /// Returns how many runs are queued.
+    pub async fn recover_runs(&self, lease: Duration) -> Result<usize> {
+        self.store.requeue_stale(&crate::clock::format_time(chrono::Utc::now() - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30)))).await?;
         let queued = self.store.queued_run_ids().await?;
         for id in &queued {
             self.queue.enqueue(id).await?;

@@ -175,3 +175,66 @@ mod tests {
         assert_eq!(risk_level(0.65), "High");
     }
 }
+
+/// Parse a request body as JSON; a syntax error names the key it happened in when there is
+/// one (`monthly_charges` for `{"monthly_charges": NaN}`).
+pub fn parse_json_body(body: &[u8]) -> Result<Value> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::invalid_field("body", "the body is empty: send a JSON object"));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        let offset = byte_offset(body, e.line(), e.column());
+        let message = format!("invalid JSON at line {} column {}: {e}", e.line(), e.column());
+        match last_key_before(&body[..offset.min(body.len())]) {
+            Some(key) => Error::invalid_field(key, message),
+            None => Error::invalid_field("body", message),
+        }
+    })
+}
+
+fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
+    let line_start: usize = body.split(|&b| b == b'\n').take(line.saturating_sub(1)).map(|l| l.len() + 1).sum();
+    line_start + column
+}
+
+/// The last object key (a string followed by `:`) in `prefix`.
+fn last_key_before(prefix: &[u8]) -> Option<String> {
+    let mut key = None;
+    let mut i = 0;
+    while i < prefix.len() {
+        if prefix[i] == b'"' {
+            let start = i + 1;
+            i += 1;
+            while i < prefix.len() && prefix[i] != b'"' {
+                i += if prefix[i] == b'\\' { 2 } else { 1 };
+            }
+            let end = i.min(prefix.len());
+            let mut j = i + 1;
+            while j < prefix.len() && prefix[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            if j < prefix.len() && prefix[j] == b':' {
+                key = std::str::from_utf8(&prefix[start..end]).ok().map(str::to_string);
+            }
+        }
+        i += 1;
+    }
+    key
+}
+
+#[cfg(test)]
+mod body_tests {
+    use super::*;
+
+    #[test]
+    fn syntax_errors_name_the_key() {
+        let err = parse_json_body(br#"{"a": 1, "monthly_charges": NaN}"#).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("monthly_charges"));
+        let err = parse_json_body(b"{\"a\": 1,\n \"b\": 1e999}").unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("b"));
+        let err = parse_json_body(b"not json").unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("body"));
+        let err = parse_json_body(b"  ").unwrap_err();
+        assert!(err.message.contains("empty"));
+    }
+}

@@ -1,1 +1,96 @@
-//! prediction role
+//! The prediction service (port 5000): serves the Production version of one model from memory
+//! and swaps to a new Production version without a restart and without a failed request.
+//!
+//! Threading: the model lives in an [`ArcSwapOption`]; a request takes the current `Arc` once
+//! and finishes on it, so a swap never tears a request. A background task (the swapper) wakes on
+//! stage-change events and on a short poll, loads the new version off the request path
+//! (artifacts hash-checked, one warm-up prediction) and swaps it in. Predictions are logged by a
+//! second task in batches, so logging never slows an answer.
+
+mod handlers;
+mod log_writer;
+mod swapper;
+
+pub use swapper::Swapper;
+
+use arc_swap::ArcSwapOption;
+use ironmage_core::serving::ServedModel;
+use ironmage_core::store::PredictionRecord;
+use ironmage_core::Platform;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Settings of the prediction role.
+#[derive(Debug, Clone)]
+pub struct PredictionConfig {
+    /// Registered model to serve (its Production version).
+    pub model: String,
+    /// How often to check the store for a new Production version, besides events.
+    pub poll_interval: Duration,
+    /// Largest request body, in bytes.
+    pub body_limit: usize,
+}
+
+impl Default for PredictionConfig {
+    fn default() -> Self {
+        PredictionConfig { model: "churn".into(), poll_interval: Duration::from_millis(500), body_limit: 1 << 20 }
+    }
+}
+
+/// What the handlers share.
+pub struct ServingState {
+    /// The platform (store for lineage and audit, artifacts for loading).
+    pub platform: Platform,
+    /// Settings.
+    pub config: PredictionConfig,
+    /// The model being served, if any.
+    pub current: ArcSwapOption<ServedModel>,
+    /// The last failed load, shown by /health until a load succeeds.
+    pub last_error: Mutex<Option<String>>,
+    /// Answers given since start.
+    pub served: AtomicU64,
+    log: mpsc::Sender<PredictionRecord>,
+}
+
+/// A running prediction role: its state and its background tasks.
+pub struct PredictionService {
+    /// Shared state (hand it to [`configure`]).
+    pub state: Arc<ServingState>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    log_task: tokio::task::JoinHandle<()>,
+}
+
+impl PredictionService {
+    /// Load the current Production version (if any) and start the swapper and the log writer.
+    pub async fn start(platform: Platform, config: PredictionConfig) -> PredictionService {
+        let (log, receiver) = mpsc::channel(65_536);
+        let log_task = tokio::spawn(log_writer::run(platform.store.clone(), receiver));
+        let state = Arc::new(ServingState {
+            platform,
+            config,
+            current: ArcSwapOption::empty(),
+            last_error: Mutex::new(None),
+            served: AtomicU64::new(0),
+            log,
+        });
+        let swapper = Swapper::new(state.clone());
+        swapper.refresh().await;
+        let tasks = vec![tokio::spawn(swapper.run())];
+        PredictionService { state, tasks, log_task }
+    }
+
+    /// Stop the swapper and flush the prediction log.
+    pub async fn shutdown(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        // Dropping the last sender ends the writer after it has written what it holds.
+        let PredictionService { state, log_task, .. } = self;
+        drop(state);
+        let _ = tokio::time::timeout(Duration::from_secs(10), log_task).await;
+    }
+}
+
+pub use handlers::configure;

@@ -1,1 +1,30 @@
-//! web role
+//! The web role (port 6789): the REST API under `/api` and the dashboard at `/`.
+//!
+//! Handlers are thin: extract and validate, make one call on the core [`Platform`], shape the
+//! answer. Runs are executed elsewhere (executors); triggering one answers `202` with its id.
+
+mod api;
+
+use actix_web::{web, HttpResponse};
+use ironmage_core::Platform;
+
+/// Largest JSON body the API accepts, in bytes.
+pub const BODY_LIMIT: usize = 1 << 20;
+
+/// Mount the API and the dashboard.
+pub fn configure(platform: Platform) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        ironmage_core::http::configure_extractors(cfg, BODY_LIMIT);
+        cfg.app_data(web::Data::new(platform))
+            .route("/", web::get().to(dashboard))
+            .service(web::scope("/api").configure(api::routes))
+            .default_service(web::to(ironmage_core::http::not_found));
+    }
+}
+
+async fn dashboard() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-cache"))
+        .body(include_str!("../assets/dashboard.html"))
+}

@@ -1,0 +1,5 @@
+//! Assembly of the roles into processes: `ironmage up` runs them all in one process (the
+//! embedded default); the role subcommands run one each. `main` and the tests share this code.
+
+pub mod config;
+pub mod stack;

@@ -1,0 +1,127 @@
+//! Starting and stopping roles: HTTP servers on their addresses, background loops with a
+//! shared shutdown signal. `ironmage up` starts them all on one [`Platform`].
+
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpServer};
+use anyhow::Context;
+use ironmage_core::Platform;
+use ironmage_executor::ExecutorConfig;
+use ironmage_prediction::{PredictionConfig, PredictionService};
+use ironmage_scheduler::SchedulerConfig;
+use std::net::{SocketAddr, TcpListener};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Which roles to start and how.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// Web role address; `None` to not start it.
+    pub web_addr: Option<String>,
+    /// Prediction role address and settings; `None` to not start it.
+    pub predict: Option<(String, PredictionConfig)>,
+    /// Executor settings; `None` to not start it.
+    pub executor: Option<ExecutorConfig>,
+    /// Scheduler settings; `None` to not start it.
+    pub scheduler: Option<SchedulerConfig>,
+}
+
+/// Running roles.
+pub struct Stack {
+    /// The shared platform.
+    pub platform: Platform,
+    /// Bound address of the web role.
+    pub web_addr: Option<SocketAddr>,
+    /// Bound address of the prediction role.
+    pub predict_addr: Option<SocketAddr>,
+    servers: Vec<ServerHandle>,
+    loops: Vec<JoinHandle<()>>,
+    prediction: Option<PredictionService>,
+    shutdown: watch::Sender<bool>,
+}
+
+fn bind(addr: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
+impl Stack {
+    /// Start the chosen roles on `platform`.
+    pub async fn start(platform: Platform, options: StackOptions) -> anyhow::Result<Stack> {
+        let (shutdown, signal) = watch::channel(false);
+        let mut stack = Stack { platform: platform.clone(), web_addr: None, predict_addr: None, servers: vec![], loops: vec![], prediction: None, shutdown };
+        if let Some(config) = options.scheduler {
+            stack.loops.push(tokio::spawn(ironmage_scheduler::run(platform.clone(), config, signal.clone())));
+        }
+        if let Some(config) = options.executor {
+            stack.loops.push(tokio::spawn(ironmage_executor::run(platform.clone(), config, signal.clone())));
+        }
+        if let Some(addr) = options.web_addr {
+            let (listener, local) = bind(&addr)?;
+            let p = platform.clone();
+            let server = HttpServer::new(move || App::new().configure(ironmage_web::configure(p.clone())))
+                .workers(2)
+                .disable_signals()
+                .listen(listener)?
+                .run();
+            stack.servers.push(server.handle());
+            tokio::spawn(server);
+            stack.web_addr = Some(local);
+            tracing::info!(addr = %local, "web role listening (dashboard and /api)");
+        }
+        if let Some((addr, config)) = options.predict {
+            let (listener, local) = bind(&addr)?;
+            let service = PredictionService::start(platform.clone(), config).await;
+            let state = service.state.clone();
+            let server = HttpServer::new(move || App::new().configure(ironmage_prediction::configure(state.clone())))
+                .workers(2)
+                .disable_signals()
+                .listen(listener)?
+                .run();
+            stack.servers.push(server.handle());
+            tokio::spawn(server);
+            stack.prediction = Some(service);
+            stack.predict_addr = Some(local);
+            tracing::info!(addr = %local, "prediction role listening");
+        }
+        Ok(stack)
+    }
+
+    /// Stop gracefully: servers finish their requests, executors finish their runs, the
+    /// prediction log is flushed, the database is closed.
+    pub async fn stop(self) {
+        for server in &self.servers {
+            server.stop(true).await;
+        }
+        let _ = self.shutdown.send(true);
+        for task in self.loops {
+            let _ = task.await;
+        }
+        if let Some(prediction) = self.prediction {
+            prediction.shutdown().await;
+        }
+        self.platform.store.close().await;
+        tracing::info!("stopped");
+    }
+}
+
+/// Wait for Ctrl-C or SIGTERM.
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutdown requested");
+}

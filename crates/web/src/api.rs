@@ -1,0 +1,156 @@
+//! REST handlers under `/api`.
+
+use actix_web::{web, HttpResponse};
+use ironmage_core::http::{read_body, ApiResult};
+use ironmage_core::serving::parse_json_body;
+use ironmage_core::store::Stage;
+use ironmage_core::{Error, Platform};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health))
+        .route("/openapi.json", web::get().to(openapi))
+        .route("/pipelines", web::get().to(list_pipelines))
+        .route("/pipelines/{name}", web::get().to(get_pipeline))
+        .route("/pipelines/{name}/runs", web::post().to(trigger_run))
+        .route("/runs", web::get().to(list_runs))
+        .route("/runs/{id}", web::get().to(get_run))
+        .route("/models", web::get().to(list_models))
+        .route("/models/{name}", web::get().to(get_model))
+        .route("/models/{name}/transitions", web::get().to(model_transitions))
+        .route("/models/{name}/versions/{version}", web::get().to(get_version))
+        .route("/models/{name}/versions/{version}/lineage", web::get().to(version_lineage))
+        .route("/models/{name}/versions/{version}/transition", web::post().to(transition));
+}
+
+type Data = web::Data<Platform>;
+
+async fn health(platform: Data) -> HttpResponse {
+    match platform.store.ping().await {
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "healthy", "store": "ok"})),
+        Err(e) => HttpResponse::ServiceUnavailable().json(json!({"status": "unhealthy", "store": e.to_string()})),
+    }
+}
+
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(include_str!("../openapi.json"))
+}
+
+fn pipeline_json(p: &ironmage_core::pipeline::Pipeline) -> Value {
+    json!({
+        "name": p.name,
+        "description": p.description,
+        "file": p.file,
+        "file_hash": p.file_hash,
+        "variables": p.variables,
+        "blocks": p.blocks.iter().map(|b| json!({"name": b.name, "kind": b.kind.as_str(), "upstream": b.upstream, "retries": b.retries})).collect::<Vec<_>>(),
+    })
+}
+
+async fn list_pipelines(platform: Data) -> ApiResult<HttpResponse> {
+    let (pipelines, broken) = platform.project.pipelines()?;
+    Ok(HttpResponse::Ok().json(json!({
+        "pipelines": pipelines.iter().map(pipeline_json).collect::<Vec<_>>(),
+        "errors": broken,
+    })))
+}
+
+async fn get_pipeline(platform: Data, name: web::Path<String>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(pipeline_json(&platform.project.load(&name)?)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TriggerBody {
+    #[serde(default)]
+    variables: Map<String, Value>,
+}
+
+async fn trigger_run(platform: Data, name: web::Path<String>, payload: web::Payload) -> ApiResult<HttpResponse> {
+    let body = read_body(payload, crate::BODY_LIMIT).await?;
+    let request: TriggerBody = if body.iter().all(u8::is_ascii_whitespace) {
+        TriggerBody::default()
+    } else {
+        let value = parse_json_body(&body)?;
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            Error::invalid_field(if path == "." { "body".into() } else { path }, e.into_inner().to_string())
+        })?
+    };
+    let run = platform.trigger_run(&name, request.variables, "api").await?;
+    Ok(HttpResponse::Accepted()
+        .insert_header(("Location", format!("/api/runs/{}", run.id)))
+        .json(json!({"run_id": run.id, "status": run.status, "pipeline": run.pipeline, "url": format!("/api/runs/{}", run.id)})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunsQuery {
+    pipeline: Option<String>,
+    #[serde(default = "default_limit")]
+    limit: i64,
+}
+
+fn default_limit() -> i64 {
+    50
+}
+
+async fn list_runs(platform: Data, query: web::Query<RunsQuery>) -> ApiResult<HttpResponse> {
+    if !(1..=1000).contains(&query.limit) {
+        return Err(Error::invalid_field("limit", "must be between 1 and 1000").into());
+    }
+    let runs = platform.store.list_runs(query.pipeline.as_deref(), query.limit).await?;
+    Ok(HttpResponse::Ok().json(json!({"runs": runs})))
+}
+
+async fn get_run(platform: Data, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(platform.store.run_detail(&id).await?))
+}
+
+async fn list_models(platform: Data) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(json!({"models": platform.store.list_models().await?})))
+}
+
+async fn get_model(platform: Data, name: web::Path<String>) -> ApiResult<HttpResponse> {
+    let versions = platform.store.versions(&name).await?;
+    if versions.is_empty() {
+        return Err(Error::not_found(format!("model {:?} not found", name.as_str())).into());
+    }
+    let deployments = platform.store.deployments(&name).await?;
+    Ok(HttpResponse::Ok().json(json!({"name": name.as_str(), "versions": versions, "deployments": deployments})))
+}
+
+async fn model_transitions(platform: Data, name: web::Path<String>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(json!({"transitions": platform.store.transitions(&name).await?})))
+}
+
+async fn get_version(platform: Data, path: web::Path<(String, i64)>) -> ApiResult<HttpResponse> {
+    let (name, version) = path.into_inner();
+    Ok(HttpResponse::Ok().json(platform.store.version(&name, version).await?))
+}
+
+async fn version_lineage(platform: Data, path: web::Path<(String, i64)>) -> ApiResult<HttpResponse> {
+    let (name, version) = path.into_inner();
+    Ok(HttpResponse::Ok().json(platform.lineage(&name, version).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransitionBody {
+    stage: String,
+    reason: String,
+    #[serde(default = "default_actor")]
+    actor: String,
+}
+
+fn default_actor() -> String {
+    "api".into()
+}
+
+async fn transition(platform: Data, path: web::Path<(String, i64)>, body: web::Json<TransitionBody>) -> ApiResult<HttpResponse> {
+    let (name, version) = path.into_inner();
+    let stage = Stage::parse_user(&body.stage)?;
+    let changed = platform.transition(&name, version, stage, &body.actor, &body.reason).await?;
+    Ok(HttpResponse::Ok().json(changed))
+}
