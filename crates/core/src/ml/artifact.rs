@@ -27,6 +27,45 @@ fn corrupt(msg: impl Into<String>) -> MlError {
     MlError::CorruptArtifact(msg.into())
 }
 
+/// The serialized form of a [`RandomForestClassifier`] (same fields, same
+/// order). Every deserialization of the model, bincode or any other serde
+/// format, goes through it and is validated, so no deserialized model can
+/// index out of range or loop at predict time.
+#[derive(serde::Deserialize)]
+pub(super) struct ForestData {
+    params: super::forest::RandomForestParams,
+    n_features: usize,
+    n_classes: usize,
+    roots: Vec<u32>,
+    feature: Vec<u32>,
+    threshold: Vec<f64>,
+    left: Vec<u32>,
+    right: Vec<u32>,
+    leaf_values: Vec<f64>,
+    importances: Vec<f64>,
+}
+
+impl TryFrom<ForestData> for RandomForestClassifier {
+    type Error = String;
+
+    fn try_from(d: ForestData) -> std::result::Result<Self, String> {
+        let model = RandomForestClassifier {
+            params: d.params,
+            n_features: d.n_features,
+            n_classes: d.n_classes,
+            roots: d.roots,
+            feature: d.feature,
+            threshold: d.threshold,
+            left: d.left,
+            right: d.right,
+            leaf_values: d.leaf_values,
+            importances: d.importances,
+        };
+        model.check_structure()?;
+        Ok(model)
+    }
+}
+
 impl RandomForestClassifier {
     /// Serializes the model to a self-describing, versioned byte artifact.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
@@ -45,7 +84,10 @@ impl RandomForestClassifier {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let header = MAGIC.len() + 4;
         if bytes.len() < header {
-            return Err(corrupt(format!("{} bytes is shorter than the header", bytes.len())));
+            return Err(corrupt(format!(
+                "{} bytes is shorter than the header",
+                bytes.len()
+            )));
         }
         if bytes[..MAGIC.len()] != MAGIC {
             return Err(corrupt("not a random forest artifact (bad magic bytes)"));
@@ -54,72 +96,78 @@ impl RandomForestClassifier {
         version.copy_from_slice(&bytes[MAGIC.len()..header]);
         let found = u32::from_le_bytes(version);
         if found != FORMAT_VERSION {
-            return Err(MlError::UnsupportedVersion { found, expected: FORMAT_VERSION });
+            return Err(MlError::UnsupportedVersion {
+                found,
+                expected: FORMAT_VERSION,
+            });
         }
         let body = &bytes[header..];
-        let model: RandomForestClassifier = options()
+        // deserializing runs `check_structure` (see `ForestData`)
+        options()
             .with_limit(body.len() as u64)
             .deserialize(body)
-            .map_err(|e| corrupt(e.to_string()))?;
-        model.validate_structure()?;
-        Ok(model)
+            .map_err(|e| corrupt(e.to_string()))
     }
 
-    /// Checks every invariant prediction relies on.
-    pub(super) fn validate_structure(&self) -> Result<()> {
+    /// Checks every invariant prediction relies on, describing the first
+    /// violation.
+    pub(super) fn check_structure(&self) -> std::result::Result<(), String> {
         self.params
             .validate()
-            .map_err(|e| corrupt(format!("stored hyperparameters: {e}")))?;
+            .map_err(|e| format!("stored hyperparameters: {e}"))?;
         let (d, c) = (self.n_features, self.n_classes);
         if d == 0 || d >= LEAF as usize {
-            return Err(corrupt(format!("invalid feature count {d}")));
+            return Err(format!("invalid feature count {d}"));
         }
         if c == 0 || c > MAX_CLASSES {
-            return Err(corrupt(format!("invalid class count {c}")));
+            return Err(format!("invalid class count {c}"));
         }
         let n = self.feature.len();
         if self.threshold.len() != n || self.left.len() != n || self.right.len() != n {
-            return Err(corrupt("node arrays have different lengths"));
+            return Err("node arrays have different lengths".into());
         }
         if n >= u32::MAX as usize {
-            return Err(corrupt("too many nodes"));
+            return Err("too many nodes".into());
         }
         let n_leaves = self.leaf_values.len() / c;
         if n_leaves * c != self.leaf_values.len() {
-            return Err(corrupt("leaf values are not a whole number of rows"));
+            return Err("leaf values are not a whole number of rows".into());
         }
         if !self.leaf_values.iter().all(|v| (0.0..=1.0).contains(v)) {
-            return Err(corrupt("leaf probability outside [0, 1]"));
+            return Err("leaf probability outside [0, 1]".into());
         }
         if self.importances.len() != d || !self.importances.iter().all(|v| v.is_finite()) {
-            return Err(corrupt("invalid feature importances"));
+            return Err("invalid feature importances".into());
         }
         if self.roots.is_empty() || self.roots[0] != 0 {
-            return Err(corrupt("no tree, or first root is not node 0"));
+            return Err("no tree, or first root is not node 0".into());
         }
         for (t, &root) in self.roots.iter().enumerate() {
             let start = root as usize;
             let end = self.roots.get(t + 1).map_or(n, |&r| r as usize);
             if start >= end || end > n {
-                return Err(corrupt(format!("tree {t} has an invalid node range")));
+                return Err(format!("tree {t} has an invalid node range"));
             }
             for i in start..end {
                 if self.feature[i] == LEAF {
                     if self.left[i] as usize >= n_leaves {
-                        return Err(corrupt(format!("leaf {i} points past the leaf values")));
+                        return Err(format!("leaf {i} points past the leaf values"));
                     }
                     continue;
                 }
                 let (l, r) = (self.left[i] as usize, self.right[i] as usize);
                 if self.feature[i] as usize >= d {
-                    return Err(corrupt(format!("node {i} splits on missing feature {}", self.feature[i])));
+                    return Err(format!(
+                        "node {i} splits on missing feature {}",
+                        self.feature[i]
+                    ));
                 }
                 if self.threshold[i].is_nan() {
-                    return Err(corrupt(format!("node {i} has a NaN threshold")));
+                    return Err(format!("node {i} has a NaN threshold"));
                 }
                 // children after their parent and inside the same tree: walks terminate
                 if l <= i || r <= i || l >= end || r >= end {
-                    return Err(corrupt(format!("node {i} has out-of-range children")));
+                    return Err(format!("node {i} has out-of-range children"));
                 }
             }
         }

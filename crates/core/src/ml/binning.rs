@@ -23,6 +23,8 @@ pub(crate) struct BinnedData {
     /// Per feature, the edges (thresholds) between consecutive bins; the
     /// feature has `edges.len() + 1` bins.
     pub edges: Vec<Vec<f64>>,
+    /// Per feature and bin, the smallest and largest training value in it.
+    pub ranges: Vec<Vec<(f64, f64)>>,
 }
 
 impl BinnedData {
@@ -37,10 +39,20 @@ impl BinnedData {
     pub fn n_bins(&self, f: usize) -> usize {
         self.edges[f].len() + 1
     }
+
+    /// The threshold of the split "bins `..=left` go left" on feature `f`,
+    /// where `right` is the next bin holding a sample of the node: centred in
+    /// the gap between the largest value of bin `left` and the smallest of
+    /// bin `right` (with one value per bin, the midpoint of the two nearest
+    /// node values, as scikit-learn does).
+    pub fn threshold(&self, f: usize, left: u16, right: u16) -> f64 {
+        let r = &self.ranges[f];
+        midpoint(r[left as usize].1, r[right as usize].0)
+    }
 }
 
-/// A threshold strictly between `a < b`, `a <= m < b`, without overflow.
-fn midpoint(a: f64, b: f64) -> f64 {
+/// A threshold between `a < b`, `a <= m < b`, without overflow.
+pub(crate) fn midpoint(a: f64, b: f64) -> f64 {
     let m = a * 0.5 + b * 0.5;
     if m >= a && m < b {
         m
@@ -97,30 +109,40 @@ pub(crate) fn bin_features(x: ArrayView2<'_, f64>, n_bins: usize) -> Result<Binn
         });
     }
     let n_rows = x.nrows();
-    let per_feature: Vec<(Vec<f64>, Vec<u16>)> = (0..x.ncols())
+    type FeatureBins = (Vec<f64>, Vec<u16>, Vec<(f64, f64)>);
+    let per_feature: Vec<FeatureBins> = (0..x.ncols())
         .into_par_iter()
         .map(|f| {
             let column: Vec<f64> = x.column(f).iter().copied().collect();
             let mut sorted = column.clone();
             sorted.sort_unstable_by(f64::total_cmp);
             let edges = edges_from_sorted(&sorted, n_bins);
-            let bins = column
+            let bins: Vec<u16> = column
                 .iter()
                 .map(|&v| edges.partition_point(|&e| e < v) as u16)
                 .collect();
-            (edges, bins)
+            let mut ranges = vec![(f64::INFINITY, f64::NEG_INFINITY); edges.len() + 1];
+            for (&v, &b) in column.iter().zip(&bins) {
+                let r = &mut ranges[b as usize];
+                r.0 = r.0.min(v);
+                r.1 = r.1.max(v);
+            }
+            (edges, bins, ranges)
         })
         .collect();
     let mut bins = Vec::with_capacity(n_rows * x.ncols());
     let mut edges = Vec::with_capacity(x.ncols());
-    for (e, b) in per_feature {
+    let mut ranges = Vec::with_capacity(x.ncols());
+    for (e, b, r) in per_feature {
         edges.push(e);
         bins.extend_from_slice(&b);
+        ranges.push(r);
     }
     Ok(BinnedData {
         n_rows,
         bins,
         edges,
+        ranges,
     })
 }
 
@@ -135,6 +157,10 @@ mod tests {
         let b = bin_features(x.view(), 255).unwrap();
         assert_eq!(b.edges[0], vec![1.5, 2.5]);
         assert_eq!(b.column(0), &[2, 0, 1, 0, 2]);
+        assert_eq!(b.ranges[0], vec![(1.0, 1.0), (2.0, 2.0), (3.0, 3.0)]);
+        // a node holding only 1.0 and 3.0 splits half-way between them
+        assert_eq!(b.threshold(0, 0, 2), 2.0);
+        assert_eq!(b.threshold(0, 0, 1), 1.5);
     }
 
     #[test]
@@ -166,6 +192,13 @@ mod tests {
             let bin = b.column(0)[i] as usize;
             for (k, &e) in b.edges[0].iter().enumerate() {
                 assert_eq!(bin <= k, v <= e);
+                // any gap threshold also separates bins ..=k from k+1..
+                for right in k + 1..b.n_bins(0) {
+                    let t = b.threshold(0, k as u16, right as u16);
+                    if bin <= k || bin >= right {
+                        assert_eq!(bin <= k, v <= t);
+                    }
+                }
             }
         }
     }

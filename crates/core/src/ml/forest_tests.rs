@@ -3,7 +3,7 @@
 
 use linfa::traits::{Fit, Predict};
 use linfa::Dataset;
-use ndarray::{Array1, Array2, ArrayView2};
+use ndarray::{Array1, Array2};
 use rand::Rng;
 
 use super::forest::{MaxFeatures, RandomForestClassifier, RandomForestParams};
@@ -12,7 +12,12 @@ use super::{seeded_rng, MlError};
 
 /// `n` rows of `d` uniform features; the label is 1 with probability
 /// `sigmoid(sharpness * (2 x0 - x1 + 0.5 x2 - 0.75))`, other features are noise.
-pub(super) fn noisy_data(n: usize, d: usize, sharpness: f64, seed: u64) -> (Array2<f64>, Vec<usize>) {
+pub(super) fn noisy_data(
+    n: usize,
+    d: usize,
+    sharpness: f64,
+    seed: u64,
+) -> (Array2<f64>, Vec<usize>) {
     let mut rng = seeded_rng(seed, 99);
     let x = Array2::from_shape_fn((n, d), |_| rng.gen::<f64>());
     let y = x
@@ -26,22 +31,35 @@ pub(super) fn noisy_data(n: usize, d: usize, sharpness: f64, seed: u64) -> (Arra
 }
 
 fn small_params() -> RandomForestParams {
-    RandomForestParams { n_estimators: 20, max_depth: Some(8), ..Default::default() }
+    RandomForestParams {
+        n_estimators: 20,
+        max_depth: Some(8),
+        ..Default::default()
+    }
 }
 
 #[test]
 fn fit_is_deterministic_across_runs_and_thread_counts() {
     let (x, y) = noisy_data(600, 6, 4.0, 1);
-    let params = RandomForestParams { n_estimators: 24, ..Default::default() };
+    let params = RandomForestParams {
+        n_estimators: 24,
+        ..Default::default()
+    };
     let a = params.fit(x.view(), &y).unwrap().to_bytes().unwrap();
     let b = params.fit(x.view(), &y).unwrap().to_bytes().unwrap();
     assert_eq!(a, b);
     for threads in [1, 4] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         let c = pool.install(|| params.fit(x.view(), &y).unwrap().to_bytes().unwrap());
         assert_eq!(a, c, "{threads} threads");
     }
-    let other = RandomForestParams { random_state: 1, ..params };
+    let other = RandomForestParams {
+        random_state: 1,
+        ..params
+    };
     assert_ne!(a, other.fit(x.view(), &y).unwrap().to_bytes().unwrap());
 }
 
@@ -49,7 +67,11 @@ fn fit_is_deterministic_across_runs_and_thread_counts() {
 fn probabilities_are_distributions() {
     let (x, y3) = noisy_data(400, 5, 3.0, 2);
     // three classes: split class 1 by the sign of feature 3
-    let y: Vec<usize> = y3.iter().zip(x.outer_iter()).map(|(&c, r)| if c == 1 && r[3] > 0.5 { 2 } else { c }).collect();
+    let y: Vec<usize> = y3
+        .iter()
+        .zip(x.outer_iter())
+        .map(|(&c, r)| if c == 1 && r[3] > 0.5 { 2 } else { c })
+        .collect();
     let model = small_params().fit(x.view(), &y).unwrap();
     assert_eq!(model.n_classes(), 3);
     let (xt, _) = noisy_data(200, 5, 3.0, 3);
@@ -61,6 +83,17 @@ fn probabilities_are_distributions() {
         assert!(row.iter().all(|&v| (0.0..=1.0).contains(&v)));
         let single = model.predict_proba_row(xt.row(i).as_slice().unwrap());
         assert_eq!(single, row.to_vec());
+        // the lane-interleaved walk agrees with a plain walk, summed in tree order
+        let r = xt.row(i).to_vec();
+        let mut plain = vec![0.0; 3];
+        for &root in &model.roots {
+            let leaf = model.leaf_of(root as usize, &r);
+            for (p, v) in plain.iter_mut().zip(&model.leaf_values[leaf * 3..]) {
+                *p += v;
+            }
+        }
+        plain.iter_mut().for_each(|v| *v /= model.n_trees() as f64);
+        assert_eq!(plain, single);
         let mut buf = [0.0; 3];
         model.predict_proba_row_into(xt.row(i).as_slice().unwrap(), &mut buf);
         assert_eq!(buf.to_vec(), single);
@@ -72,144 +105,24 @@ fn probabilities_are_distributions() {
     assert!((short.iter().sum::<f64>() - 1.0).abs() < 1e-12);
 }
 
-/// Exhaustive CART over raw values; returns the leaf id of every sample.
-struct BruteForce<'a> {
-    x: ArrayView2<'a, f64>,
-    y: &'a [usize],
-    n_classes: usize,
-    max_depth: usize,
-    min_split: usize,
-    min_leaf: usize,
-    leaf_of: Vec<usize>,
-    n_leaves: usize,
-}
-
-impl BruteForce<'_> {
-    fn counts(&self, s: &[usize]) -> Vec<u64> {
-        let mut c = vec![0u64; self.n_classes];
-        s.iter().for_each(|&i| c[self.y[i]] += 1);
-        c
-    }
-
-    fn grow(&mut self, s: Vec<usize>, depth: usize) {
-        let total = self.counts(&s);
-        let pure = total.iter().filter(|&&v| v > 0).count() <= 1;
-        let mut best: Option<(f64, usize, f64)> = None;
-        if !(depth >= self.max_depth || s.len() < self.min_split || s.len() < 2 * self.min_leaf || pure) {
-            for f in 0..self.x.ncols() {
-                let mut vals: Vec<f64> = s.iter().map(|&i| self.x[[i, f]]).collect();
-                vals.sort_by(f64::total_cmp);
-                vals.dedup();
-                for &v in &vals[..vals.len() - 1] {
-                    let left: Vec<usize> = s.iter().copied().filter(|&i| self.x[[i, f]] <= v).collect();
-                    if left.len() < self.min_leaf || s.len() - left.len() < self.min_leaf {
-                        continue;
-                    }
-                    let lc = self.counts(&left);
-                    let (mut sl, mut sr, mut wl, mut wr) = (0.0f64, 0.0f64, 0u64, 0u64);
-                    for k in 0..self.n_classes {
-                        let r = total[k] - lc[k];
-                        sl += (lc[k] as f64) * (lc[k] as f64);
-                        sr += (r as f64) * (r as f64);
-                        wl += lc[k];
-                        wr += r;
-                    }
-                    let proxy = sl / wl as f64 + sr / wr as f64;
-                    if best.is_none_or(|b| proxy > b.0) {
-                        best = Some((proxy, f, v));
-                    }
-                }
-            }
-        }
-        match best {
-            None => {
-                for &i in &s {
-                    self.leaf_of[i] = self.n_leaves;
-                }
-                self.n_leaves += 1;
-            }
-            Some((_, f, v)) => {
-                let (l, r): (Vec<usize>, Vec<usize>) = s.iter().partition(|&&i| self.x[[i, f]] <= v);
-                self.grow(l, depth + 1);
-                self.grow(r, depth + 1);
-            }
-        }
-    }
-}
-
-/// Relabels leaf ids by order of first appearance, so equal partitions compare equal.
-fn canonical(ids: &[usize]) -> Vec<usize> {
-    let mut map = std::collections::HashMap::new();
-    ids.iter().map(|id| { let next = map.len(); *map.entry(*id).or_insert(next) }).collect()
-}
-
-#[test]
-fn single_tree_matches_brute_force_cart() {
-    let cases = [
-        (None, 2, 1, 1.0),          // fully grown, continuous features
-        (Some(3), 2, 1, 1.0),       // depth-limited
-        (None, 10, 4, 1.0),         // min_samples_split / min_samples_leaf
-        (None, 2, 1, 10.0),         // values rounded to tenths: many ties
-        (Some(5), 4, 2, 4.0),
-    ];
-    for (case, &(max_depth, min_split, min_leaf, round)) in cases.iter().enumerate() {
-        let (mut x, y3) = noisy_data(150, 4, 3.0, 10 + case as u64);
-        if round > 1.0 {
-            x.mapv_inplace(|v| (v * round).round() / round);
-        }
-        let y: Vec<usize> = y3.iter().zip(x.outer_iter()).map(|(&c, r)| if r[3] > 0.8 { 2 } else { c }).collect();
-        let params = RandomForestParams {
-            n_estimators: 1,
-            max_depth,
-            min_samples_split: min_split,
-            min_samples_leaf: min_leaf,
-            max_features: MaxFeatures::All,
-            bootstrap: false,
-            n_bins: 255,
-            ..Default::default()
-        };
-        let model = params.fit(x.view(), &y).unwrap();
-        let mut bf = BruteForce {
-            x: x.view(),
-            y: &y,
-            n_classes: 3,
-            max_depth: max_depth.unwrap_or(usize::MAX),
-            min_split,
-            min_leaf,
-            leaf_of: vec![0; y.len()],
-            n_leaves: 0,
-        };
-        bf.grow((0..y.len()).collect(), 0);
-        let ours: Vec<usize> = x.outer_iter().map(|r| model.leaf_of(0, r.as_slice().unwrap())).collect();
-        assert_eq!(canonical(&ours), canonical(&bf.leaf_of), "case {case}: partitions differ");
-        assert_eq!(model.leaf_values.len() / 3, bf.n_leaves, "case {case}");
-        // same training accuracy as the majority vote of the brute-force leaves
-        let pred: Vec<usize> = x.outer_iter().map(|r| model.predict_row(r.as_slice().unwrap())).collect();
-        let mut bf_pred = vec![0; y.len()];
-        for leaf in 0..bf.n_leaves {
-            let members: Vec<usize> = (0..y.len()).filter(|&i| bf.leaf_of[i] == leaf).collect();
-            let c = bf.counts(&members);
-            let major = (0..3).fold(0, |b, k| if c[k] > c[b] { k } else { b });
-            members.iter().for_each(|&i| bf_pred[i] = major);
-        }
-        assert_eq!(accuracy(&y, &pred), accuracy(&y, &bf_pred), "case {case}");
-        if max_depth.is_none() && min_leaf == 1 && round == 1.0 {
-            assert_eq!(accuracy(&y, &pred), 1.0, "a fully grown tree fits distinct points");
-        }
-    }
-}
-
 #[test]
 fn separable_data_is_learned_perfectly() {
     let mut rng = seeded_rng(5, 0);
     let x = Array2::from_shape_fn((500, 3), |_| rng.gen::<f64>());
     let y: Vec<usize> = x.outer_iter().map(|r| usize::from(r[1] > 0.4)).collect();
     let model = small_params().fit(x.view(), &y).unwrap();
-    let pred: Vec<usize> = x.outer_iter().map(|r| model.predict_row(r.as_slice().unwrap())).collect();
+    let pred: Vec<usize> = x
+        .outer_iter()
+        .map(|r| model.predict_row(r.as_slice().unwrap()))
+        .collect();
     assert_eq!(accuracy(&y, &pred), 1.0);
     // fresh points away from the boundary too
     for v in [0.0, 0.1, 0.3, 0.37, 0.43, 0.6, 0.99] {
-        assert_eq!(model.predict_row(&[0.5, v, 0.5]), usize::from(v > 0.4), "x1 = {v}");
+        assert_eq!(
+            model.predict_row(&[0.5, v, 0.5]),
+            usize::from(v > 0.4),
+            "x1 = {v}"
+        );
     }
 }
 
@@ -217,12 +130,25 @@ fn separable_data_is_learned_perfectly() {
 fn noisy_data_gets_a_good_auc() {
     let (x, y) = noisy_data(2000, 10, 6.0, 7);
     let (xt, yt) = noisy_data(1000, 10, 6.0, 8);
-    let model = RandomForestParams { n_estimators: 50, ..Default::default() }.fit(x.view(), &y).unwrap();
+    let model = RandomForestParams {
+        n_estimators: 50,
+        ..Default::default()
+    }
+    .fit(x.view(), &y)
+    .unwrap();
     let p = model.predict_proba(xt.view());
-    let auc = roc_auc(&yt, p.column(1).as_slice_memory_order().unwrap_or(&p.column(1).to_vec())).unwrap();
+    let auc = roc_auc(
+        &yt,
+        p.column(1)
+            .as_slice_memory_order()
+            .unwrap_or(&p.column(1).to_vec()),
+    )
+    .unwrap();
     // the Bayes-optimal scorer reaches about 0.85 on this data
     assert!(auc > 0.78, "auc {auc}");
-    let pred: Vec<usize> = (0..yt.len()).map(|i| usize::from(p[[i, 1]] > 0.5)).collect();
+    let pred: Vec<usize> = (0..yt.len())
+        .map(|i| usize::from(p[[i, 1]] > 0.5))
+        .collect();
     assert!(accuracy(&yt, &pred) > 0.70);
 }
 
@@ -230,7 +156,10 @@ fn noisy_data_gets_a_good_auc() {
 fn importances_sum_to_one_and_rank_the_informative_feature_first() {
     let mut rng = seeded_rng(11, 0);
     let x = Array2::from_shape_fn((800, 6), |_| rng.gen::<f64>());
-    let y: Vec<usize> = x.outer_iter().map(|r| usize::from(r[4] + 0.1 * (rng.gen::<f64>() - 0.5) > 0.5)).collect();
+    let y: Vec<usize> = x
+        .outer_iter()
+        .map(|r| usize::from(r[4] + 0.1 * (rng.gen::<f64>() - 0.5) > 0.5))
+        .collect();
     let model = small_params().fit(x.view(), &y).unwrap();
     let imp = model.feature_importances();
     assert_eq!(imp.len(), 6);
@@ -244,23 +173,38 @@ fn importances_sum_to_one_and_rank_the_informative_feature_first() {
 #[test]
 fn artifacts_round_trip_and_corruption_is_an_error() {
     let (x, y) = noisy_data(200, 4, 3.0, 12);
-    let model = RandomForestParams { n_estimators: 5, max_depth: Some(4), ..Default::default() }.fit(x.view(), &y).unwrap();
+    let model = RandomForestParams {
+        n_estimators: 5,
+        max_depth: Some(4),
+        ..Default::default()
+    }
+    .fit(x.view(), &y)
+    .unwrap();
     let bytes = model.to_bytes().unwrap();
     let back = RandomForestClassifier::from_bytes(&bytes).unwrap();
     assert_eq!(back, model);
     assert_eq!(back.to_bytes().unwrap(), bytes);
     for len in 0..bytes.len() {
-        assert!(RandomForestClassifier::from_bytes(&bytes[..len]).is_err(), "truncated to {len}");
+        assert!(
+            RandomForestClassifier::from_bytes(&bytes[..len]).is_err(),
+            "truncated to {len}"
+        );
     }
     let mut extra = bytes.clone();
     extra.push(0);
     assert!(RandomForestClassifier::from_bytes(&extra).is_err());
     let mut bad = bytes.clone();
     bad[0] = b'X';
-    assert!(matches!(RandomForestClassifier::from_bytes(&bad), Err(MlError::CorruptArtifact(_))));
+    assert!(matches!(
+        RandomForestClassifier::from_bytes(&bad),
+        Err(MlError::CorruptArtifact(_))
+    ));
     let mut bad = bytes.clone();
     bad[8] = 9;
-    assert!(matches!(RandomForestClassifier::from_bytes(&bad), Err(MlError::UnsupportedVersion { found: 9, .. })));
+    assert!(matches!(
+        RandomForestClassifier::from_bytes(&bad),
+        Err(MlError::UnsupportedVersion { found: 9, .. })
+    ));
     // random byte flips: an error, or a model that predicts without panicking
     let mut rng = seeded_rng(13, 0);
     let row = [0.5; 4];
@@ -279,7 +223,19 @@ fn artifacts_round_trip_and_corruption_is_an_error() {
     let mut cyc = model.clone();
     let split = cyc.feature.iter().position(|&f| f != u32::MAX).unwrap();
     cyc.left[split] = split as u32;
-    assert!(RandomForestClassifier::from_bytes(&cyc.to_bytes().unwrap()).is_err());
+    let e = RandomForestClassifier::from_bytes(&cyc.to_bytes().unwrap()).unwrap_err();
+    assert!(
+        e.to_string().starts_with("corrupt model artifact: node"),
+        "{e}"
+    );
+    // any serde path validates, not only from_bytes
+    let plain = bincode::serialize(&cyc).unwrap();
+    assert!(bincode::deserialize::<RandomForestClassifier>(&plain).is_err());
+    assert_eq!(
+        bincode::deserialize::<RandomForestClassifier>(&bincode::serialize(&model).unwrap())
+            .unwrap(),
+        model
+    );
     let mut far = model.clone();
     far.feature[split] = 4;
     assert!(RandomForestClassifier::from_bytes(&far.to_bytes().unwrap()).is_err());
@@ -297,7 +253,10 @@ fn linfa_fit_and_predict() {
     let model = Fit::fit(&params, &ds).unwrap();
     assert_eq!(model, params.fit(x.view(), &y).unwrap());
     let pred: Array1<usize> = model.predict(&x);
-    let by_row: Vec<usize> = x.outer_iter().map(|r| model.predict_row(r.as_slice().unwrap())).collect();
+    let by_row: Vec<usize> = x
+        .outer_iter()
+        .map(|r| model.predict_row(r.as_slice().unwrap()))
+        .collect();
     assert_eq!(pred.to_vec(), by_row);
     // a linfa error converts into MlError
     let e: MlError = linfa::Error::NotEnoughSamples.into();
@@ -308,26 +267,86 @@ fn linfa_fit_and_predict() {
 fn bad_input_gives_errors() {
     let (mut x, y) = noisy_data(20, 3, 1.0, 15);
     let p = RandomForestParams::default();
-    assert!(matches!(p.fit(x.view(), &y[..5]), Err(MlError::MismatchedLengths { .. })));
-    assert!(matches!(p.fit(Array2::zeros((0, 3)).view(), &[]), Err(MlError::EmptyDataset)));
-    assert!(matches!(p.fit(Array2::zeros((2, 0)).view(), &[0, 1]), Err(MlError::NoFeatures)));
+    assert!(matches!(
+        p.fit(x.view(), &y[..5]),
+        Err(MlError::MismatchedLengths { .. })
+    ));
+    assert!(matches!(
+        p.fit(Array2::zeros((0, 3)).view(), &[]),
+        Err(MlError::EmptyDataset)
+    ));
+    assert!(matches!(
+        p.fit(Array2::zeros((2, 0)).view(), &[0, 1]),
+        Err(MlError::NoFeatures)
+    ));
     let mut big = y.clone();
     big[3] = usize::MAX;
-    assert!(matches!(p.fit(x.view(), &big), Err(MlError::InvalidLabel { row: 3, .. })));
+    assert!(matches!(
+        p.fit(x.view(), &big),
+        Err(MlError::InvalidLabel { row: 3, .. })
+    ));
     x[[7, 2]] = f64::NAN;
     let e = p.fit(x.view(), &y).unwrap_err();
     assert!(matches!(e, MlError::NonFiniteValue { row: 7, column: 2 }));
     assert_eq!(e.to_string(), "non-finite value at row 7, column 2");
     x[[7, 2]] = 0.5;
     let bad = [
-        ("n_estimators", RandomForestParams { n_estimators: 0, ..p.clone() }),
-        ("max_depth", RandomForestParams { max_depth: Some(0), ..p.clone() }),
-        ("min_samples_split", RandomForestParams { min_samples_split: 1, ..p.clone() }),
-        ("min_samples_leaf", RandomForestParams { min_samples_leaf: 0, ..p.clone() }),
-        ("max_features", RandomForestParams { max_features: MaxFeatures::Fraction(0.0), ..p.clone() }),
-        ("max_features", RandomForestParams { max_features: MaxFeatures::Fraction(f64::NAN), ..p.clone() }),
-        ("max_features", RandomForestParams { max_features: MaxFeatures::Count(4), ..p.clone() }),
-        ("n_bins", RandomForestParams { n_bins: 1, ..p.clone() }),
+        (
+            "n_estimators",
+            RandomForestParams {
+                n_estimators: 0,
+                ..p.clone()
+            },
+        ),
+        (
+            "max_depth",
+            RandomForestParams {
+                max_depth: Some(0),
+                ..p.clone()
+            },
+        ),
+        (
+            "min_samples_split",
+            RandomForestParams {
+                min_samples_split: 1,
+                ..p.clone()
+            },
+        ),
+        (
+            "min_samples_leaf",
+            RandomForestParams {
+                min_samples_leaf: 0,
+                ..p.clone()
+            },
+        ),
+        (
+            "max_features",
+            RandomForestParams {
+                max_features: MaxFeatures::Fraction(0.0),
+                ..p.clone()
+            },
+        ),
+        (
+            "max_features",
+            RandomForestParams {
+                max_features: MaxFeatures::Fraction(f64::NAN),
+                ..p.clone()
+            },
+        ),
+        (
+            "max_features",
+            RandomForestParams {
+                max_features: MaxFeatures::Count(4),
+                ..p.clone()
+            },
+        ),
+        (
+            "n_bins",
+            RandomForestParams {
+                n_bins: 1,
+                ..p.clone()
+            },
+        ),
     ];
     for (name, params) in bad {
         match params.fit(x.view(), &y) {
@@ -338,8 +357,22 @@ fn bad_input_gives_errors() {
             other => panic!("{name}: expected an invalid hyperparameter, got {other:?}"),
         }
     }
+    // extreme but valid hyperparameters give a stump, not an overflow
+    let stump = RandomForestParams {
+        n_estimators: 2,
+        min_samples_leaf: usize::MAX,
+        min_samples_split: usize::MAX,
+        max_depth: Some(usize::MAX),
+        ..p.clone()
+    };
+    assert_eq!(stump.fit(x.view(), &y).unwrap().n_nodes(), 2);
     // a single class is fine: probability 1
-    let m = RandomForestParams { n_estimators: 3, ..p }.fit(x.view(), &[0; 20]).unwrap();
+    let m = RandomForestParams {
+        n_estimators: 3,
+        ..p
+    }
+    .fit(x.view(), &[0; 20])
+    .unwrap();
     assert_eq!(m.predict_proba_row(&[0.1, 0.2, 0.3]), vec![1.0]);
 }
 
@@ -360,7 +393,11 @@ fn max_features_resolution() {
 #[ignore]
 fn bench_fit_and_predict() {
     use std::time::Instant;
-    let params = RandomForestParams { n_estimators: 100, max_depth: Some(10), ..Default::default() };
+    let params = RandomForestParams {
+        n_estimators: 100,
+        max_depth: Some(10),
+        ..Default::default()
+    };
     for n in [1_000usize, 100_000] {
         let (x, y) = noisy_data(n, 10, 3.0, 21);
         let (train, test) = super::stratified_split(&y, 0.2, 0).unwrap();

@@ -78,7 +78,11 @@ pub fn roc_auc(y_true: &[usize], score: &[f64]) -> Result<f64> {
         return Err(MlError::EmptyDataset);
     }
     if let Some((row, &label)) = y_true.iter().enumerate().find(|(_, &l)| l > 1) {
-        return Err(MlError::InvalidLabel { row, label, reason: "roc auc needs binary labels 0 and 1" });
+        return Err(MlError::InvalidLabel {
+            row,
+            label,
+            reason: "roc auc needs binary labels 0 and 1",
+        });
     }
     if let Some(row) = score.iter().position(|s| s.is_nan()) {
         return Err(MlError::NonFiniteValue { row, column: 0 });
@@ -129,10 +133,16 @@ impl ClassificationMetrics {
     /// toward class 0).
     pub fn compute(y_true: &[usize], proba_positive: &[f64], threshold: f64) -> Result<Self> {
         if threshold.is_nan() {
-            return Err(MlError::InvalidArgument { name: "threshold", reason: "must not be NaN".into() });
+            return Err(MlError::InvalidArgument {
+                name: "threshold",
+                reason: "must not be NaN".into(),
+            });
         }
         let auc_score = roc_auc(y_true, proba_positive)?;
-        let y_pred: Vec<usize> = proba_positive.iter().map(|&p| usize::from(p > threshold)).collect();
+        let y_pred: Vec<usize> = proba_positive
+            .iter()
+            .map(|&p| usize::from(p > threshold))
+            .collect();
         Ok(ClassificationMetrics {
             accuracy: accuracy(y_true, &y_pred),
             auc_score,
@@ -197,11 +207,23 @@ mod tests {
 
     #[test]
     fn auc_errors() {
-        assert!(matches!(roc_auc(&[1, 1], &[0.2, 0.3]), Err(MlError::SingleClass { .. })));
-        assert!(matches!(roc_auc(&[1, 0], &[0.2]), Err(MlError::MismatchedLengths { .. })));
+        assert!(matches!(
+            roc_auc(&[1, 1], &[0.2, 0.3]),
+            Err(MlError::SingleClass { .. })
+        ));
+        assert!(matches!(
+            roc_auc(&[1, 0], &[0.2]),
+            Err(MlError::MismatchedLengths { .. })
+        ));
         assert!(matches!(roc_auc(&[], &[]), Err(MlError::EmptyDataset)));
-        assert!(matches!(roc_auc(&[2, 0], &[0.2, 0.1]), Err(MlError::InvalidLabel { row: 0, .. })));
-        assert!(matches!(roc_auc(&[1, 0], &[0.2, f64::NAN]), Err(MlError::NonFiniteValue { row: 1, .. })));
+        assert!(matches!(
+            roc_auc(&[2, 0], &[0.2, 0.1]),
+            Err(MlError::InvalidLabel { row: 0, .. })
+        ));
+        assert!(matches!(
+            roc_auc(&[1, 0], &[0.2, f64::NAN]),
+            Err(MlError::NonFiniteValue { row: 1, .. })
+        ));
     }
 
     #[test]

@@ -41,9 +41,12 @@ mod artifact;
 mod binning;
 pub mod forest;
 pub mod metrics;
+mod predict;
 pub mod preprocess;
 mod tree;
 
+#[cfg(test)]
+mod cart_tests;
 #[cfg(test)]
 mod forest_tests;
 

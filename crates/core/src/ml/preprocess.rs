@@ -18,7 +18,11 @@ use super::{seeded_rng, MlError, Result};
 /// set, clamped so that a class with at least 2 samples has at least one in
 /// each part (a class with a single sample stays in train). Both lists are
 /// returned sorted ascending. `test_size` must be in `(0, 1)`.
-pub fn stratified_split(y: &[usize], test_size: f64, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
+pub fn stratified_split(
+    y: &[usize],
+    test_size: f64,
+    seed: u64,
+) -> Result<(Vec<usize>, Vec<usize>)> {
     if !(test_size > 0.0 && test_size < 1.0) {
         return Err(MlError::InvalidArgument {
             name: "test_size",
@@ -57,7 +61,11 @@ pub fn stratified_split(y: &[usize], test_size: f64, seed: u64) -> Result<(Vec<u
 
 fn check_width(expected: usize, actual: usize) -> Result<()> {
     if expected != actual {
-        return Err(MlError::MismatchedLengths { what: "columns vs fitted columns", expected, actual });
+        return Err(MlError::MismatchedLengths {
+            what: "columns vs fitted columns",
+            expected,
+            actual,
+        });
     }
     Ok(())
 }
@@ -93,7 +101,11 @@ impl MedianImputer {
             }
             v.sort_unstable_by(f64::total_cmp);
             let m = v.len() / 2;
-            medians.push(if v.len() % 2 == 1 { v[m] } else { v[m - 1] / 2.0 + v[m] / 2.0 });
+            medians.push(if v.len() % 2 == 1 {
+                v[m]
+            } else {
+                v[m - 1] / 2.0 + v[m] / 2.0
+            });
         }
         Ok(MedianImputer { medians })
     }
@@ -158,14 +170,21 @@ impl StandardScaler {
             let mut m = values.iter().sum::<f64>() / n as f64;
             if !m.is_finite() {
                 // the sum overflowed: a running mean stays in range
-                m = values.iter().enumerate().fold(0.0, |acc, (k, v)| acc + (v - acc) / (k + 1) as f64);
+                m = values
+                    .iter()
+                    .enumerate()
+                    .fold(0.0, |acc, (k, v)| acc + (v - acc) / (k + 1) as f64);
             }
             let var = values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n as f64;
             // a constant column, up to rounding of the mean, is left unscaled
             let bound = (n as f64 * f64::EPSILON * m).powi(2);
             let std = var.sqrt();
             mean.push(m);
-            scale.push(if var <= bound || std <= 0.0 || !std.is_finite() { 1.0 } else { std });
+            scale.push(if var <= bound || std <= 0.0 || !std.is_finite() {
+                1.0
+            } else {
+                std
+            });
         }
         Ok(StandardScaler { mean, scale })
     }
@@ -224,7 +243,10 @@ mod tests {
         let mut all: Vec<usize> = train.iter().chain(&test).copied().collect();
         all.sort_unstable();
         assert_eq!(all, (0..y.len()).collect::<Vec<_>>());
-        assert_eq!(stratified_split(&y, 0.2, 42).unwrap(), (train.clone(), test.clone()));
+        assert_eq!(
+            stratified_split(&y, 0.2, 42).unwrap(),
+            (train.clone(), test.clone())
+        );
         assert_ne!(stratified_split(&y, 0.2, 43).unwrap().1, test);
         // both parts get one sample of a 2-sample class even for extreme sizes
         let (tr, te) = stratified_split(&[5, 5], 0.01, 1).unwrap();
@@ -236,27 +258,53 @@ mod tests {
     #[test]
     fn split_rejects_bad_arguments() {
         for t in [0.0, 1.0, -0.1, 1.5, f64::NAN] {
-            assert!(matches!(stratified_split(&[0, 1], t, 0), Err(MlError::InvalidArgument { .. })));
+            assert!(matches!(
+                stratified_split(&[0, 1], t, 0),
+                Err(MlError::InvalidArgument { .. })
+            ));
         }
-        assert!(matches!(stratified_split(&[], 0.5, 0), Err(MlError::EmptyDataset)));
+        assert!(matches!(
+            stratified_split(&[], 0.5, 0),
+            Err(MlError::EmptyDataset)
+        ));
     }
 
     #[test]
     fn imputer_by_hand() {
         let nan = f64::NAN;
-        let x = array![[1.0, nan, 5.0], [nan, 2.0, 1.0], [3.0, 4.0, 3.0], [10.0, nan, 2.0]];
+        let x = array![
+            [1.0, nan, 5.0],
+            [nan, 2.0, 1.0],
+            [3.0, 4.0, 3.0],
+            [10.0, nan, 2.0]
+        ];
         let imp = MedianImputer::fit(x.view()).unwrap();
         // col0 {1,3,10} -> 3; col1 {2,4} -> 3; col2 {5,1,3,2} -> 2.5
         assert_eq!(imp.medians, vec![3.0, 3.0, 2.5]);
         let mut t = x.clone();
         imp.transform_inplace(&mut t);
-        assert_eq!(t, array![[1.0, 3.0, 5.0], [3.0, 2.0, 1.0], [3.0, 4.0, 3.0], [10.0, 3.0, 2.0]]);
+        assert_eq!(
+            t,
+            array![
+                [1.0, 3.0, 5.0],
+                [3.0, 2.0, 1.0],
+                [3.0, 4.0, 3.0],
+                [10.0, 3.0, 2.0]
+            ]
+        );
         let mut row = [nan, nan, 7.0];
         imp.transform_row(&mut row);
         assert_eq!(row, [3.0, 3.0, 7.0]);
         assert_eq!(imp.n_features(), 3);
         assert!(imp.check_columns(3).is_ok());
-        assert!(matches!(imp.check_columns(2), Err(MlError::MismatchedLengths { expected: 3, actual: 2, .. })));
+        assert!(matches!(
+            imp.check_columns(2),
+            Err(MlError::MismatchedLengths {
+                expected: 3,
+                actual: 2,
+                ..
+            })
+        ));
         // a wrong width never panics: only the fitted columns are touched
         let mut short = [nan];
         imp.transform_row(&mut short);
@@ -271,15 +319,29 @@ mod tests {
     fn imputer_errors() {
         let nan = f64::NAN;
         let x = array![[1.0, nan], [2.0, nan]];
-        assert!(matches!(MedianImputer::fit(x.view()), Err(MlError::EmptyColumn { column: 1 })));
+        assert!(matches!(
+            MedianImputer::fit(x.view()),
+            Err(MlError::EmptyColumn { column: 1 })
+        ));
         let x = array![[1.0, 2.0], [f64::INFINITY, 1.0]];
-        assert!(matches!(MedianImputer::fit(x.view()), Err(MlError::NonFiniteValue { row: 1, column: 0 })));
-        assert!(matches!(MedianImputer::fit(Array2::zeros((0, 2)).view()), Err(MlError::EmptyDataset)));
+        assert!(matches!(
+            MedianImputer::fit(x.view()),
+            Err(MlError::NonFiniteValue { row: 1, column: 0 })
+        ));
+        assert!(matches!(
+            MedianImputer::fit(Array2::zeros((0, 2)).view()),
+            Err(MlError::EmptyDataset)
+        ));
     }
 
     #[test]
     fn scaler_by_hand() {
-        let x = array![[1.0, 5.0, 0.1], [2.0, 5.0, 0.1], [3.0, 5.0, 0.1], [6.0, 5.0, 0.1]];
+        let x = array![
+            [1.0, 5.0, 0.1],
+            [2.0, 5.0, 0.1],
+            [3.0, 5.0, 0.1],
+            [6.0, 5.0, 0.1]
+        ];
         let s = StandardScaler::fit(x.view()).unwrap();
         // col0 mean 3, population var (4+1+0+9)/4 = 3.5
         assert_eq!(s.mean[0], 3.0);
@@ -300,6 +362,9 @@ mod tests {
         s.transform_row(&mut wide);
         assert_eq!(wide, [0.0, 0.0, 0.0, 9.0]);
         let bad = array![[1.0], [f64::NAN]];
-        assert!(matches!(StandardScaler::fit(bad.view()), Err(MlError::NonFiniteValue { row: 1, column: 0 })));
+        assert!(matches!(
+            StandardScaler::fit(bad.view()),
+            Err(MlError::NonFiniteValue { row: 1, column: 0 })
+        ));
     }
 }

@@ -77,7 +77,10 @@ fn node_term(counts: &[u64]) -> f64 {
 #[derive(Debug, Clone, Copy)]
 struct Split {
     feature: usize,
+    /// Last bin going left.
     bin: u16,
+    /// First non-empty bin (in the node) going right.
+    next_bin: u16,
     proxy: f64,
 }
 
@@ -89,6 +92,8 @@ struct Scanner<'a> {
     left: Vec<u64>,
     left_rows: usize,
     groups: usize,
+    /// The best split was set at the previous bin and waits for its `next_bin`.
+    pending: bool,
 }
 
 impl<'a> Scanner<'a> {
@@ -100,13 +105,27 @@ impl<'a> Scanner<'a> {
             left: vec![0; total.len()],
             left_rows: 0,
             groups: 0,
+            pending: false,
         }
     }
 
     /// Adds a non-empty bin to the left side and scores the threshold just
     /// after it. Returns `false` once every row is on the left.
     #[inline]
-    fn push(&mut self, bin: u16, counts: impl Iterator<Item = u64>, rows: usize, best: &mut Option<Split>, feature: usize) -> bool {
+    fn push(
+        &mut self,
+        bin: u16,
+        counts: impl Iterator<Item = u64>,
+        rows: usize,
+        best: &mut Option<Split>,
+        feature: usize,
+    ) -> bool {
+        if self.pending {
+            if let Some(b) = best.as_mut() {
+                b.next_bin = bin;
+            }
+            self.pending = false;
+        }
         for (l, c) in self.left.iter_mut().zip(counts) {
             *l += c;
         }
@@ -119,7 +138,13 @@ impl<'a> Scanner<'a> {
         if self.left_rows >= self.min_leaf && right_rows >= self.min_leaf {
             let proxy = split_proxy(&self.left, self.total);
             if best.is_none_or(|b| proxy > b.proxy) {
-                *best = Some(Split { feature, bin, proxy });
+                *best = Some(Split {
+                    feature,
+                    bin,
+                    next_bin: bin,
+                    proxy,
+                });
+                self.pending = true;
             }
         }
         true
@@ -149,7 +174,9 @@ pub(crate) fn build_tree(
 ) -> BuiltTree {
     let n_features = data.edges.len();
     let max_bins = (0..n_features).map(|f| data.n_bins(f)).max().unwrap_or(1);
-    let idx: Vec<u32> = (0..data.n_rows as u32).filter(|&i| w[i as usize] > 0).collect();
+    let idx: Vec<u32> = (0..data.n_rows as u32)
+        .filter(|&i| w[i as usize] > 0)
+        .collect();
     let mut b = Builder {
         data,
         y,
@@ -172,7 +199,8 @@ pub(crate) fn build_tree(
 impl Builder<'_> {
     fn grow(&mut self, rng: &mut ChaCha8Rng) {
         // (start, end, depth, parent node to patch with this node's index)
-        let mut stack: Vec<(usize, usize, usize, Option<usize>)> = vec![(0, self.idx.len(), 0, None)];
+        let mut stack: Vec<(usize, usize, usize, Option<usize>)> =
+            vec![(0, self.idx.len(), 0, None)];
         let c = self.cfg.n_classes;
         let mut counts = vec![0u64; c];
         while let Some((start, end, depth, parent)) = stack.pop() {
@@ -194,7 +222,7 @@ impl Builder<'_> {
             let pure = counts.iter().filter(|&&v| v > 0).count() <= 1;
             let split = if depth >= self.cfg.max_depth
                 || rows < self.cfg.min_samples_split
-                || rows < 2 * self.cfg.min_samples_leaf
+                || rows < self.cfg.min_samples_leaf.saturating_mul(2)
                 || pure
             {
                 None
@@ -212,7 +240,7 @@ impl Builder<'_> {
                 }
                 Some(s) => {
                     self.tree.importances[s.feature] += s.proxy - node_term(&counts);
-                    let threshold = self.data.edges[s.feature][s.bin as usize];
+                    let threshold = self.data.threshold(s.feature, s.bin, s.next_bin);
                     self.push_node(s.feature as u32, threshold, 0, 0);
                     let mid = self.partition(start, end, s.feature, s.bin);
                     stack.push((mid, end, depth + 1, Some(node)));
@@ -249,7 +277,13 @@ impl Builder<'_> {
 
     /// Draws features without replacement until `max_features` non-constant
     /// ones have been examined (or all have been drawn), keeping the best split.
-    fn best_split(&mut self, start: usize, end: usize, total: &[u64], rng: &mut ChaCha8Rng) -> Option<Split> {
+    fn best_split(
+        &mut self,
+        start: usize,
+        end: usize,
+        total: &[u64],
+        rng: &mut ChaCha8Rng,
+    ) -> Option<Split> {
         let d = self.perm.len();
         let sample = self.cfg.max_features < d;
         let mut best = None;
@@ -272,7 +306,14 @@ impl Builder<'_> {
 
     /// Scores every threshold of feature `f`; returns whether the feature is
     /// non-constant in the node.
-    fn scan_feature(&mut self, start: usize, end: usize, f: usize, total: &[u64], best: &mut Option<Split>) -> bool {
+    fn scan_feature(
+        &mut self,
+        start: usize,
+        end: usize,
+        f: usize,
+        total: &[u64],
+        best: &mut Option<Split>,
+    ) -> bool {
         let nb = self.data.n_bins(f);
         if nb < 2 {
             return false;
@@ -319,7 +360,13 @@ impl Builder<'_> {
                 if bin_rows == 0 {
                     continue;
                 }
-                if !scanner.push(bin as u16, h[..c].iter().map(|&v| u64::from(v)), bin_rows, best, f) {
+                if !scanner.push(
+                    bin as u16,
+                    h[..c].iter().map(|&v| u64::from(v)),
+                    bin_rows,
+                    best,
+                    f,
+                ) {
                     break;
                 }
             }
