@@ -88,7 +88,7 @@ pub struct UpArgs {
 pub struct WebArgs {
     /// Address of the REST API and dashboard.
     #[arg(long = "web-addr", env = "IRONMAGE_WEB_ADDR", default_value = "0.0.0.0:6789")]
-    pub addr: String,
+    pub web_addr: String,
 }
 
 /// Scheduler role settings.
@@ -112,7 +112,7 @@ pub struct ExecutorArgs {
 pub struct PredictArgs {
     /// Address of the prediction API.
     #[arg(long = "predict-addr", env = "IRONMAGE_PREDICT_ADDR", default_value = "0.0.0.0:5000")]
-    pub addr: String,
+    pub predict_addr: String,
     /// Registered model whose Production version is served.
     #[arg(long, env = "IRONMAGE_MODEL", default_value = "churn")]
     pub model: String,

@@ -63,15 +63,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let platform = Platform::open(&config).await?;
             let options = StackOptions {
-                web_addr: Some(args.web.addr.clone()),
-                predict: Some((args.predict.addr.clone(), prediction_config(&args.predict))),
+                web_addr: Some(args.web.web_addr.clone()),
+                predict: Some((args.predict.predict_addr.clone(), prediction_config(&args.predict))),
                 executor: Some(executor_config(&args.executor)),
                 scheduler: Some(scheduler_config(&args.scheduler)),
             };
             serve(platform, options, args.demo.then_some(args)).await
         }
         Command::Web(args) => {
-            let options = StackOptions { web_addr: Some(args.addr), predict: None, executor: None, scheduler: None };
+            let options = StackOptions { web_addr: Some(args.web_addr), predict: None, executor: None, scheduler: None };
             serve(Platform::open(&config).await?, options, None).await
         }
         Command::Scheduler(args) => {
@@ -83,7 +83,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(Platform::open(&config).await?, options, None).await
         }
         Command::Predict(args) => {
-            let options = StackOptions { web_addr: None, predict: Some((args.addr.clone(), prediction_config(&args))), executor: None, scheduler: None };
+            let options = StackOptions { web_addr: None, predict: Some((args.predict_addr.clone(), prediction_config(&args))), executor: None, scheduler: None };
             serve(Platform::open(&config).await?, options, None).await
         }
     }
