@@ -76,6 +76,8 @@ impl Platform {
     pub async fn create_run(&self, pipeline: &str, variables: Map<String, Value>, trigger: &str) -> Result<Run> {
         let spec = self.project.load(pipeline)?;
         spec.resolve_configs(&variables)?;
+        // The run records every variable's value, not only the overrides.
+        let variables = spec.merge_variables(&variables)?;
         self.store
             .create_run(NewRun {
                 pipeline: spec.name.clone(),

@@ -124,8 +124,9 @@ fn run_variables_are_checked_against_the_pipeline() {
     let p = parse("demo_mlops", "f", DEMO).unwrap();
     let mut vars = serde_json::Map::new();
     vars.insert("seed".into(), serde_json::json!("not a number"));
-    let m = p.resolve_configs(&vars).unwrap_err().to_string();
-    assert_mentions(&m, &["block make_dataset", "config.seed"]);
+    let e = p.resolve_configs(&vars).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("variables.seed"));
+    assert_mentions(&e.to_string(), &["block make_dataset", "config.seed"]);
     let mut vars = serde_json::Map::new();
     vars.insert("colour".into(), serde_json::json!(1));
     let e = p.resolve_configs(&vars).unwrap_err();

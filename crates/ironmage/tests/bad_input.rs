@@ -100,7 +100,7 @@ async fn bad_api_requests_get_clear_errors() {
     let cases: Vec<(&str, String, Option<Value>, u16, &str)> = vec![
         ("POST", format!("{w}/api/pipelines/nope/runs"), Some(json!({})), 404, "not_found"),
         ("POST", format!("{w}/api/pipelines/demo_mlops/runs"), Some(json!({"variables": {"sede": 1}})), 400, "variables.sede"),
-        ("POST", format!("{w}/api/pipelines/demo_mlops/runs"), Some(json!({"variables": {"seed": "abc"}})), 400, "invalid_input"),
+        ("POST", format!("{w}/api/pipelines/demo_mlops/runs"), Some(json!({"variables": {"seed": "abc"}})), 400, "variables.seed"),
         ("POST", format!("{w}/api/pipelines/demo_mlops/runs"), Some(json!({"variabels": {}})), 400, "variabels"),
         ("POST", format!("{w}/api/pipelines/..%2Fetc/runs"), Some(json!({})), 400, "pipeline"),
         ("GET", format!("{w}/api/runs/does-not-exist"), None, 404, "not_found"),

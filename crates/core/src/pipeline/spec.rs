@@ -169,7 +169,13 @@ impl Pipeline {
             .map(|b| {
                 let at = |msg: String| Error::invalid(format!("pipeline {}: block {}: {msg}", self.name, b.name));
                 let config = substitute(&b.config, &variables, "config").map_err(at)?;
-                b.kind.check_config(&config).map_err(at)?;
+                b.kind.check_config(&config).map_err(|message| {
+                    // A bad value that came from a variable is the variable's fault: name it.
+                    match variable_behind(&b.config, &message) {
+                        Some(var) => at(message).with_field(format!("variables.{var}")),
+                        None => at(message),
+                    }
+                })?;
                 Ok(config)
             })
             .collect()
@@ -197,6 +203,17 @@ impl Pipeline {
         }
         Ok(())
     }
+}
+
+/// The variable referenced at the config field a check message names (`field config.rows: …`).
+fn variable_behind(config: &Value, message: &str) -> Option<String> {
+    let path = message.strip_prefix("field config.")?.split(':').next()?;
+    let mut value = config;
+    for key in path.split('.') {
+        value = value.get(key)?;
+    }
+    let text = value.as_str()?;
+    text.strip_prefix("${").and_then(|r| r.strip_suffix('}')).map(str::to_string)
 }
 
 fn check_identifier(name: &str) -> std::result::Result<(), String> {

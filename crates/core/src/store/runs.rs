@@ -124,9 +124,11 @@ pub struct BlockRun {
     pub ended_at: Option<String>,
     /// Error of the last failed attempt.
     pub error: Option<String>,
-    /// Log lines.
+    /// Log lines (left out of run lists).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<String>,
-    /// A small preview of the output.
+    /// A small preview of the output (left out of run lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<serde_json::Value>,
 }
 
@@ -269,16 +271,21 @@ impl Store {
         Ok(RunDetail { run, blocks })
     }
 
-    /// The blocks of a run in execution order.
+    /// The blocks of a run in execution order, with their logs and previews.
     pub async fn block_runs(&self, run_id: &str) -> Result<Vec<BlockRun>> {
-        let rows = sqlx::query("SELECT block, position, kind, status, attempts, started_at, ended_at, error, logs, preview FROM block_runs WHERE run_id = $1 ORDER BY position")
+        self.block_runs_with(run_id, "logs, preview").await
+    }
+
+    async fn block_runs_with(&self, run_id: &str, extra: &str) -> Result<Vec<BlockRun>> {
+        let rows = sqlx::query(&format!("SELECT block, position, kind, status, attempts, started_at, ended_at, error, {extra} FROM block_runs WHERE run_id = $1 ORDER BY position"))
             .bind(run_id)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(block_from_row).collect()
     }
 
-    /// The newest runs first, optionally of one pipeline, with their blocks.
+    /// The newest runs first, optionally of one pipeline, with their blocks' statuses (not
+    /// their logs and previews: [`Store::run_detail`] has those).
     pub async fn list_runs(&self, pipeline: Option<&str>, limit: i64) -> Result<Vec<RunDetail>> {
         let rows = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE ($1 IS NULL OR pipeline = $1) ORDER BY created_at DESC, id LIMIT $2"))
             .bind(pipeline)
@@ -288,7 +295,7 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let run = run_from_row(row)?;
-            let blocks = self.block_runs(&run.id).await?;
+            let blocks = self.block_runs_with(&run.id, "'' AS logs, NULL AS preview").await?;
             out.push(RunDetail { run, blocks });
         }
         Ok(out)

@@ -33,7 +33,7 @@ pub struct Gate {
 impl Config {
     pub(super) fn validate(&self) -> Result<()> {
         if !self.gate.min.is_finite() {
-            return Err(Error::invalid_field("config.gate.min", "must be a finite number"));
+            return Err(Error::invalid_field("gate.min", "must be a finite number"));
         }
         Ok(())
     }

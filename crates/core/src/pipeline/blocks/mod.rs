@@ -85,7 +85,7 @@ macro_rules! block_kinds {
 
             /// Type-check a resolved config, naming the field at fault.
             pub fn check_config(self, config: &Value) -> std::result::Result<(), String> {
-                match self { $(Self::$variant => typed::<$module::Config>(config).and_then(|c| c.validate().map_err(|e| e.to_string()))),* }
+                match self { $(Self::$variant => typed::<$module::Config>(config).and_then(|c| c.validate().map_err(config_error))),* }
             }
 
             /// Run the block.
@@ -107,6 +107,14 @@ block_kinds! {
     RandomForestClassifier => "random_forest_classifier", train, [Prepared] -> Trained;
     RegisterModel => "register_model", register, [Trained] -> Registered;
     Deploy => "deploy", deploy, [Registered] -> Deployed;
+}
+
+/// A config check's error as `field config.<field>: <message>`, like the type errors.
+fn config_error(e: crate::error::Error) -> String {
+    match &e.field {
+        Some(field) => format!("field config.{field}: {}", e.message),
+        None => format!("field config: {}", e.message),
+    }
 }
 
 /// Deserialize a config, with the path of the offending field in the message.

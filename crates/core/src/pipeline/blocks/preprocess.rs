@@ -32,7 +32,7 @@ fn default_seed() -> u64 {
 impl Config {
     pub(super) fn validate(&self) -> Result<()> {
         if !(self.test_size > 0.0 && self.test_size < 1.0) {
-            return Err(Error::invalid_field("config.test_size", "must be strictly between 0 and 1"));
+            return Err(Error::invalid_field("test_size", "must be strictly between 0 and 1"));
         }
         Ok(())
     }

@@ -22,7 +22,7 @@ pub struct Config {
 
 impl Config {
     pub(super) fn validate(&self) -> Result<()> {
-        crate::names::check_model_name(&self.model).map_err(|e| e.with_field("config.model"))
+        crate::names::check_model_name(&self.model).map_err(|e| e.with_field("model"))
     }
 }
 

@@ -61,7 +61,7 @@ impl Config {
     pub(super) fn validate(&self) -> Result<()> {
         self.params()?.validate().map_err(Error::from)?;
         if !(0.0..=1.0).contains(&self.threshold) {
-            return Err(Error::invalid_field("config.threshold", "must be between 0 and 1"));
+            return Err(Error::invalid_field("threshold", "must be between 0 and 1"));
         }
         Ok(())
     }
@@ -75,7 +75,7 @@ impl Config {
             Value::Number(n) => MaxFeatures::Fraction(n.as_f64().unwrap_or(1.0)),
             other => {
                 return Err(Error::invalid_field(
-                    "config.max_features",
+                    "max_features",
                     format!("expected sqrt, log2, all, a count or a fraction, got {other}"),
                 ))
             }
