@@ -25,12 +25,20 @@ pub struct FeatureSchema {
     pub label: String,
     /// Class names, by class index (`no_churn`, `churn`).
     pub classes: Vec<String>,
+    /// Positive-class probability above which the answer is the positive class; the same
+    /// cut-off the metrics were computed with.
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+}
+
+fn default_threshold() -> f64 {
+    0.5
 }
 
 impl FeatureSchema {
     /// The schema of a binary classifier of `label` over `features`.
-    pub fn binary(features: Vec<String>, label: &str) -> FeatureSchema {
-        FeatureSchema { features, label: label.to_string(), classes: vec![format!("no_{label}"), label.to_string()] }
+    pub fn binary(features: Vec<String>, label: &str, threshold: f64) -> FeatureSchema {
+        FeatureSchema { features, label: label.to_string(), classes: vec![format!("no_{label}"), label.to_string()], threshold }
     }
 }
 

@@ -50,7 +50,7 @@ impl ServedModel {
         let n = self.bundle.schema.classes.len().min(2);
         self.bundle.predict_proba(row, &mut proba[..n]);
         let positive = proba[1];
-        Score { prediction: usize::from(positive >= 0.5), positive }
+        Score { prediction: usize::from(positive > self.bundle.schema.threshold), positive }
     }
 }
 
@@ -137,7 +137,7 @@ mod tests {
     use serde_json::json;
 
     fn schema() -> FeatureSchema {
-        FeatureSchema::binary(vec!["a".into(), "b".into()], "churn")
+        FeatureSchema::binary(vec!["a".into(), "b".into()], "churn", 0.5)
     }
 
     #[test]

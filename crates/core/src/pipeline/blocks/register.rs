@@ -40,7 +40,7 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
     let bundle = ModelBundle {
         forest: trained.forest.clone(),
         preprocessing: Preprocessing { imputer: prepared.imputer.clone(), scaler: prepared.scaler.clone() },
-        schema: FeatureSchema::binary(dataset.data.feature_names.clone(), &dataset.data.label_name),
+        schema: FeatureSchema::binary(dataset.data.feature_names.clone(), &dataset.data.label_name, trained.threshold),
     };
     let artifacts = ctx.platform.artifacts.clone();
     let refs = ctx.blocking(move || bundle.save(&artifacts)).await?;

@@ -100,6 +100,8 @@ pub struct Trained {
     pub prepared: Arc<Prepared>,
     /// The forest.
     pub forest: RandomForestClassifier,
+    /// Probability cut-off for the positive class.
+    pub threshold: f64,
     /// The config as hyperparameters.
     pub hyperparameters: Map<String, Value>,
     /// Test metrics.
@@ -116,6 +118,12 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
     let (forest, metrics) = ctx
         .blocking(move || {
             let forest = params.fit(data.x_train.view(), &data.y_train)?;
+            if forest.n_classes() != 2 {
+                return Err(Error::invalid(format!(
+                    "a binary classifier needs both classes in the training part, found {} class(es): give it more rows",
+                    forest.n_classes()
+                )));
+            }
             let proba = forest.predict_proba(data.x_test.view());
             let positive: Vec<f64> = proba.column(1).to_vec();
             let metrics = ClassificationMetrics::compute(&data.y_test, &positive, threshold)?;
@@ -142,7 +150,7 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
     ctx.log(format!("   Precision {:.4} / Recall {:.4} / F1 {:.4}", metrics.precision, metrics.recall, metrics.f1_score));
     let top: Vec<&str> = feature_importance.iter().take(3).map(|(n, _)| n.as_str()).collect();
     ctx.log(format!("   Top 3 features: [{}]", top.join(", ")));
-    Ok(Output::Trained(Arc::new(Trained { prepared, forest, hyperparameters, metrics, feature_importance })))
+    Ok(Output::Trained(Arc::new(Trained { prepared, forest, threshold, hyperparameters, metrics, feature_importance })))
 }
 
 impl Trained {
