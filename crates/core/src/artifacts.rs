@@ -22,8 +22,12 @@ impl ArtifactStore {
     /// Use (and create) `root`.
     pub fn open(root: impl Into<PathBuf>) -> Result<ArtifactStore> {
         let root = root.into();
-        std::fs::create_dir_all(&root)
-            .map_err(|e| Error::internal(format!("cannot create artifact store {}: {e}", root.display())))?;
+        std::fs::create_dir_all(&root).map_err(|e| {
+            Error::internal(format!(
+                "cannot create artifact store {}: {e}",
+                root.display()
+            ))
+        })?;
         Ok(ArtifactStore { root })
     }
 
@@ -54,14 +58,19 @@ impl ArtifactStore {
         let path = self.path_of(reference)?;
         let bytes = std::fs::read(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                Error::not_found(format!("artifact {reference} is missing from {}", self.root.display()))
+                Error::not_found(format!(
+                    "artifact {reference} is missing from {}",
+                    self.root.display()
+                ))
             } else {
                 Error::internal(format!("cannot read artifact {reference}: {e}"))
             }
         })?;
         let actual = sha256_ref(&bytes);
         if actual != reference {
-            return Err(Error::internal(format!("artifact {reference} is corrupt: its content hashes to {actual}")));
+            return Err(Error::internal(format!(
+                "artifact {reference} is corrupt: its content hashes to {actual}"
+            )));
         }
         Ok(bytes)
     }
@@ -84,7 +93,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = ArtifactStore::open(dir.path()).unwrap();
         let a = store.put(b"hello").unwrap();
-        assert_eq!(a, "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+        assert_eq!(
+            a,
+            "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
         assert_eq!(store.put(b"hello").unwrap(), a);
         assert_eq!(store.get(&a).unwrap(), b"hello");
         std::fs::write(store.path_of(&a).unwrap(), b"tampered").unwrap();

@@ -26,12 +26,25 @@ pub struct Dataset {
 
 impl Dataset {
     /// Check shapes and names.
-    pub fn new(feature_names: Vec<String>, label_name: String, features: Array2<f64>, labels: Vec<usize>) -> Result<Dataset> {
+    pub fn new(
+        feature_names: Vec<String>,
+        label_name: String,
+        features: Array2<f64>,
+        labels: Vec<usize>,
+    ) -> Result<Dataset> {
         if features.ncols() != feature_names.len() {
-            return Err(Error::invalid(format!("{} feature names for {} columns", feature_names.len(), features.ncols())));
+            return Err(Error::invalid(format!(
+                "{} feature names for {} columns",
+                feature_names.len(),
+                features.ncols()
+            )));
         }
         if features.nrows() != labels.len() {
-            return Err(Error::invalid(format!("{} labels for {} rows", labels.len(), features.nrows())));
+            return Err(Error::invalid(format!(
+                "{} labels for {} rows",
+                labels.len(),
+                features.nrows()
+            )));
         }
         let mut seen = std::collections::BTreeSet::new();
         for name in feature_names.iter().chain(std::iter::once(&label_name)) {
@@ -39,7 +52,12 @@ impl Dataset {
                 return Err(Error::invalid(format!("column {name:?} appears twice")));
             }
         }
-        Ok(Dataset { feature_names, label_name, features, labels })
+        Ok(Dataset {
+            feature_names,
+            label_name,
+            features,
+            labels,
+        })
     }
 
     /// Number of rows.
@@ -63,7 +81,10 @@ impl Dataset {
             .map(|r| encode_row(order.iter().map(|&c| self.features[[r, c]]), self.labels[r]))
             .collect();
         rows.sort_unstable();
-        let names: Vec<String> = order.iter().map(|&c| self.feature_names[c].clone()).collect();
+        let names: Vec<String> = order
+            .iter()
+            .map(|&c| self.feature_names[c].clone())
+            .collect();
         decode_rows(names, self.label_name.clone(), &rows)
     }
 
@@ -75,7 +96,10 @@ impl Dataset {
         out.extend_from_slice(header.to_string().as_bytes());
         out.push(b'\n');
         for r in 0..canonical.rows() {
-            out.extend(encode_row(canonical.features.row(r).iter().copied(), canonical.labels[r]));
+            out.extend(encode_row(
+                canonical.features.row(r).iter().copied(),
+                canonical.labels[r],
+            ));
         }
         out
     }
@@ -83,15 +107,21 @@ impl Dataset {
     /// Read back [`Dataset::canonical_bytes`].
     pub fn from_canonical_bytes(bytes: &[u8]) -> Result<Dataset> {
         let bad = |why: &str| Error::invalid(format!("not a canonical dataset: {why}"));
-        let rest = bytes.strip_prefix(MAGIC).ok_or_else(|| bad("wrong header"))?;
-        let newline = rest.iter().position(|&b| b == b'\n').ok_or_else(|| bad("no header line"))?;
+        let rest = bytes
+            .strip_prefix(MAGIC)
+            .ok_or_else(|| bad("wrong header"))?;
+        let newline = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| bad("no header line"))?;
         #[derive(serde::Deserialize)]
         struct Header {
             features: Vec<String>,
             label: String,
             rows: usize,
         }
-        let header: Header = serde_json::from_slice(&rest[..newline]).map_err(|_| bad("bad header"))?;
+        let header: Header =
+            serde_json::from_slice(&rest[..newline]).map_err(|_| bad("bad header"))?;
         let body = &rest[newline + 1..];
         let width = (header.features.len() + 1) * 8;
         if body.len() != width * header.rows {
@@ -103,7 +133,10 @@ impl Dataset {
 
     /// `sha256:<hex>` of the canonical serialisation.
     pub fn fingerprint(&self) -> String {
-        format!("sha256:{}", hex::encode(Sha256::digest(self.canonical_bytes())))
+        format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(self.canonical_bytes()))
+        )
     }
 
     /// Keep only the given rows, in that order.
@@ -118,7 +151,11 @@ impl Dataset {
 
     /// Count of missing (NaN) values per feature.
     pub fn missing_counts(&self) -> Vec<usize> {
-        self.features.columns().into_iter().map(|c| c.iter().filter(|v| v.is_nan()).count()).collect()
+        self.features
+            .columns()
+            .into_iter()
+            .map(|c| c.iter().filter(|v| v.is_nan()).count())
+            .collect()
     }
 }
 
@@ -147,13 +184,20 @@ fn decode_rows(feature_names: Vec<String>, label_name: String, rows: &[Vec<u8>])
     let mut features = Array2::zeros((rows.len(), width));
     let mut labels = Vec::with_capacity(rows.len());
     for (r, bytes) in rows.iter().enumerate() {
-        let mut words = bytes.chunks_exact(8).map(|w| u64::from_be_bytes(w.try_into().unwrap_or([0; 8])));
+        let mut words = bytes
+            .chunks_exact(8)
+            .map(|w| u64::from_be_bytes(w.try_into().unwrap_or([0; 8])));
         for c in 0..width {
             features[[r, c]] = f64::from_bits(words.next().unwrap_or(0));
         }
         labels.push(words.next().unwrap_or(0) as usize);
     }
-    Dataset { feature_names, label_name, features, labels }
+    Dataset {
+        feature_names,
+        label_name,
+        features,
+        labels,
+    }
 }
 
 #[cfg(test)]

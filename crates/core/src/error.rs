@@ -55,7 +55,11 @@ impl fmt::Display for Error {
 
 impl Error {
     fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Error { code, message: message.into(), field: None }
+        Error {
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
     /// A bad value supplied by the caller.
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -160,6 +164,10 @@ impl Error {
 
     /// A body over the size limit.
     pub fn payload_too_large(limit: usize) -> Self {
-        Self::new(ErrorCode::PayloadTooLarge, format!("the body is larger than the limit of {limit} bytes")).with_field("body")
+        Self::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the body is larger than the limit of {limit} bytes"),
+        )
+        .with_field("body")
     }
 }

@@ -43,7 +43,8 @@ pub type ApiResult<T> = Result<T, ApiError>;
 pub async fn read_body(mut payload: web::Payload, limit: usize) -> ApiResult<web::Bytes> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| Error::invalid_field("body", format!("could not read the body: {e}")))?;
+        let chunk = chunk
+            .map_err(|e| Error::invalid_field("body", format!("could not read the body: {e}")))?;
         if body.len() + chunk.len() > limit {
             return Err(Error::payload_too_large(limit).into());
         }
@@ -54,18 +55,37 @@ pub async fn read_body(mut payload: web::Payload, limit: usize) -> ApiResult<web
 
 /// JSON errors for actix's own extractors (query strings, paths, JSON bodies), in our shape.
 pub fn configure_extractors(cfg: &mut web::ServiceConfig, json_limit: usize) {
-    cfg.app_data(web::JsonConfig::default().limit(json_limit).error_handler(|err, _| {
-        let error = match &err {
-            actix_web::error::JsonPayloadError::OverflowKnownLength { limit, .. } | actix_web::error::JsonPayloadError::Overflow { limit } => Error::payload_too_large(*limit),
-            other => Error::invalid_field("body", format!("invalid JSON body: {other}")),
-        };
-        ApiError(error).into()
-    }))
-    .app_data(web::QueryConfig::default().error_handler(|err, _| ApiError(Error::invalid_field("query", err.to_string())).into()))
-    .app_data(web::PathConfig::default().error_handler(|err, _| ApiError(Error::invalid_field("path", err.to_string())).into()));
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(json_limit)
+            .error_handler(|err, _| {
+                let error = match &err {
+                    actix_web::error::JsonPayloadError::OverflowKnownLength { limit, .. }
+                    | actix_web::error::JsonPayloadError::Overflow { limit } => {
+                        Error::payload_too_large(*limit)
+                    }
+                    other => Error::invalid_field("body", format!("invalid JSON body: {other}")),
+                };
+                ApiError(error).into()
+            }),
+    )
+    .app_data(
+        web::QueryConfig::default().error_handler(|err, _| {
+            ApiError(Error::invalid_field("query", err.to_string())).into()
+        }),
+    )
+    .app_data(
+        web::PathConfig::default()
+            .error_handler(|err, _| ApiError(Error::invalid_field("path", err.to_string())).into()),
+    );
 }
 
 /// A 404 in our shape for unknown routes.
 pub async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
-    ApiError(Error::not_found(format!("no route for {} {}", req.method(), req.path()))).error_response()
+    ApiError(Error::not_found(format!(
+        "no route for {} {}",
+        req.method(),
+        req.path()
+    )))
+    .error_response()
 }

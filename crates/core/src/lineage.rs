@@ -30,28 +30,43 @@ pub fn code_lineage(project_dir: &Path, training_block: &str) -> CodeLineage {
         return unknown;
     };
     let head = repo.head().ok();
-    let git_commit = head.as_ref().and_then(|h| h.peel_to_commit().ok()).map(|c| c.id().to_string());
+    let git_commit = head
+        .as_ref()
+        .and_then(|h| h.peel_to_commit().ok())
+        .map(|c| c.id().to_string());
     let git_branch = match &head {
         Some(h) if h.is_branch() => h.shorthand().map(str::to_string),
         Some(_) => None,
         // An unborn branch still has a name in HEAD's symbolic target.
-        None => repo
-            .find_reference("HEAD")
-            .ok()
-            .and_then(|r| r.symbolic_target().map(|t| t.trim_start_matches("refs/heads/").to_string())),
+        None => repo.find_reference("HEAD").ok().and_then(|r| {
+            r.symbolic_target()
+                .map(|t| t.trim_start_matches("refs/heads/").to_string())
+        }),
     };
     let mut options = git2::StatusOptions::new();
-    options.include_untracked(true).include_ignored(false).exclude_submodules(true);
+    options
+        .include_untracked(true)
+        .include_ignored(false)
+        .exclude_submodules(true);
     let git_status = match repo.statuses(Some(&mut options)) {
         Ok(statuses) if statuses.is_empty() => "clean",
         Ok(_) => "dirty",
         Err(_) => "unknown",
     };
-    CodeLineage { git_commit, git_branch, git_status: git_status.into(), training_block: training_block.to_string() }
+    CodeLineage {
+        git_commit,
+        git_branch,
+        git_status: git_status.into(),
+        training_block: training_block.to_string(),
+    }
 }
 
 /// The `lineage.json` document of a version, in the shape of the Mage demo, from the store's rows.
-pub fn render(version: &ModelVersion, dataset: Option<&DatasetRecord>, predictions: &PredictionSummary) -> Value {
+pub fn render(
+    version: &ModelVersion,
+    dataset: Option<&DatasetRecord>,
+    predictions: &PredictionSummary,
+) -> Value {
     let data_lineage = match dataset {
         Some(d) => json!({
             "version": d.version,
@@ -110,7 +125,9 @@ mod tests {
         index.add_path(Path::new("a.txt")).unwrap();
         let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
         let sig = git2::Signature::now("t", "t@example.com").unwrap();
-        let commit = repo.commit(Some("HEAD"), &sig, &sig, "init", &tree, &[]).unwrap();
+        let commit = repo
+            .commit(Some("HEAD"), &sig, &sig, "init", &tree, &[])
+            .unwrap();
         index.write().unwrap();
         let l = code_lineage(dir.path(), "b");
         assert_eq!(l.git_commit, Some(commit.to_string()));

@@ -38,7 +38,12 @@ fn default_threshold() -> f64 {
 impl FeatureSchema {
     /// The schema of a binary classifier of `label` over `features`.
     pub fn binary(features: Vec<String>, label: &str, threshold: f64) -> FeatureSchema {
-        FeatureSchema { features, label: label.to_string(), classes: vec![format!("no_{label}"), label.to_string()], threshold }
+        FeatureSchema {
+            features,
+            label: label.to_string(),
+            classes: vec![format!("no_{label}"), label.to_string()],
+            threshold,
+        }
     }
 }
 
@@ -77,9 +82,15 @@ impl ModelBundle {
             || preprocessing.scaler.mean.len() != n
             || forest.n_classes() != schema.classes.len()
         {
-            return Err(Error::internal("the model, scaler and schema artifacts do not fit together"));
+            return Err(Error::internal(
+                "the model, scaler and schema artifacts do not fit together",
+            ));
         }
-        Ok(ModelBundle { forest, preprocessing, schema })
+        Ok(ModelBundle {
+            forest,
+            preprocessing,
+            schema,
+        })
     }
 
     /// Class probabilities of one raw row (imputed and scaled here), written into `out`.

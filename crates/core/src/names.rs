@@ -7,7 +7,9 @@ use crate::error::{Error, Result};
 pub fn check_model_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 128
-        && name.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
         && !name.starts_with(['.', '-']);
     if ok {
         Ok(())

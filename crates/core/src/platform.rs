@@ -29,14 +29,19 @@ pub struct PlatformConfig {
 impl PlatformConfig {
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("ironmage.db").display()))
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("ironmage.db").display()
+            )
+        })
     }
 
     /// The artifact folder in effect.
     pub fn artifact_dir(&self) -> PathBuf {
-        self.artifact_dir.clone().unwrap_or_else(|| self.data_dir.join("artifacts"))
+        self.artifact_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("artifacts"))
     }
 }
 
@@ -61,8 +66,12 @@ pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 impl Platform {
     /// Open the stores (running migrations) with an in-process queue and bus.
     pub async fn open(config: &PlatformConfig) -> Result<Platform> {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|e| Error::internal(format!("cannot create data dir {}: {e}", config.data_dir.display())))?;
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            Error::internal(format!(
+                "cannot create data dir {}: {e}",
+                config.data_dir.display()
+            ))
+        })?;
         Ok(Platform {
             store: Store::connect(&config.database_url()).await?,
             artifacts: ArtifactStore::open(config.artifact_dir())?,
@@ -73,7 +82,12 @@ impl Platform {
     }
 
     /// Validate a run request and record it as queued (not yet enqueued).
-    pub async fn create_run(&self, pipeline: &str, variables: Map<String, Value>, trigger: &str) -> Result<Run> {
+    pub async fn create_run(
+        &self,
+        pipeline: &str,
+        variables: Map<String, Value>,
+        trigger: &str,
+    ) -> Result<Run> {
         let spec = self.project.load(pipeline)?;
         spec.resolve_configs(&variables)?;
         // The run records every variable's value, not only the overrides.
@@ -83,13 +97,22 @@ impl Platform {
                 pipeline: spec.name.clone(),
                 trigger: trigger.to_string(),
                 variables,
-                blocks: spec.blocks.iter().map(|b| (b.name.clone(), b.kind.as_str().to_string())).collect(),
+                blocks: spec
+                    .blocks
+                    .iter()
+                    .map(|b| (b.name.clone(), b.kind.as_str().to_string()))
+                    .collect(),
             })
             .await
     }
 
     /// Validate, record and enqueue a run; executors pick it up.
-    pub async fn trigger_run(&self, pipeline: &str, variables: Map<String, Value>, trigger: &str) -> Result<Run> {
+    pub async fn trigger_run(
+        &self,
+        pipeline: &str,
+        variables: Map<String, Value>,
+        trigger: &str,
+    ) -> Result<Run> {
         let run = self.create_run(pipeline, variables, trigger).await?;
         self.queue.enqueue(&run.id).await?;
         Ok(run)
@@ -118,8 +141,14 @@ impl Platform {
             })
         };
         let outcome = match self.project.load(&run.pipeline) {
-            Ok(spec) => engine::execute(self, Arc::new(spec), &run.id, &run.variables, progress).await,
-            Err(e) => Ok(RunOutcome { status: RunStatus::Failed, error: Some(e.to_string()), summary: Value::Object(Map::new()) }),
+            Ok(spec) => {
+                engine::execute(self, Arc::new(spec), &run.id, &run.variables, progress).await
+            }
+            Err(e) => Ok(RunOutcome {
+                status: RunStatus::Failed,
+                error: Some(e.to_string()),
+                summary: Value::Object(Map::new()),
+            }),
         };
         heartbeat.abort();
         let outcome = outcome.unwrap_or_else(|e| RunOutcome {
@@ -127,21 +156,49 @@ impl Platform {
             error: Some(format!("run aborted: {e}")),
             summary: Value::Object(Map::new()),
         });
-        self.store.finish_run(&run.id, holder, outcome.status, outcome.error.as_deref(), &outcome.summary).await?;
-        self.events.publish(Event::RunFinished { run_id: run.id.clone(), status: outcome.status.as_str().into() });
+        self.store
+            .finish_run(
+                &run.id,
+                holder,
+                outcome.status,
+                outcome.error.as_deref(),
+                &outcome.summary,
+            )
+            .await?;
+        self.events.publish(Event::RunFinished {
+            run_id: run.id.clone(),
+            status: outcome.status.as_str().into(),
+        });
         tracing::info!(run = %run.id, pipeline = %run.pipeline, status = outcome.status.as_str(), "run finished");
         Ok(Some(outcome))
     }
 
     /// Move a version to a stage (archiving the old Production on promotion), audited, and
     /// tell the prediction services.
-    pub async fn transition(&self, model: &str, version: i64, stage: Stage, actor: &str, reason: &str) -> Result<ModelVersion> {
+    pub async fn transition(
+        &self,
+        model: &str,
+        version: i64,
+        stage: Stage,
+        actor: &str,
+        reason: &str,
+    ) -> Result<ModelVersion> {
         crate::names::check_model_name(model)?;
         if reason.trim().is_empty() {
-            return Err(Error::invalid_field("reason", "a stage change needs a reason"));
+            return Err(Error::invalid_field(
+                "reason",
+                "a stage change needs a reason",
+            ));
         }
-        let changed = self.store.transition(model, version, stage, actor, reason).await?;
-        self.events.publish(Event::StageChanged { model: model.to_string(), version, stage: stage.as_str().into() });
+        let changed = self
+            .store
+            .transition(model, version, stage, actor, reason)
+            .await?;
+        self.events.publish(Event::StageChanged {
+            model: model.to_string(),
+            version,
+            stage: stage.as_str().into(),
+        });
         Ok(changed)
     }
 
@@ -152,7 +209,10 @@ impl Platform {
             Some(v) => Some(self.store.dataset(v).await?),
             None => None,
         };
-        let predictions = self.store.prediction_summary(model, version.version, 20).await?;
+        let predictions = self
+            .store
+            .prediction_summary(model, version.version, 20)
+            .await?;
         Ok(lineage::render(&version, dataset.as_ref(), &predictions))
     }
 
@@ -160,7 +220,10 @@ impl Platform {
     /// heartbeating for longer than `lease`. Returns how many.
     pub async fn requeue_stale(&self, lease: Duration) -> Result<usize> {
         let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
-        let stale = self.store.requeue_stale(&crate::clock::format_time(chrono::Utc::now() - lease)).await?;
+        let stale = self
+            .store
+            .requeue_stale(&crate::clock::format_time(chrono::Utc::now() - lease))
+            .await?;
         for id in &stale {
             tracing::warn!(run = %id, "holder stopped heartbeating; run re-queued");
             self.queue.enqueue(id).await?;
@@ -171,7 +234,12 @@ impl Platform {
     /// After a start: requeue stale runs and put every queued run back on the queue.
     /// Returns how many runs are queued.
     pub async fn recover_runs(&self, lease: Duration) -> Result<usize> {
-        self.store.requeue_stale(&crate::clock::format_time(chrono::Utc::now() - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30)))).await?;
+        self.store
+            .requeue_stale(&crate::clock::format_time(
+                chrono::Utc::now()
+                    - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30)),
+            ))
+            .await?;
         let queued = self.store.queued_run_ids().await?;
         for id in &queued {
             self.queue.enqueue(id).await?;

@@ -5,8 +5,8 @@
 
 use crate::error::{Error, Result};
 use std::sync::Arc;
-use tokio::sync::{mpsc, Mutex};
 use std::time::Duration;
+use tokio::sync::{mpsc, Mutex};
 
 /// A delivered run id, to acknowledge once the run's outcome is recorded.
 #[derive(Debug, Clone)]
@@ -61,7 +61,10 @@ pub struct LocalQueue {
 impl LocalQueue {
     fn new() -> LocalQueue {
         let (sender, receiver) = mpsc::unbounded_channel();
-        LocalQueue { sender, receiver: Arc::new(Mutex::new(receiver)) }
+        LocalQueue {
+            sender,
+            receiver: Arc::new(Mutex::new(receiver)),
+        }
     }
 
     fn enqueue(&self, run_id: &str) -> Result<()> {
@@ -71,7 +74,9 @@ impl LocalQueue {
     }
 
     async fn claim(&self, wait: Duration) -> Option<Job> {
-        let mut receiver = tokio::time::timeout(wait, self.receiver.lock()).await.ok()?;
+        let mut receiver = tokio::time::timeout(wait, self.receiver.lock())
+            .await
+            .ok()?;
         match tokio::time::timeout(wait, receiver.recv()).await {
             Ok(Some(run_id)) => Some(Job { run_id }),
             _ => None,

@@ -35,11 +35,17 @@ impl ServedModel {
     /// model that cannot answer is refused before it is swapped in. Blocking.
     pub fn load(artifacts: &ArtifactStore, version: ModelVersion) -> Result<ServedModel> {
         let bundle = ModelBundle::load(artifacts, &version.artifacts)?;
-        let served = ServedModel { version, bundle, loaded_at: crate::clock::now() };
+        let served = ServedModel {
+            version,
+            bundle,
+            loaded_at: crate::clock::now(),
+        };
         let mut probe = vec![f64::NAN; served.bundle.schema.features.len()];
         let score = served.score(&mut probe);
         if !score.positive.is_finite() || !(0.0..=1.0).contains(&score.positive) {
-            return Err(Error::internal("warm-up prediction gave no valid probability"));
+            return Err(Error::internal(
+                "warm-up prediction gave no valid probability",
+            ));
         }
         Ok(served)
     }
@@ -50,7 +56,10 @@ impl ServedModel {
         let n = self.bundle.schema.classes.len().min(2);
         self.bundle.predict_proba(row, &mut proba[..n]);
         let positive = proba[1];
-        Score { prediction: usize::from(positive > self.bundle.schema.threshold), positive }
+        Score {
+            prediction: usize::from(positive > self.bundle.schema.threshold),
+            positive,
+        }
     }
 }
 
@@ -78,13 +87,25 @@ pub struct ParsedRequest {
 /// Every error names its field (`monthly_charges`, or `[3].monthly_charges` in a batch).
 pub fn parse_request(schema: &FeatureSchema, body: &Value) -> Result<ParsedRequest> {
     match body {
-        Value::Object(_) => Ok(ParsedRequest { rows: vec![parse_row(schema, body, "")?], batch: false }),
+        Value::Object(_) => Ok(ParsedRequest {
+            rows: vec![parse_row(schema, body, "")?],
+            batch: false,
+        }),
         Value::Array(items) => {
             if items.is_empty() {
-                return Err(Error::invalid_field("body", "an empty batch: send at least one object"));
+                return Err(Error::invalid_field(
+                    "body",
+                    "an empty batch: send at least one object",
+                ));
             }
             if items.len() > MAX_BATCH {
-                return Err(Error::invalid_field("body", format!("a batch holds at most {MAX_BATCH} objects, got {}", items.len())));
+                return Err(Error::invalid_field(
+                    "body",
+                    format!(
+                        "a batch holds at most {MAX_BATCH} objects, got {}",
+                        items.len()
+                    ),
+                ));
             }
             let rows = items
                 .iter()
@@ -93,18 +114,40 @@ pub fn parse_request(schema: &FeatureSchema, body: &Value) -> Result<ParsedReque
                 .collect::<Result<_>>()?;
             Ok(ParsedRequest { rows, batch: true })
         }
-        other => Err(Error::invalid_field("body", format!("expected a JSON object of features or an array of them, got {}", type_name(other)))),
+        other => Err(Error::invalid_field(
+            "body",
+            format!(
+                "expected a JSON object of features or an array of them, got {}",
+                type_name(other)
+            ),
+        )),
     }
 }
 
 fn parse_row(schema: &FeatureSchema, item: &Value, prefix: &str) -> Result<Vec<f64>> {
-    let field = |name: &str| if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") };
+    let field = |name: &str| {
+        if prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{prefix}.{name}")
+        }
+    };
     let Value::Object(map) = item else {
-        let at = if prefix.is_empty() { "body".to_string() } else { prefix.to_string() };
-        return Err(Error::invalid_field(at, format!("expected an object of features, got {}", type_name(item))));
+        let at = if prefix.is_empty() {
+            "body".to_string()
+        } else {
+            prefix.to_string()
+        };
+        return Err(Error::invalid_field(
+            at,
+            format!("expected an object of features, got {}", type_name(item)),
+        ));
     };
     if let Some(unknown) = map.keys().find(|k| !schema.features.contains(k)) {
-        return Err(Error::invalid_field(field(unknown), format!("unknown feature (expected: {})", schema.features.join(", "))));
+        return Err(Error::invalid_field(
+            field(unknown),
+            format!("unknown feature (expected: {})", schema.features.join(", ")),
+        ));
     }
     schema
         .features
@@ -115,7 +158,10 @@ fn parse_row(schema: &FeatureSchema, item: &Value, prefix: &str) -> Result<Vec<f
                 Some(v) if v.is_finite() => Ok(v),
                 _ => Err(Error::invalid_field(field(name), "must be a finite number")),
             },
-            Some(other) => Err(Error::invalid_field(field(name), format!("expected a number, got {}", type_name(other)))),
+            Some(other) => Err(Error::invalid_field(
+                field(name),
+                format!("expected a number, got {}", type_name(other)),
+            )),
         })
         .collect()
 }
@@ -143,7 +189,13 @@ mod tests {
     #[test]
     fn accepts_objects_and_batches_in_schema_order() {
         let one = parse_request(&schema(), &json!({"b": 2, "a": 1.5})).unwrap();
-        assert_eq!(one, ParsedRequest { rows: vec![vec![1.5, 2.0]], batch: false });
+        assert_eq!(
+            one,
+            ParsedRequest {
+                rows: vec![vec![1.5, 2.0]],
+                batch: false
+            }
+        );
         let many = parse_request(&schema(), &json!([{"a": 1, "b": 2}, {"a": 3, "b": 4}])).unwrap();
         assert_eq!(many.rows.len(), 2);
         assert!(many.batch);
@@ -156,7 +208,11 @@ mod tests {
             (json!({"a": 1, "b": "x"}), "b", "expected a number"),
             (json!({"a": 1, "b": null}), "b", "expected a number"),
             (json!({"a": 1, "b": 2, "c": 3}), "c", "unknown feature"),
-            (json!([{"a": 1, "b": 2}, {"a": true, "b": 2}]), "[1].a", "expected a number"),
+            (
+                json!([{"a": 1, "b": 2}, {"a": true, "b": 2}]),
+                "[1].a",
+                "expected a number",
+            ),
             (json!([]), "body", "empty batch"),
             (json!("text"), "body", "expected a JSON object"),
             (json!([1]), "[0]", "expected an object"),
@@ -180,11 +236,18 @@ mod tests {
 /// one (`monthly_charges` for `{"monthly_charges": NaN}`).
 pub fn parse_json_body(body: &[u8]) -> Result<Value> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::invalid_field("body", "the body is empty: send a JSON object"));
+        return Err(Error::invalid_field(
+            "body",
+            "the body is empty: send a JSON object",
+        ));
     }
     serde_json::from_slice(body).map_err(|e| {
         let offset = byte_offset(body, e.line(), e.column());
-        let message = format!("invalid JSON at line {} column {}: {e}", e.line(), e.column());
+        let message = format!(
+            "invalid JSON at line {} column {}: {e}",
+            e.line(),
+            e.column()
+        );
         match last_key_before(&body[..offset.min(body.len())]) {
             Some(key) => Error::invalid_field(key, message),
             None => Error::invalid_field("body", message),
@@ -193,7 +256,11 @@ pub fn parse_json_body(body: &[u8]) -> Result<Value> {
 }
 
 fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
-    let line_start: usize = body.split(|&b| b == b'\n').take(line.saturating_sub(1)).map(|l| l.len() + 1).sum();
+    let line_start: usize = body
+        .split(|&b| b == b'\n')
+        .take(line.saturating_sub(1))
+        .map(|l| l.len() + 1)
+        .sum();
     line_start + column
 }
 
@@ -214,7 +281,9 @@ fn last_key_before(prefix: &[u8]) -> Option<String> {
                 j += 1;
             }
             if j < prefix.len() && prefix[j] == b':' {
-                key = std::str::from_utf8(&prefix[start..end]).ok().map(str::to_string);
+                key = std::str::from_utf8(&prefix[start..end])
+                    .ok()
+                    .map(str::to_string);
             }
         }
         i += 1;

@@ -55,13 +55,22 @@ impl ChurnSpec {
     /// Check the values, naming the field at fault.
     pub fn validate(&self) -> Result<()> {
         if !(10..=10_000_000).contains(&self.rows) {
-            return Err(Error::invalid_field("rows", "must be between 10 and 10000000"));
+            return Err(Error::invalid_field(
+                "rows",
+                "must be between 10 and 10000000",
+            ));
         }
         if !(self.churn_rate > 0.0 && self.churn_rate < 1.0) {
-            return Err(Error::invalid_field("churn_rate", "must be strictly between 0 and 1"));
+            return Err(Error::invalid_field(
+                "churn_rate",
+                "must be strictly between 0 and 1",
+            ));
         }
         if !(0.0..0.5).contains(&self.missing_rate) {
-            return Err(Error::invalid_field("missing_rate", "must be at least 0 and below 0.5"));
+            return Err(Error::invalid_field(
+                "missing_rate",
+                "must be at least 0 and below 0.5",
+            ));
         }
         Ok(())
     }
@@ -100,18 +109,24 @@ pub fn churn_customers(spec: &ChurnSpec) -> Result<Dataset> {
         for (c, v) in row.iter().enumerate() {
             features[[r, c]] = *v;
         }
-        risk.push(SIGNAL * (
-            0.45 * (customer_service_calls - 2.0) - 2.2 * (satisfaction_score - 0.5) - 0.035 * (account_age - 36.0)
-                - 0.06 * (contract_length - 10.0)
-                + 0.025 * (monthly_charges - 65.0)
-                + 0.25 * (support_tickets - 2.5)
-                - 1.2 * (usage_frequency - 0.5)
-                - 0.6 * (payment_method_score - 0.5)
-                + 0.5 * normal(&mut rng)),
+        risk.push(
+            SIGNAL
+                * (0.45 * (customer_service_calls - 2.0)
+                    - 2.2 * (satisfaction_score - 0.5)
+                    - 0.035 * (account_age - 36.0)
+                    - 0.06 * (contract_length - 10.0)
+                    + 0.025 * (monthly_charges - 65.0)
+                    + 0.25 * (support_tickets - 2.5)
+                    - 1.2 * (usage_frequency - 0.5)
+                    - 0.6 * (payment_method_score - 0.5)
+                    + 0.5 * normal(&mut rng)),
         );
     }
     let intercept = intercept_for_rate(&risk, spec.churn_rate);
-    let labels = risk.iter().map(|z| usize::from(rng.gen::<f64>() < sigmoid(z + intercept))).collect();
+    let labels = risk
+        .iter()
+        .map(|z| usize::from(rng.gen::<f64>() < sigmoid(z + intercept)))
+        .collect();
     for r in 0..spec.rows {
         for c in [2, 9] {
             if rng.gen::<f64>() < spec.missing_rate {
@@ -119,7 +134,12 @@ pub fn churn_customers(spec: &ChurnSpec) -> Result<Dataset> {
             }
         }
     }
-    Dataset::new(CHURN_FEATURES.iter().map(|s| s.to_string()).collect(), "churn".into(), features, labels)
+    Dataset::new(
+        CHURN_FEATURES.iter().map(|s| s.to_string()).collect(),
+        "churn".into(),
+        features,
+        labels,
+    )
 }
 
 /// How strongly the features drive churn: high enough that a forest reaches an AUC near the
@@ -161,7 +181,12 @@ mod tests {
     use super::*;
 
     fn spec(seed: u64) -> ChurnSpec {
-        ChurnSpec { rows: 1000, seed, churn_rate: 0.26, missing_rate: 0.02 }
+        ChurnSpec {
+            rows: 1000,
+            seed,
+            churn_rate: 0.26,
+            missing_rate: 0.02,
+        }
     }
 
     #[test]
@@ -178,7 +203,11 @@ mod tests {
     fn churn_rate_is_near_the_target_and_some_values_are_missing() {
         for seed in [1, 42, 99] {
             let d = churn_customers(&spec(seed)).unwrap();
-            assert!((d.label_rate() - 0.26).abs() < 0.04, "rate {}", d.label_rate());
+            assert!(
+                (d.label_rate() - 0.26).abs() < 0.04,
+                "rate {}",
+                d.label_rate()
+            );
             let missing: usize = d.missing_counts().iter().sum();
             assert!(missing > 10 && missing < 80, "missing {missing}");
         }
@@ -188,7 +217,10 @@ mod tests {
     fn bad_specs_name_the_field() {
         let mut s = spec(1);
         s.churn_rate = 1.5;
-        assert_eq!(s.validate().unwrap_err().field.as_deref(), Some("churn_rate"));
+        assert_eq!(
+            s.validate().unwrap_err().field.as_deref(),
+            Some("churn_rate")
+        );
         s = spec(1);
         s.rows = 0;
         assert_eq!(s.validate().unwrap_err().field.as_deref(), Some("rows"));

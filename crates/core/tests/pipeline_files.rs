@@ -29,7 +29,16 @@ fn assert_mentions(message: &str, parts: &[&str]) {
 fn the_demo_pipeline_is_valid_and_ordered() {
     let p = parse("demo_mlops", "pipelines/demo_mlops/pipeline.yaml", DEMO).unwrap();
     let names: Vec<&str> = p.blocks.iter().map(|b| b.name.as_str()).collect();
-    assert_eq!(names, ["make_dataset", "preprocessing", "training", "registry", "deployment"]);
+    assert_eq!(
+        names,
+        [
+            "make_dataset",
+            "preprocessing",
+            "training",
+            "registry",
+            "deployment"
+        ]
+    );
     assert!(p.file_hash.starts_with("sha256:"));
 }
 
@@ -44,7 +53,16 @@ fn blocks_are_ordered_topologically_whatever_the_file_order() {
 #[test]
 fn an_unknown_block_kind_names_pipeline_block_and_field() {
     let m = error_of("blocks:\n- {name: data, kind: magic_loader}\n");
-    assert_mentions(&m, &["pipeline p", "block data", "field kind", "magic_loader", "synthetic_churn"]);
+    assert_mentions(
+        &m,
+        &[
+            "pipeline p",
+            "block data",
+            "field kind",
+            "magic_loader",
+            "synthetic_churn",
+        ],
+    );
 }
 
 #[test]
@@ -68,7 +86,10 @@ fn a_self_dependency_is_refused() {
 #[test]
 fn a_bad_config_value_names_the_field() {
     let m = error_of("blocks:\n- {name: data, kind: synthetic_churn, config: {rows: many}}\n");
-    assert_mentions(&m, &["pipeline p", "block data", "config.rows", "invalid type"]);
+    assert_mentions(
+        &m,
+        &["pipeline p", "block data", "config.rows", "invalid type"],
+    );
     let m = error_of("blocks:\n- {name: data, kind: synthetic_churn, config: {churn_rate: 2.0}}\n");
     assert_mentions(&m, &["block data", "churn_rate", "between 0 and 1"]);
     let m = demo_error_of(&DEMO.replace("max_depth: 10", "max_depth: -3"));
@@ -92,18 +113,32 @@ fn an_unknown_top_level_field_is_named() {
 #[test]
 fn an_undefined_variable_is_named() {
     let m = error_of("blocks:\n- {name: data, kind: synthetic_churn, config: {seed: '${sed}'}}\n");
-    assert_mentions(&m, &["block data", "config.seed", "undefined variable", "sed"]);
+    assert_mentions(
+        &m,
+        &["block data", "config.seed", "undefined variable", "sed"],
+    );
 }
 
 #[test]
 fn mismatched_ports_are_explained() {
     let m = error_of("blocks:\n- {name: data, kind: synthetic_churn}\n- {name: reg, kind: register_model, upstream: [data], config: {model: m}}\n");
-    assert_mentions(&m, &["block reg", "field upstream", "register_model", "Trained", "Dataset"]);
+    assert_mentions(
+        &m,
+        &[
+            "block reg",
+            "field upstream",
+            "register_model",
+            "Trained",
+            "Dataset",
+        ],
+    );
 }
 
 #[test]
 fn duplicate_block_names_and_bad_names_are_refused() {
-    let m = error_of("blocks:\n- {name: a, kind: synthetic_churn}\n- {name: a, kind: synthetic_churn}\n");
+    let m = error_of(
+        "blocks:\n- {name: a, kind: synthetic_churn}\n- {name: a, kind: synthetic_churn}\n",
+    );
     assert_mentions(&m, &["block a", "same name"]);
     let m = error_of("blocks:\n- {name: 'Bad Name', kind: synthetic_churn}\n");
     assert_mentions(&m, &["Bad Name"]);

@@ -23,7 +23,10 @@ impl ExecutorConfig {
     /// `concurrency` workers named after the host and process.
     pub fn new(concurrency: usize) -> ExecutorConfig {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
-        ExecutorConfig { concurrency: concurrency.max(1), id: format!("executor-{host}-{}", std::process::id()) }
+        ExecutorConfig {
+            concurrency: concurrency.max(1),
+            id: format!("executor-{host}-{}", std::process::id()),
+        }
     }
 }
 
@@ -33,7 +36,13 @@ const IDLE_WAIT: Duration = Duration::from_secs(1);
 pub async fn run(platform: Platform, config: ExecutorConfig, shutdown: watch::Receiver<bool>) {
     tracing::info!(executor = %config.id, concurrency = config.concurrency, "executor started");
     let workers: Vec<_> = (0..config.concurrency)
-        .map(|n| tokio::spawn(worker(platform.clone(), format!("{}-{n}", config.id), shutdown.clone())))
+        .map(|n| {
+            tokio::spawn(worker(
+                platform.clone(),
+                format!("{}-{n}", config.id),
+                shutdown.clone(),
+            ))
+        })
         .collect();
     for w in workers {
         let _ = w.await;
@@ -76,7 +85,13 @@ async fn worker(platform: Platform, holder: String, mut shutdown: watch::Receive
 
 async fn execute(platform: &Platform, run_id: &str, holder: &str) {
     let progress = |p: &Progress| {
-        if let Progress::Finished { block, status, elapsed, .. } = p {
+        if let Progress::Finished {
+            block,
+            status,
+            elapsed,
+            ..
+        } = p
+        {
             tracing::info!(run = %run_id, block = %block, status = status.as_str(), seconds = elapsed.as_secs_f64(), "block finished");
         }
     };

@@ -33,7 +33,11 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// (current RSS, peak RSS) of a process in MiB, from /proc.
@@ -65,7 +69,12 @@ fn start() -> Server {
         .stderr(Stdio::null())
         .spawn()
         .expect("start ironmage");
-    Server { child, web: format!("http://127.0.0.1:{web_port}"), predict: format!("http://127.0.0.1:{predict_port}"), _dir: dir }
+    Server {
+        child,
+        web: format!("http://127.0.0.1:{web_port}"),
+        predict: format!("http://127.0.0.1:{predict_port}"),
+        _dir: dir,
+    }
 }
 
 async fn get(http: &reqwest::Client, url: &str) -> Option<Value> {
@@ -96,10 +105,20 @@ async fn main() {
     let http = reqwest::Client::new();
     println!("ironmage embedded default: one process, SQLite, in-process queue ({CLIENTS} clients, {LOAD_SECONDS} s load)");
 
-    let health = wait_for(&http, &format!("{}/health", server.predict), |h| h["version"].is_string()).await;
-    let runs = wait_for(&http, &format!("{}/api/runs", server.web), |r| r["runs"][0]["status"] == "success").await;
+    let health = wait_for(&http, &format!("{}/health", server.predict), |h| {
+        h["version"].is_string()
+    })
+    .await;
+    let runs = wait_for(&http, &format!("{}/api/runs", server.web), |r| {
+        r["runs"][0]["status"] == "success"
+    })
+    .await;
     let run = &runs["runs"][0];
-    println!("demo_mlops run (1000 rows, 100 trees, depth 10): {:.0} ms  [{}]", millis_between(run), health["version"]);
+    println!(
+        "demo_mlops run (1000 rows, 100 trees, depth 10): {:.0} ms  [{}]",
+        millis_between(run),
+        health["version"]
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (rss, peak) = rss_mib(pid);
     println!("RSS idle with the demo model loaded: {rss:.1} MiB (peak so far {peak:.1} MiB)");
@@ -109,18 +128,35 @@ async fn main() {
     let failed = Arc::new(AtomicU64::new(0));
     let clients: Vec<_> = (0..CLIENTS)
         .map(|_| {
-            let (http, url, stop, failed) = (http.clone(), format!("{}/predict", server.predict), stop.clone(), failed.clone());
+            let (http, url, stop, failed) = (
+                http.clone(),
+                format!("{}/predict", server.predict),
+                stop.clone(),
+                failed.clone(),
+            );
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut versions = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
                     let started = Instant::now();
-                    match http.post(&url).header("content-type", "application/json").body(CUSTOMER).send().await {
+                    match http
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .body(CUSTOMER)
+                        .send()
+                        .await
+                    {
                         Ok(r) if r.status().is_success() => {
                             let body: Value = r.json().await.unwrap_or(Value::Null);
                             latencies.push(started.elapsed().as_micros() as u64);
                             let v = body["model_version"].as_str().unwrap_or("").to_string();
-                            if versions.last().map(|(last, _): &(String, chrono::DateTime<chrono::Utc>)| last != &v).unwrap_or(true) {
+                            if versions
+                                .last()
+                                .map(|(last, _): &(String, chrono::DateTime<chrono::Utc>)| {
+                                    last != &v
+                                })
+                                .unwrap_or(true)
+                            {
                                 versions.push((v, chrono::Utc::now()));
                             }
                         }
@@ -146,10 +182,21 @@ async fn main() {
         .json()
         .await
         .unwrap();
-    let run_url = format!("{}/api/runs/{}", server.web, answer["run_id"].as_str().unwrap());
+    let run_url = format!(
+        "{}/api/runs/{}",
+        server.web,
+        answer["run_id"].as_str().unwrap()
+    );
     let retrain = wait_for(&http, &run_url, |r| r["status"] == "success").await;
-    let new_label = retrain["summary"]["model_version"].as_str().unwrap().to_string();
-    tokio::time::sleep((load_started + Duration::from_secs(LOAD_SECONDS)).saturating_duration_since(Instant::now())).await;
+    let new_label = retrain["summary"]["model_version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    tokio::time::sleep(
+        (load_started + Duration::from_secs(LOAD_SECONDS))
+            .saturating_duration_since(Instant::now()),
+    )
+    .await;
     stop.store(true, Ordering::Relaxed);
     let elapsed = load_started.elapsed().as_secs_f64();
     let (_, peak_load) = rss_mib(pid);
@@ -174,7 +221,10 @@ async fn main() {
         percentile(&all, 0.99),
         percentile(&all, 1.0)
     );
-    println!("failed requests during the load and the hot swap: {}", failed.load(Ordering::Relaxed));
+    println!(
+        "failed requests during the load and the hot swap: {}",
+        failed.load(Ordering::Relaxed)
+    );
     match first_new {
         Some(at) => println!(
             "retrain under load: run took {:.0} ms; first answer from the new version {:.0} ms after the run was recorded as ended (negative: before)",
@@ -188,7 +238,9 @@ async fn main() {
 
 /// When a run ended, from its record.
 fn ended_at(run: &Value) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339(run["ended_at"].as_str().unwrap_or("")).map(|t| t.with_timezone(&chrono::Utc)).unwrap_or_default()
+    chrono::DateTime::parse_from_rfc3339(run["ended_at"].as_str().unwrap_or(""))
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_default()
 }
 
 /// Milliseconds from a run's start to its end, from its record.

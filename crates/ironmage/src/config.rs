@@ -23,7 +23,12 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct StorageArgs {
     /// Data folder of the embedded default: SQLite database and artifacts.
-    #[arg(long, env = "IRONMAGE_DATA_DIR", default_value = ".ironmage", global = true)]
+    #[arg(
+        long,
+        env = "IRONMAGE_DATA_DIR",
+        default_value = ".ironmage",
+        global = true
+    )]
     pub data_dir: PathBuf,
     /// Metadata database URL (sqlite://… or postgres://…); default: SQLite in the data folder.
     #[arg(long, env = "DATABASE_URL", global = true)]
@@ -32,7 +37,12 @@ pub struct StorageArgs {
     #[arg(long, env = "IRONMAGE_ARTIFACT_DIR", global = true)]
     pub artifact_dir: Option<PathBuf>,
     /// Project folder holding `pipelines/`.
-    #[arg(long, env = "IRONMAGE_PROJECT_DIR", default_value = "project", global = true)]
+    #[arg(
+        long,
+        env = "IRONMAGE_PROJECT_DIR",
+        default_value = "project",
+        global = true
+    )]
     pub project_dir: PathBuf,
 }
 
@@ -87,7 +97,11 @@ pub struct UpArgs {
 #[derive(Debug, Clone, Args)]
 pub struct WebArgs {
     /// Address of the REST API and dashboard.
-    #[arg(long = "web-addr", env = "IRONMAGE_WEB_ADDR", default_value = "0.0.0.0:6789")]
+    #[arg(
+        long = "web-addr",
+        env = "IRONMAGE_WEB_ADDR",
+        default_value = "0.0.0.0:6789"
+    )]
     pub web_addr: String,
 }
 
@@ -111,7 +125,11 @@ pub struct ExecutorArgs {
 #[derive(Debug, Clone, Args)]
 pub struct PredictArgs {
     /// Address of the prediction API.
-    #[arg(long = "predict-addr", env = "IRONMAGE_PREDICT_ADDR", default_value = "0.0.0.0:5000")]
+    #[arg(
+        long = "predict-addr",
+        env = "IRONMAGE_PREDICT_ADDR",
+        default_value = "0.0.0.0:5000"
+    )]
     pub predict_addr: String,
     /// Registered model whose Production version is served.
     #[arg(long, env = "IRONMAGE_MODEL", default_value = "churn")]
@@ -145,8 +163,11 @@ pub struct InitArgs {
 pub fn parse_vars(vars: &[String]) -> Result<serde_json::Map<String, serde_json::Value>, String> {
     vars.iter()
         .map(|v| {
-            let (name, value) = v.split_once('=').ok_or_else(|| format!("--var {v:?}: expected NAME=VALUE"))?;
-            let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
+            let (name, value) = v
+                .split_once('=')
+                .ok_or_else(|| format!("--var {v:?}: expected NAME=VALUE"))?;
+            let value = serde_json::from_str(value)
+                .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
             Ok((name.to_string(), value))
         })
         .collect()

@@ -2,7 +2,9 @@
 
 use anyhow::Context;
 use clap::Parser;
-use ironmage::config::{parse_vars, Cli, Command, ExecutorArgs, PredictArgs, RunArgs, SchedulerArgs, UpArgs};
+use ironmage::config::{
+    parse_vars, Cli, Command, ExecutorArgs, PredictArgs, RunArgs, SchedulerArgs, UpArgs,
+};
 use ironmage::stack::{wait_for_signal, Stack, StackOptions};
 use ironmage_core::pipeline::{Progress, Project};
 use ironmage_core::store::{BlockStatus, RunStatus};
@@ -15,7 +17,10 @@ use std::time::{Duration, Instant};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_json, matches!(cli.command, Command::Run(_) | Command::Init(_)));
+    init_logging(
+        cli.log_json,
+        matches!(cli.command, Command::Run(_) | Command::Init(_)),
+    );
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -35,8 +40,11 @@ fn main() -> ExitCode {
 fn init_logging(json: bool, quiet: bool) {
     // Terminal commands print their own progress; logs would repeat it.
     let default = if quiet { "warn" } else { "info,sqlx=warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -48,8 +56,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = cli.storage.platform_config();
     match cli.command {
         Command::Init(args) => {
-            let written = Project::init(&args.dir).with_context(|| format!("cannot create {}", args.dir.display()))?;
-            println!("project ready in {} ({} files written)", args.dir.display(), written.len());
+            let written = Project::init(&args.dir)
+                .with_context(|| format!("cannot create {}", args.dir.display()))?;
+            println!(
+                "project ready in {} ({} files written)",
+                args.dir.display(),
+                written.len()
+            );
             for file in written {
                 println!("  {}", file.display());
             }
@@ -59,38 +72,68 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Up(args) => {
             if args.demo && !config.project_dir.join("pipelines").exists() {
                 Project::init(&config.project_dir)?;
-                println!("created the demo project in {}", config.project_dir.display());
+                println!(
+                    "created the demo project in {}",
+                    config.project_dir.display()
+                );
             }
             let platform = Platform::open(&config).await?;
             let options = StackOptions {
                 web_addr: Some(args.web.web_addr.clone()),
-                predict: Some((args.predict.predict_addr.clone(), prediction_config(&args.predict))),
+                predict: Some((
+                    args.predict.predict_addr.clone(),
+                    prediction_config(&args.predict),
+                )),
                 executor: Some(executor_config(&args.executor)),
                 scheduler: Some(scheduler_config(&args.scheduler)),
             };
             serve(platform, options, args.demo.then_some(args)).await
         }
         Command::Web(args) => {
-            let options = StackOptions { web_addr: Some(args.web_addr), predict: None, executor: None, scheduler: None };
+            let options = StackOptions {
+                web_addr: Some(args.web_addr),
+                predict: None,
+                executor: None,
+                scheduler: None,
+            };
             serve(Platform::open(&config).await?, options, None).await
         }
         Command::Scheduler(args) => {
-            let options = StackOptions { web_addr: None, predict: None, executor: None, scheduler: Some(scheduler_config(&args)) };
+            let options = StackOptions {
+                web_addr: None,
+                predict: None,
+                executor: None,
+                scheduler: Some(scheduler_config(&args)),
+            };
             serve(Platform::open(&config).await?, options, None).await
         }
         Command::Executor(args) => {
-            let options = StackOptions { web_addr: None, predict: None, executor: Some(executor_config(&args)), scheduler: None };
+            let options = StackOptions {
+                web_addr: None,
+                predict: None,
+                executor: Some(executor_config(&args)),
+                scheduler: None,
+            };
             serve(Platform::open(&config).await?, options, None).await
         }
         Command::Predict(args) => {
-            let options = StackOptions { web_addr: None, predict: Some((args.predict_addr.clone(), prediction_config(&args))), executor: None, scheduler: None };
+            let options = StackOptions {
+                web_addr: None,
+                predict: Some((args.predict_addr.clone(), prediction_config(&args))),
+                executor: None,
+                scheduler: None,
+            };
             serve(Platform::open(&config).await?, options, None).await
         }
     }
 }
 
 fn prediction_config(args: &PredictArgs) -> PredictionConfig {
-    PredictionConfig { model: args.model.clone(), poll_interval: Duration::from_millis(args.poll_ms.max(50)), body_limit: args.body_limit }
+    PredictionConfig {
+        model: args.model.clone(),
+        poll_interval: Duration::from_millis(args.poll_ms.max(50)),
+        body_limit: args.body_limit,
+    }
 }
 
 fn executor_config(args: &ExecutorArgs) -> ExecutorConfig {
@@ -98,11 +141,18 @@ fn executor_config(args: &ExecutorArgs) -> ExecutorConfig {
 }
 
 fn scheduler_config(args: &SchedulerArgs) -> SchedulerConfig {
-    SchedulerConfig { lease: Duration::from_secs(args.run_lease_secs.max(5)), ..SchedulerConfig::default() }
+    SchedulerConfig {
+        lease: Duration::from_secs(args.run_lease_secs.max(5)),
+        ..SchedulerConfig::default()
+    }
 }
 
 /// Start the roles, run the demo if asked, and wait for a signal.
-async fn serve(platform: Platform, options: StackOptions, demo: Option<UpArgs>) -> anyhow::Result<ExitCode> {
+async fn serve(
+    platform: Platform,
+    options: StackOptions,
+    demo: Option<UpArgs>,
+) -> anyhow::Result<ExitCode> {
     let stack = Stack::start(platform.clone(), options).await?;
     if let Some(addr) = stack.web_addr {
         println!("dashboard and API: http://{addr}/  (REST under /api)");
@@ -111,7 +161,9 @@ async fn serve(platform: Platform, options: StackOptions, demo: Option<UpArgs>) 
         println!("prediction service: http://{addr}/predict");
     }
     if demo.is_some() {
-        let run = platform.trigger_run("demo_mlops", Default::default(), "demo").await?;
+        let run = platform
+            .trigger_run("demo_mlops", Default::default(), "demo")
+            .await?;
         println!("demo: running demo_mlops (run {}) ...", run.id);
         let platform = platform.clone();
         let predict = stack.predict_addr;
@@ -125,7 +177,9 @@ async fn serve(platform: Platform, options: StackOptions, demo: Option<UpArgs>) 
 async fn report_demo(platform: Platform, run_id: String, predict: Option<std::net::SocketAddr>) {
     loop {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let Ok(run) = platform.store.run(&run_id).await else { continue };
+        let Ok(run) = platform.store.run(&run_id).await else {
+            continue;
+        };
         match run.status {
             RunStatus::Queued | RunStatus::Running => continue,
             RunStatus::Success => {
@@ -134,7 +188,11 @@ async fn report_demo(platform: Platform, run_id: String, predict: Option<std::ne
                     println!("\ntry it:\n  curl -s -X POST http://127.0.0.1:{}/predict -H 'Content-Type: application/json' \\\n    -d '{}'", addr.port(), DEMO_CUSTOMER);
                 }
             }
-            _ => println!("demo: run {run_id} ended {}: {}", run.status.as_str(), run.error.unwrap_or_default()),
+            _ => println!(
+                "demo: run {run_id} ended {}: {}",
+                run.status.as_str(),
+                run.error.unwrap_or_default()
+            ),
         }
         return;
     }
@@ -161,42 +219,85 @@ async fn run_now(platform: Platform, args: RunArgs) -> anyhow::Result<ExitCode> 
     println!("Executing pipeline {} (run {})", run.pipeline, run.id);
     let started = Instant::now();
     let progress = |p: &Progress| {
-        if let Progress::Finished { block, status, elapsed, error } = p {
+        if let Progress::Finished {
+            block,
+            status,
+            elapsed,
+            error,
+        } = p
+        {
             let mark = match status {
                 BlockStatus::Success => "✅",
                 BlockStatus::Skipped => "⏭ ",
                 _ => "❌",
             };
-            let detail = error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
-            println!("{mark} Block: {block} ({}, {:.2} s){detail}", status.as_str(), elapsed.as_secs_f64());
+            let detail = error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default();
+            println!(
+                "{mark} Block: {block} ({}, {:.2} s){detail}",
+                status.as_str(),
+                elapsed.as_secs_f64()
+            );
         }
     };
     let holder = format!("cli-{}", std::process::id());
-    let outcome = platform.execute_run(&run.id, &holder, &progress).await?.context("the run was taken by another process")?;
+    let outcome = platform
+        .execute_run(&run.id, &holder, &progress)
+        .await?
+        .context("the run was taken by another process")?;
     let seconds = started.elapsed().as_secs_f64();
     if outcome.status == RunStatus::Success {
-        println!("Pipeline {} completed successfully in {seconds:.2} s", run.pipeline);
+        println!(
+            "Pipeline {} completed successfully in {seconds:.2} s",
+            run.pipeline
+        );
         print_summary(&outcome.summary);
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("Pipeline {} failed after {seconds:.2} s: {}", run.pipeline, outcome.error.unwrap_or_default());
+        println!(
+            "Pipeline {} failed after {seconds:.2} s: {}",
+            run.pipeline,
+            outcome.error.unwrap_or_default()
+        );
         Ok(ExitCode::FAILURE)
     }
 }
 
 fn print_summary(summary: &serde_json::Value) {
-    let s = |k: &str| summary.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+    let s = |k: &str| {
+        summary.get(k).map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string())
+        })
+    };
     if let Some(data) = s("data_version") {
-        println!("  Data version:  {data} ({})", s("data_hash").unwrap_or_default());
+        println!(
+            "  Data version:  {data} ({})",
+            s("data_hash").unwrap_or_default()
+        );
     }
     if let Some(label) = s("model_version") {
-        println!("  Model version: {} {label} (version {})", s("model").unwrap_or_default(), s("model_version_number").unwrap_or_default());
+        println!(
+            "  Model version: {} {label} (version {})",
+            s("model").unwrap_or_default(),
+            s("model_version_number").unwrap_or_default()
+        );
     }
     if let Some(metrics) = summary.get("metrics").and_then(|m| m.as_object()) {
-        let line: Vec<String> = metrics.iter().map(|(k, v)| format!("{k} {:.4}", v.as_f64().unwrap_or(f64::NAN))).collect();
+        let line: Vec<String> = metrics
+            .iter()
+            .map(|(k, v)| format!("{k} {:.4}", v.as_f64().unwrap_or(f64::NAN)))
+            .collect();
         println!("  Metrics:       {}", line.join(", "));
     }
     if let Some(d) = summary.get("deployment") {
-        println!("  Deployment:    {}: {}", d["status"].as_str().unwrap_or("?"), d["reason"].as_str().unwrap_or(""));
+        println!(
+            "  Deployment:    {}: {}",
+            d["status"].as_str().unwrap_or("?"),
+            d["reason"].as_str().unwrap_or("")
+        );
     }
 }

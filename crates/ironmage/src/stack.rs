@@ -49,21 +49,38 @@ impl Stack {
     /// Start the chosen roles on `platform`.
     pub async fn start(platform: Platform, options: StackOptions) -> anyhow::Result<Stack> {
         let (shutdown, signal) = watch::channel(false);
-        let mut stack = Stack { platform: platform.clone(), web_addr: None, predict_addr: None, servers: vec![], loops: vec![], prediction: None, shutdown };
+        let mut stack = Stack {
+            platform: platform.clone(),
+            web_addr: None,
+            predict_addr: None,
+            servers: vec![],
+            loops: vec![],
+            prediction: None,
+            shutdown,
+        };
         if let Some(config) = options.scheduler {
-            stack.loops.push(tokio::spawn(ironmage_scheduler::run(platform.clone(), config, signal.clone())));
+            stack.loops.push(tokio::spawn(ironmage_scheduler::run(
+                platform.clone(),
+                config,
+                signal.clone(),
+            )));
         }
         if let Some(config) = options.executor {
-            stack.loops.push(tokio::spawn(ironmage_executor::run(platform.clone(), config, signal.clone())));
+            stack.loops.push(tokio::spawn(ironmage_executor::run(
+                platform.clone(),
+                config,
+                signal.clone(),
+            )));
         }
         if let Some(addr) = options.web_addr {
             let (listener, local) = bind(&addr)?;
             let p = platform.clone();
-            let server = HttpServer::new(move || App::new().configure(ironmage_web::configure(p.clone())))
-                .workers(2)
-                .disable_signals()
-                .listen(listener)?
-                .run();
+            let server =
+                HttpServer::new(move || App::new().configure(ironmage_web::configure(p.clone())))
+                    .workers(2)
+                    .disable_signals()
+                    .listen(listener)?
+                    .run();
             stack.servers.push(server.handle());
             tokio::spawn(server);
             stack.web_addr = Some(local);
@@ -73,11 +90,13 @@ impl Stack {
             let (listener, local) = bind(&addr)?;
             let service = PredictionService::start(platform.clone(), config).await;
             let state = service.state.clone();
-            let server = HttpServer::new(move || App::new().configure(ironmage_prediction::configure(state.clone())))
-                .workers(2)
-                .disable_signals()
-                .listen(listener)?
-                .run();
+            let server = HttpServer::new(move || {
+                App::new().configure(ironmage_prediction::configure(state.clone()))
+            })
+            .workers(2)
+            .disable_signals()
+            .listen(listener)?
+            .run();
             stack.servers.push(server.handle());
             tokio::spawn(server);
             stack.prediction = Some(service);
@@ -109,13 +128,14 @@ impl Stack {
 pub async fn wait_for_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

@@ -35,7 +35,10 @@ type State = web::Data<ServingState>;
 fn serving(state: &ServingState) -> Result<Arc<ServedModel>, Error> {
     state.current.load_full().ok_or_else(|| {
         let reason = state.last_error.lock().ok().and_then(|e| e.clone());
-        let mut message = format!("no Production version of model {:?} is being served", state.config.model);
+        let mut message = format!(
+            "no Production version of model {:?} is being served",
+            state.config.model
+        );
         if let Some(reason) = reason {
             message.push_str(&format!(" (last load error: {reason})"));
         }
@@ -82,8 +85,14 @@ async fn predict(state: State, payload: web::Payload) -> ApiResult<HttpResponse>
         }
         answers.push(answer);
     }
-    state.served.fetch_add(answers.len() as u64, Ordering::Relaxed);
-    Ok(HttpResponse::Ok().json(if request.batch { Value::Array(answers) } else { answers.swap_remove(0) }))
+    state
+        .served
+        .fetch_add(answers.len() as u64, Ordering::Relaxed);
+    Ok(HttpResponse::Ok().json(if request.batch {
+        Value::Array(answers)
+    } else {
+        answers.swap_remove(0)
+    }))
 }
 
 /// The request's objects, one per row, as logged inputs.
@@ -122,7 +131,12 @@ async fn ready(state: State) -> ApiResult<HttpResponse> {
 async fn reload(state: State) -> HttpResponse {
     let outcome = Swapper::new(state.into_inner()).refresh().await;
     let ok = outcome["status"] != "error";
-    if ok { HttpResponse::Ok() } else { HttpResponse::ServiceUnavailable() }.json(outcome)
+    if ok {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::ServiceUnavailable()
+    }
+    .json(outcome)
 }
 
 async fn model_info(state: State) -> ApiResult<HttpResponse> {
@@ -147,7 +161,10 @@ async fn model_info(state: State) -> ApiResult<HttpResponse> {
 
 async fn lineage(state: State) -> ApiResult<HttpResponse> {
     let model = serving(&state)?;
-    let lineage = state.platform.lineage(&model.version.model, model.version.version).await?;
+    let lineage = state
+        .platform
+        .lineage(&model.version.model, model.version.version)
+        .await?;
     Ok(HttpResponse::Ok().json(json!({"lineage": lineage})))
 }
 
@@ -171,7 +188,11 @@ async fn log_prediction(state: State, payload: web::Payload) -> ApiResult<HttpRe
         created_at: clock::now(),
     };
     // Written before answering: the client is told "logged" only once it is.
-    state.platform.store.insert_predictions(std::slice::from_ref(&record)).await?;
+    state
+        .platform
+        .store
+        .insert_predictions(std::slice::from_ref(&record))
+        .await?;
     Ok(HttpResponse::Created().json(json!({
         "status": "logged",
         "log_id": id,
@@ -191,11 +212,17 @@ fn check_audit_entry(value: Value) -> Result<Map<String, Value>, Error> {
     }
     if let Some(p) = entry.get("probability") {
         let Value::Object(classes) = p else {
-            return Err(Error::invalid_field("probability", "expected an object of class probabilities"));
+            return Err(Error::invalid_field(
+                "probability",
+                "expected an object of class probabilities",
+            ));
         };
         for (class, v) in classes {
             if !v.as_f64().is_some_and(|x| (0.0..=1.0).contains(&x)) {
-                return Err(Error::invalid_field(format!("probability.{class}"), "expected a number between 0 and 1"));
+                return Err(Error::invalid_field(
+                    format!("probability.{class}"),
+                    "expected a number between 0 and 1",
+                ));
             }
         }
     }
@@ -208,5 +235,7 @@ fn check_audit_entry(value: Value) -> Result<Map<String, Value>, Error> {
 }
 
 async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(include_str!("../openapi.json"))
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(include_str!("../openapi.json"))
 }

@@ -35,7 +35,11 @@ pub struct PredictionConfig {
 
 impl Default for PredictionConfig {
     fn default() -> Self {
-        PredictionConfig { model: "churn".into(), poll_interval: Duration::from_millis(500), body_limit: 1 << 20 }
+        PredictionConfig {
+            model: "churn".into(),
+            poll_interval: Duration::from_millis(500),
+            body_limit: 1 << 20,
+        }
     }
 }
 
@@ -78,7 +82,11 @@ impl PredictionService {
         let swapper = Swapper::new(state.clone());
         swapper.refresh().await;
         let tasks = vec![tokio::spawn(swapper.run())];
-        PredictionService { state, tasks, log_task }
+        PredictionService {
+            state,
+            tasks,
+            log_task,
+        }
     }
 
     /// Stop the swapper and flush the prediction log.
@@ -87,7 +95,9 @@ impl PredictionService {
             task.abort();
         }
         // Dropping the last sender ends the writer after it has written what it holds.
-        let PredictionService { state, log_task, .. } = self;
+        let PredictionService {
+            state, log_task, ..
+        } = self;
         drop(state);
         let _ = tokio::time::timeout(Duration::from_secs(10), log_task).await;
     }

@@ -18,7 +18,9 @@ pub async fn run(store: Store, mut receiver: mpsc::Receiver<PredictionRecord>) {
                     tracing::warn!(error = %e, attempt, rows = batch.len(), "prediction log write failed; retrying");
                     tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
                 }
-                Err(e) => tracing::error!(error = %e, rows = batch.len(), "prediction log write failed; rows lost"),
+                Err(e) => {
+                    tracing::error!(error = %e, rows = batch.len(), "prediction log write failed; rows lost")
+                }
             }
         }
         batch.clear();

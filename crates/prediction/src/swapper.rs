@@ -18,7 +18,10 @@ pub struct Swapper {
 impl Swapper {
     /// A swapper for this state.
     pub fn new(state: Arc<ServingState>) -> Swapper {
-        Swapper { state, busy: Arc::new(Mutex::new(())) }
+        Swapper {
+            state,
+            busy: Arc::new(Mutex::new(())),
+        }
     }
 
     /// Wake on stage changes of our model and on every poll interval; refresh each time.
@@ -49,7 +52,9 @@ impl Swapper {
         };
         let current = state.current.load_full();
         match (wanted, current) {
-            (None, None) => json!({"status": "no_model", "message": format!("model {model:?} has no Production version")}),
+            (None, None) => {
+                json!({"status": "no_model", "message": format!("model {model:?} has no Production version")})
+            }
             (None, Some(old)) => {
                 state.current.store(None);
                 tracing::warn!(model = %model, version = old.version.version, "no Production version any more; stopped serving");

@@ -16,7 +16,10 @@ pub struct SchedulerConfig {
 
 impl Default for SchedulerConfig {
     fn default() -> Self {
-        SchedulerConfig { lease: Duration::from_secs(30), tick: Duration::from_secs(5) }
+        SchedulerConfig {
+            lease: Duration::from_secs(30),
+            tick: Duration::from_secs(5),
+        }
     }
 }
 

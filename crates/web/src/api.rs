@@ -18,10 +18,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/runs/{id}", web::get().to(get_run))
         .route("/models", web::get().to(list_models))
         .route("/models/{name}", web::get().to(get_model))
-        .route("/models/{name}/transitions", web::get().to(model_transitions))
-        .route("/models/{name}/versions/{version}", web::get().to(get_version))
-        .route("/models/{name}/versions/{version}/lineage", web::get().to(version_lineage))
-        .route("/models/{name}/versions/{version}/transition", web::post().to(transition));
+        .route(
+            "/models/{name}/transitions",
+            web::get().to(model_transitions),
+        )
+        .route(
+            "/models/{name}/versions/{version}",
+            web::get().to(get_version),
+        )
+        .route(
+            "/models/{name}/versions/{version}/lineage",
+            web::get().to(version_lineage),
+        )
+        .route(
+            "/models/{name}/versions/{version}/transition",
+            web::post().to(transition),
+        );
 }
 
 type Data = web::Data<Platform>;
@@ -29,12 +41,15 @@ type Data = web::Data<Platform>;
 async fn health(platform: Data) -> HttpResponse {
     match platform.store.ping().await {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "healthy", "store": "ok"})),
-        Err(e) => HttpResponse::ServiceUnavailable().json(json!({"status": "unhealthy", "store": e.to_string()})),
+        Err(e) => HttpResponse::ServiceUnavailable()
+            .json(json!({"status": "unhealthy", "store": e.to_string()})),
     }
 }
 
 async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(include_str!("../openapi.json"))
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(include_str!("../openapi.json"))
 }
 
 fn pipeline_json(p: &ironmage_core::pipeline::Pipeline) -> Value {
@@ -67,7 +82,11 @@ struct TriggerBody {
     variables: Map<String, Value>,
 }
 
-async fn trigger_run(platform: Data, name: web::Path<String>, payload: web::Payload) -> ApiResult<HttpResponse> {
+async fn trigger_run(
+    platform: Data,
+    name: web::Path<String>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
     let body = read_body(payload, crate::BODY_LIMIT).await?;
     let request: TriggerBody = if body.iter().all(u8::is_ascii_whitespace) {
         TriggerBody::default()
@@ -75,10 +94,15 @@ async fn trigger_run(platform: Data, name: web::Path<String>, payload: web::Payl
         let value = parse_json_body(&body)?;
         serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
-            Error::invalid_field(if path == "." { "body".into() } else { path }, e.into_inner().to_string())
+            Error::invalid_field(
+                if path == "." { "body".into() } else { path },
+                e.into_inner().to_string(),
+            )
         })?
     };
-    let run = platform.trigger_run(&name, request.variables, "api").await?;
+    let run = platform
+        .trigger_run(&name, request.variables, "api")
+        .await?;
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/api/runs/{}", run.id)))
         .json(json!({"run_id": run.id, "status": run.status, "pipeline": run.pipeline, "url": format!("/api/runs/{}", run.id)})))
@@ -100,7 +124,10 @@ async fn list_runs(platform: Data, query: web::Query<RunsQuery>) -> ApiResult<Ht
     if !(1..=1000).contains(&query.limit) {
         return Err(Error::invalid_field("limit", "must be between 1 and 1000").into());
     }
-    let runs = platform.store.list_runs(query.pipeline.as_deref(), query.limit).await?;
+    let runs = platform
+        .store
+        .list_runs(query.pipeline.as_deref(), query.limit)
+        .await?;
     Ok(HttpResponse::Ok().json(json!({"runs": runs})))
 }
 
@@ -118,7 +145,8 @@ async fn get_model(platform: Data, name: web::Path<String>) -> ApiResult<HttpRes
         return Err(Error::not_found(format!("model {:?} not found", name.as_str())).into());
     }
     let deployments = platform.store.deployments(&name).await?;
-    Ok(HttpResponse::Ok().json(json!({"name": name.as_str(), "versions": versions, "deployments": deployments})))
+    Ok(HttpResponse::Ok()
+        .json(json!({"name": name.as_str(), "versions": versions, "deployments": deployments})))
 }
 
 async fn model_transitions(platform: Data, name: web::Path<String>) -> ApiResult<HttpResponse> {
@@ -130,7 +158,10 @@ async fn get_version(platform: Data, path: web::Path<(String, i64)>) -> ApiResul
     Ok(HttpResponse::Ok().json(platform.store.version(&name, version).await?))
 }
 
-async fn version_lineage(platform: Data, path: web::Path<(String, i64)>) -> ApiResult<HttpResponse> {
+async fn version_lineage(
+    platform: Data,
+    path: web::Path<(String, i64)>,
+) -> ApiResult<HttpResponse> {
     let (name, version) = path.into_inner();
     Ok(HttpResponse::Ok().json(platform.lineage(&name, version).await?))
 }
@@ -148,9 +179,15 @@ fn default_actor() -> String {
     "api".into()
 }
 
-async fn transition(platform: Data, path: web::Path<(String, i64)>, body: web::Json<TransitionBody>) -> ApiResult<HttpResponse> {
+async fn transition(
+    platform: Data,
+    path: web::Path<(String, i64)>,
+    body: web::Json<TransitionBody>,
+) -> ApiResult<HttpResponse> {
     let (name, version) = path.into_inner();
     let stage = Stage::parse_user(&body.stage)?;
-    let changed = platform.transition(&name, version, stage, &body.actor, &body.reason).await?;
+    let changed = platform
+        .transition(&name, version, stage, &body.actor, &body.reason)
+        .await?;
     Ok(HttpResponse::Ok().json(changed))
 }

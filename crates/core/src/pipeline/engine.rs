@@ -95,7 +95,13 @@ pub async fn execute(
 ) -> Result<RunOutcome> {
     let configs = match pipeline.resolve_configs(variables) {
         Ok(configs) => configs,
-        Err(e) => return Ok(RunOutcome { status: RunStatus::Failed, error: Some(e.to_string()), summary: json!({}) }),
+        Err(e) => {
+            return Ok(RunOutcome {
+                status: RunStatus::Failed,
+                error: Some(e.to_string()),
+                summary: json!({}),
+            })
+        }
     };
     let mut outputs: HashMap<String, Output> = HashMap::new();
     let mut failed: HashSet<String> = HashSet::new();
@@ -104,29 +110,68 @@ pub async fn execute(
         let store = &platform.store;
         if block.upstream.iter().any(|u| failed.contains(u)) {
             failed.insert(block.name.clone());
-            store.update_block(run_id, &block.name, &BlockUpdate { status: BlockStatus::UpstreamFailed, attempts: 0, started_at: None, ended_at: None, error: None, logs: vec![], preview: None }).await?;
-            progress(&Progress::Finished { block: block.name.clone(), status: BlockStatus::UpstreamFailed, elapsed: Duration::ZERO, error: None });
+            store
+                .update_block(
+                    run_id,
+                    &block.name,
+                    &BlockUpdate {
+                        status: BlockStatus::UpstreamFailed,
+                        attempts: 0,
+                        started_at: None,
+                        ended_at: None,
+                        error: None,
+                        logs: vec![],
+                        preview: None,
+                    },
+                )
+                .await?;
+            progress(&Progress::Finished {
+                block: block.name.clone(),
+                status: BlockStatus::UpstreamFailed,
+                elapsed: Duration::ZERO,
+                error: None,
+            });
             continue;
         }
-        let inputs: Vec<Output> = block.upstream.iter().filter_map(|u| outputs.get(u).cloned()).collect();
+        let inputs: Vec<Output> = block
+            .upstream
+            .iter()
+            .filter_map(|u| outputs.get(u).cloned())
+            .collect();
         let logs = Arc::new(Mutex::new(Vec::new()));
-        let ctx = BlockContext { platform: platform.clone(), run_id: run_id.to_string(), pipeline: pipeline.clone(), block: block.name.clone(), logs: logs.clone() };
+        let ctx = BlockContext {
+            platform: platform.clone(),
+            run_id: run_id.to_string(),
+            pipeline: pipeline.clone(),
+            block: block.name.clone(),
+            logs: logs.clone(),
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
             let started_at = clock::now();
             let started = Instant::now();
-            progress(&Progress::Started { block: block.name.clone(), attempt });
-            let snapshot = |status, ended_at: Option<String>, error: Option<String>, preview| BlockUpdate {
-                status,
-                attempts: attempt as i64,
-                started_at: Some(started_at.clone()),
-                ended_at,
-                error,
-                logs: logs.lock().map(|l| l.clone()).unwrap_or_default(),
-                preview,
-            };
-            store.update_block(run_id, &block.name, &snapshot(BlockStatus::Running, None, None, None)).await?;
+            progress(&Progress::Started {
+                block: block.name.clone(),
+                attempt,
+            });
+            let snapshot =
+                |status, ended_at: Option<String>, error: Option<String>, preview| BlockUpdate {
+                    status,
+                    attempts: attempt as i64,
+                    started_at: Some(started_at.clone()),
+                    ended_at,
+                    error,
+                    logs: logs.lock().map(|l| l.clone()).unwrap_or_default(),
+                    preview,
+                };
+            store
+                .update_block(
+                    run_id,
+                    &block.name,
+                    &snapshot(BlockStatus::Running, None, None, None),
+                )
+                .await?;
             let result = AssertUnwindSafe(block.kind.run(&ctx, config, inputs.clone()))
                 .catch_unwind()
                 .await
@@ -134,22 +179,55 @@ pub async fn execute(
             let elapsed = started.elapsed();
             match result {
                 Ok(output) => {
-                    let update = snapshot(BlockStatus::Success, Some(clock::now()), None, Some(output.preview()));
+                    let update = snapshot(
+                        BlockStatus::Success,
+                        Some(clock::now()),
+                        None,
+                        Some(output.preview()),
+                    );
                     store.update_block(run_id, &block.name, &update).await?;
-                    progress(&Progress::Finished { block: block.name.clone(), status: BlockStatus::Success, elapsed, error: None });
+                    progress(&Progress::Finished {
+                        block: block.name.clone(),
+                        status: BlockStatus::Success,
+                        elapsed,
+                        error: None,
+                    });
                     outputs.insert(block.name.clone(), output);
                     break;
                 }
                 Err(e) if attempt <= block.retries => {
-                    let delay = Duration::from_millis(block.retry_delay_ms.saturating_mul(1 << (attempt - 1).min(16)));
-                    ctx.log(format!("attempt {attempt} failed: {e}; retrying in {} ms", delay.as_millis()));
+                    let delay = Duration::from_millis(
+                        block
+                            .retry_delay_ms
+                            .saturating_mul(1 << (attempt - 1).min(16)),
+                    );
+                    ctx.log(format!(
+                        "attempt {attempt} failed: {e}; retrying in {} ms",
+                        delay.as_millis()
+                    ));
                     tokio::time::sleep(delay).await;
                 }
                 Err(e) => {
                     let message = e.to_string();
                     ctx.log(format!("❌ {message}"));
-                    store.update_block(run_id, &block.name, &snapshot(BlockStatus::Failed, Some(clock::now()), Some(message.clone()), None)).await?;
-                    progress(&Progress::Finished { block: block.name.clone(), status: BlockStatus::Failed, elapsed, error: Some(message.clone()) });
+                    store
+                        .update_block(
+                            run_id,
+                            &block.name,
+                            &snapshot(
+                                BlockStatus::Failed,
+                                Some(clock::now()),
+                                Some(message.clone()),
+                                None,
+                            ),
+                        )
+                        .await?;
+                    progress(&Progress::Finished {
+                        block: block.name.clone(),
+                        status: BlockStatus::Failed,
+                        elapsed,
+                        error: Some(message.clone()),
+                    });
                     first_error.get_or_insert(format!("block {} failed: {message}", block.name));
                     failed.insert(block.name.clone());
                     break;
@@ -157,8 +235,16 @@ pub async fn execute(
             }
         }
     }
-    let status = if failed.is_empty() { RunStatus::Success } else { RunStatus::Failed };
-    Ok(RunOutcome { status, error: first_error, summary: summarize(outputs.values()) })
+    let status = if failed.is_empty() {
+        RunStatus::Success
+    } else {
+        RunStatus::Failed
+    };
+    Ok(RunOutcome {
+        status,
+        error: first_error,
+        summary: summarize(outputs.values()),
+    })
 }
 
 /// What a run produced, for the run record and the terminal.
@@ -179,7 +265,10 @@ fn summarize<'a>(outputs: impl Iterator<Item = &'a Output>) -> Value {
                 summary.insert("model_version_number".into(), json!(r.version.version));
             }
             Output::Deployed(d) => {
-                summary.insert("deployment".into(), json!({"status": d.deployment.status, "reason": d.deployment.reason}));
+                summary.insert(
+                    "deployment".into(),
+                    json!({"status": d.deployment.status, "reason": d.deployment.reason}),
+                );
             }
             Output::Prepared(_) => {}
         }

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 
 /// The demo project shipped in the binary, as (relative path, content).
 const DEMO_FILES: &[(&str, &str)] = &[
-    ("pipelines/demo_mlops/pipeline.yaml", include_str!("../../../../project/pipelines/demo_mlops/pipeline.yaml")),
+    (
+        "pipelines/demo_mlops/pipeline.yaml",
+        include_str!("../../../../project/pipelines/demo_mlops/pipeline.yaml"),
+    ),
     ("README.md", include_str!("../../../../project/README.md")),
 ];
 
@@ -57,8 +60,9 @@ impl Project {
     /// Every pipeline, loaded and validated; broken ones are listed with their error.
     pub fn pipelines(&self) -> Result<(Vec<Pipeline>, Vec<BrokenPipeline>)> {
         let dir = self.root.join("pipelines");
-        let entries = std::fs::read_dir(&dir)
-            .map_err(|e| Error::not_found(format!("no pipelines folder at {}: {e}", dir.display())))?;
+        let entries = std::fs::read_dir(&dir).map_err(|e| {
+            Error::not_found(format!("no pipelines folder at {}: {e}", dir.display()))
+        })?;
         let mut names: Vec<String> = entries
             .filter_map(|e| e.ok())
             .filter(|e| e.path().join("pipeline.yaml").is_file())
@@ -69,7 +73,10 @@ impl Project {
         for name in names {
             match self.load(&name) {
                 Ok(p) => ok.push(p),
-                Err(e) => broken.push(BrokenPipeline { name, error: e.to_string() }),
+                Err(e) => broken.push(BrokenPipeline {
+                    name,
+                    error: e.to_string(),
+                }),
             }
         }
         Ok((ok, broken))
@@ -77,13 +84,23 @@ impl Project {
 
     /// Load and validate one pipeline.
     pub fn load(&self, name: &str) -> Result<Pipeline> {
-        if name.is_empty() || !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-') {
-            return Err(Error::invalid_field("pipeline", format!("invalid pipeline name {name:?}")));
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+        {
+            return Err(Error::invalid_field(
+                "pipeline",
+                format!("invalid pipeline name {name:?}"),
+            ));
         }
         let file = format!("pipelines/{name}/pipeline.yaml");
         let text = std::fs::read_to_string(self.root.join(&file)).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                Error::not_found(format!("pipeline {name:?} not found in {}", self.root.display()))
+                Error::not_found(format!(
+                    "pipeline {name:?} not found in {}",
+                    self.root.display()
+                ))
             } else {
                 Error::internal(format!("cannot read {file}: {e}"))
             }

@@ -83,17 +83,25 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Pipeline> {
     let deserializer = serde_yaml::Deserializer::from_str(text);
     let raw: RawPipeline = serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { String::new() } else { format!("field {path}: ") };
+        let field = if path == "." {
+            String::new()
+        } else {
+            format!("field {path}: ")
+        };
         err(format!("{field}{}", e.into_inner()))
     })?;
     if let Some(declared) = &raw.name {
         if declared != name {
-            return Err(err(format!("field name: {declared:?} does not match the folder name {name:?}")));
+            return Err(err(format!(
+                "field name: {declared:?} does not match the folder name {name:?}"
+            )));
         }
     }
     check_identifier(name).map_err(|m| err(format!("name {m}")))?;
     if raw.blocks.is_empty() {
-        return Err(err("field blocks: a pipeline needs at least one block".into()));
+        return Err(err(
+            "field blocks: a pipeline needs at least one block".into()
+        ));
     }
     for var in raw.variables.keys() {
         check_identifier(var).map_err(|m| err(format!("variable {var:?} {m}")))?;
@@ -113,15 +121,28 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Pipeline> {
         if b.retries > 10 {
             return Err(at("field retries: at most 10".into()));
         }
-        blocks.push(Block { name: b.name, kind, upstream: b.upstream, config: b.config, retries: b.retries, retry_delay_ms: b.retry_delay_ms });
+        blocks.push(Block {
+            name: b.name,
+            kind,
+            upstream: b.upstream,
+            config: b.config,
+            retries: b.retries,
+            retry_delay_ms: b.retry_delay_ms,
+        });
     }
     for b in &blocks {
         for up in &b.upstream {
             if up == &b.name {
-                return Err(err(format!("block {}: field upstream: a block cannot depend on itself", b.name)));
+                return Err(err(format!(
+                    "block {}: field upstream: a block cannot depend on itself",
+                    b.name
+                )));
             }
             if !names.contains(up) {
-                return Err(err(format!("block {}: field upstream: no block named {up:?}", b.name)));
+                return Err(err(format!(
+                    "block {}: field upstream: no block named {up:?}",
+                    b.name
+                )));
             }
         }
     }
@@ -153,7 +174,10 @@ impl Pipeline {
                 let known: Vec<&String> = self.variables.keys().collect();
                 return Err(Error::invalid_field(
                     format!("variables.{key}"),
-                    format!("pipeline {} has no variable {key:?} (known: {known:?})", self.name),
+                    format!(
+                        "pipeline {} has no variable {key:?} (known: {known:?})",
+                        self.name
+                    ),
                 ));
             }
             merged.insert(key.clone(), value.clone());
@@ -167,7 +191,9 @@ impl Pipeline {
         self.blocks
             .iter()
             .map(|b| {
-                let at = |msg: String| Error::invalid(format!("pipeline {}: block {}: {msg}", self.name, b.name));
+                let at = |msg: String| {
+                    Error::invalid(format!("pipeline {}: block {}: {msg}", self.name, b.name))
+                };
                 let config = substitute(&b.config, &variables, "config").map_err(at)?;
                 b.kind.check_config(&config).map_err(|message| {
                     // A bad value that came from a variable is the variable's fault: name it.
@@ -213,13 +239,17 @@ fn variable_behind(config: &Value, message: &str) -> Option<String> {
         value = value.get(key)?;
     }
     let text = value.as_str()?;
-    text.strip_prefix("${").and_then(|r| r.strip_suffix('}')).map(str::to_string)
+    text.strip_prefix("${")
+        .and_then(|r| r.strip_suffix('}'))
+        .map(str::to_string)
 }
 
 fn check_identifier(name: &str) -> std::result::Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
         && !name.starts_with('-');
     if ok {
         Ok(())
@@ -229,7 +259,11 @@ fn check_identifier(name: &str) -> std::result::Result<(), String> {
 }
 
 /// Replace every string value that is exactly `${name}` by the variable's value.
-fn substitute(value: &Value, variables: &Map<String, Value>, path: &str) -> std::result::Result<Value, String> {
+fn substitute(
+    value: &Value,
+    variables: &Map<String, Value>,
+    path: &str,
+) -> std::result::Result<Value, String> {
     Ok(match value {
         Value::String(s) => match s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
             Some(var) => variables
@@ -272,7 +306,9 @@ fn topological_order(blocks: Vec<Block>) -> std::result::Result<Vec<Block>, Stri
             }
             None => {
                 let stuck: Vec<&str> = pending.values().map(|b| b.name.as_str()).collect();
-                return Err(format!("field upstream: the blocks {stuck:?} are in a cycle or depend on one"));
+                return Err(format!(
+                    "field upstream: the blocks {stuck:?} are in a cycle or depend on one"
+                ));
             }
         }
     }

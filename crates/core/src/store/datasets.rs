@@ -80,7 +80,10 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
-        Err(Error::internal(format!("no free dataset version id near {}", record.version)))
+        Err(Error::internal(format!(
+            "no free dataset version id near {}",
+            record.version
+        )))
     }
 }
 

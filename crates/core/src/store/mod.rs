@@ -87,7 +87,10 @@ impl Backend {
         } else {
             Err(Error::invalid_field(
                 "DATABASE_URL",
-                format!("unsupported scheme in {}: expected sqlite:// or postgres://", redact(url)),
+                format!(
+                    "unsupported scheme in {}: expected sqlite:// or postgres://",
+                    redact(url)
+                ),
             ))
         }
     }
@@ -106,7 +109,12 @@ pub fn redact(url: &str) -> String {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let creds = &url[scheme_end + 3..at];
             match creds.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &creds[..colon], &url[at..]),
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
                 None => url.to_string(),
             }
         }
@@ -121,7 +129,10 @@ fn json_column<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Re
         .map_err(|e| Error::internal(format!("column {column} holds invalid json: {e}")))
 }
 
-fn opt_json_column<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<Option<T>> {
+fn opt_json_column<T: serde::de::DeserializeOwned>(
+    row: &AnyRow,
+    column: &str,
+) -> Result<Option<T>> {
     let text: Option<String> = row.try_get(column)?;
     text.map(|t| {
         serde_json::from_str(&t)
@@ -136,7 +147,10 @@ mod tests {
 
     #[test]
     fn redact_hides_only_the_password() {
-        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact("sqlite://./x.db"), "sqlite://./x.db");
     }
 }

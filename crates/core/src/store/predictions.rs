@@ -62,7 +62,12 @@ impl Store {
     }
 
     /// Count, last time and newest `history` entries of one model version's predictions.
-    pub async fn prediction_summary(&self, model: &str, version: i64, history: i64) -> Result<PredictionSummary> {
+    pub async fn prediction_summary(
+        &self,
+        model: &str,
+        version: i64,
+        history: i64,
+    ) -> Result<PredictionSummary> {
         let row = sqlx::query("SELECT COUNT(*) AS n, MAX(created_at) AS last FROM predictions WHERE model = $1 AND version = $2")
             .bind(model)
             .bind(version)
@@ -90,7 +95,11 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(PredictionSummary { count: row.try_get("n")?, last_prediction_time: row.try_get("last")?, history })
+        Ok(PredictionSummary {
+            count: row.try_get("n")?,
+            last_prediction_time: row.try_get("last")?,
+            history,
+        })
     }
 
     /// Number of predictions logged for a model, all versions.

@@ -33,7 +33,9 @@ impl Stage {
             "archived" => Ok(Stage::Archived),
             _ => Err(Error::invalid_field(
                 "stage",
-                format!("unknown stage {text:?}: expected one of None, Staging, Production, Archived"),
+                format!(
+                    "unknown stage {text:?}: expected one of None, Staging, Production, Archived"
+                ),
             )),
         }
     }
@@ -177,24 +179,30 @@ impl Store {
             match inserted.map_err(Error::from) {
                 Ok(row) => {
                     let version: i64 = row.try_get("version")?;
-                    self.audit(&new.model, version, "None", "None", "system", "registered").await?;
+                    self.audit(&new.model, version, "None", "None", "system", "registered")
+                        .await?;
                     return self.version(&new.model, version).await;
                 }
                 Err(e) if e.code == ErrorCode::Conflict => continue,
                 Err(e) => return Err(e),
             }
         }
-        Err(Error::internal(format!("could not number a new version of {:?}", new.model)))
+        Err(Error::internal(format!(
+            "could not number a new version of {:?}",
+            new.model
+        )))
     }
 
     /// One version.
     pub async fn version(&self, model: &str, version: i64) -> Result<ModelVersion> {
-        let row = sqlx::query(&format!("SELECT {VERSION_COLUMNS} FROM model_versions WHERE model = $1 AND version = $2"))
-            .bind(model)
-            .bind(version)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("model {model:?} has no version {version}")))?;
+        let row = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM model_versions WHERE model = $1 AND version = $2"
+        ))
+        .bind(model)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("model {model:?} has no version {version}")))?;
         version_from_row(&row)
     }
 
@@ -216,23 +224,36 @@ impl Store {
         for m in &models {
             let name: String = m.try_get("name")?;
             let versions = self.versions(&name).await?;
-            out.push(ModelSummary { name, description: m.try_get("description")?, versions });
+            out.push(ModelSummary {
+                name,
+                description: m.try_get("description")?,
+                versions,
+            });
         }
         Ok(out)
     }
 
     /// Versions of one model, newest first.
     pub async fn versions(&self, model: &str) -> Result<Vec<ModelVersion>> {
-        let rows = sqlx::query(&format!("SELECT {VERSION_COLUMNS} FROM model_versions WHERE model = $1 ORDER BY version DESC"))
-            .bind(model)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM model_versions WHERE model = $1 ORDER BY version DESC"
+        ))
+        .bind(model)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(version_from_row).collect()
     }
 
     /// Move a version to `to`, audited. Moving to Production archives the current Production
     /// version in the same transaction, so readers never see two or none in between.
-    pub async fn transition(&self, model: &str, version: i64, to: Stage, actor: &str, reason: &str) -> Result<ModelVersion> {
+    pub async fn transition(
+        &self,
+        model: &str,
+        version: i64,
+        to: Stage,
+        actor: &str,
+        reason: &str,
+    ) -> Result<ModelVersion> {
         let now = clock::now();
         let mut tx = self.pool.begin().await?;
         // Write first: on SQLite this takes the write lock before anything is read.
@@ -252,7 +273,10 @@ impl Store {
             .ok_or_else(|| Error::not_found(format!("model {model:?} has no version {version}")))?;
         let from = Stage::parse(&row.try_get::<String, _>("stage")?)?;
         if from == to {
-            return Err(Error::conflict(format!("version {version} of {model:?} is already in {}", to.as_str())));
+            return Err(Error::conflict(format!(
+                "version {version} of {model:?} is already in {}",
+                to.as_str()
+            )));
         }
         if to == Stage::Production {
             let archived = sqlx::query("UPDATE model_versions SET stage = 'Archived' WHERE model = $1 AND stage = 'Production' RETURNING version")
@@ -261,7 +285,17 @@ impl Store {
                 .await?;
             for old in &archived {
                 let old: i64 = old.try_get("version")?;
-                insert_transition(&mut tx, model, old, "Production", "Archived", actor, &format!("replaced by version {version}"), &now).await?;
+                insert_transition(
+                    &mut tx,
+                    model,
+                    old,
+                    "Production",
+                    "Archived",
+                    actor,
+                    &format!("replaced by version {version}"),
+                    &now,
+                )
+                .await?;
             }
         }
         sqlx::query("UPDATE model_versions SET stage = $3 WHERE model = $1 AND version = $2")
@@ -270,7 +304,17 @@ impl Store {
             .bind(to.as_str())
             .execute(&mut *tx)
             .await?;
-        insert_transition(&mut tx, model, version, from.as_str(), to.as_str(), actor, reason, &now).await?;
+        insert_transition(
+            &mut tx,
+            model,
+            version,
+            from.as_str(),
+            to.as_str(),
+            actor,
+            reason,
+            &now,
+        )
+        .await?;
         tx.commit().await?;
         self.version(model, version).await
     }
@@ -330,9 +374,27 @@ impl Store {
             .collect()
     }
 
-    async fn audit(&self, model: &str, version: i64, from: &str, to: &str, actor: &str, reason: &str) -> Result<()> {
+    async fn audit(
+        &self,
+        model: &str,
+        version: i64,
+        from: &str,
+        to: &str,
+        actor: &str,
+        reason: &str,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        insert_transition(&mut tx, model, version, from, to, actor, reason, &clock::now()).await?;
+        insert_transition(
+            &mut tx,
+            model,
+            version,
+            from,
+            to,
+            actor,
+            reason,
+            &clock::now(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -238,7 +238,12 @@ impl Store {
     }
 
     /// Write a block run's current state.
-    pub async fn update_block(&self, run_id: &str, block: &str, update: &BlockUpdate) -> Result<()> {
+    pub async fn update_block(
+        &self,
+        run_id: &str,
+        block: &str,
+        update: &BlockUpdate,
+    ) -> Result<()> {
         sqlx::query("UPDATE block_runs SET status = $3, attempts = $4, started_at = $5, ended_at = $6, error = $7, logs = $8, preview = $9 WHERE run_id = $1 AND block = $2")
             .bind(run_id)
             .bind(block)
@@ -295,7 +300,9 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let run = run_from_row(row)?;
-            let blocks = self.block_runs_with(&run.id, "'' AS logs, NULL AS preview").await?;
+            let blocks = self
+                .block_runs_with(&run.id, "'' AS logs, NULL AS preview")
+                .await?;
             out.push(RunDetail { run, blocks });
         }
         Ok(out)
@@ -306,7 +313,9 @@ impl Store {
         let rows = sqlx::query("SELECT id FROM runs WHERE status = 'queued' ORDER BY created_at")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(|r| Ok(r.try_get::<String, _>("id")?)).collect()
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>("id")?))
+            .collect()
     }
 
     /// Put back to queued every running run whose holder's heartbeat is older than `cutoff`
@@ -316,7 +325,9 @@ impl Store {
             .bind(cutoff)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(|r| Ok(r.try_get::<String, _>("id")?)).collect()
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>("id")?))
+            .collect()
     }
 }
 
@@ -348,7 +359,11 @@ fn block_from_row(row: &AnyRow) -> Result<BlockRun> {
         started_at: row.try_get("started_at")?,
         ended_at: row.try_get("ended_at")?,
         error: row.try_get("error")?,
-        logs: if logs.is_empty() { Vec::new() } else { logs.lines().map(str::to_string).collect() },
+        logs: if logs.is_empty() {
+            Vec::new()
+        } else {
+            logs.lines().map(str::to_string).collect()
+        },
         preview: opt_json_column(row, "preview")?,
     })
 }

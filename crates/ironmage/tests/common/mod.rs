@@ -27,7 +27,12 @@ pub struct TestStack {
 pub fn platform_config(dir: &std::path::Path) -> PlatformConfig {
     let project = dir.join("project");
     Project::init(&project).unwrap();
-    PlatformConfig { data_dir: dir.join("data"), database_url: None, artifact_dir: None, project_dir: project }
+    PlatformConfig {
+        data_dir: dir.join("data"),
+        database_url: None,
+        artifact_dir: None,
+        project_dir: project,
+    }
 }
 
 impl TestStack {
@@ -36,14 +41,27 @@ impl TestStack {
         let platform = Platform::open(&platform_config(dir.path())).await.unwrap();
         let options = StackOptions {
             web_addr: Some("127.0.0.1:0".into()),
-            predict: Some(("127.0.0.1:0".into(), PredictionConfig { poll_interval: Duration::from_millis(100), body_limit: 64 * 1024, ..Default::default() })),
+            predict: Some((
+                "127.0.0.1:0".into(),
+                PredictionConfig {
+                    poll_interval: Duration::from_millis(100),
+                    body_limit: 64 * 1024,
+                    ..Default::default()
+                },
+            )),
             executor: Some(ExecutorConfig::new(2)),
             scheduler: Some(SchedulerConfig::default()),
         };
         let stack = Stack::start(platform, options).await.unwrap();
         let web = format!("http://{}", stack.web_addr.unwrap());
         let predict = format!("http://{}", stack.predict_addr.unwrap());
-        TestStack { stack, dir, http: reqwest::Client::new(), web, predict }
+        TestStack {
+            stack,
+            dir,
+            http: reqwest::Client::new(),
+            web,
+            predict,
+        }
     }
 
     pub async fn get(&self, url: &str) -> (u16, Value) {
@@ -57,14 +75,26 @@ impl TestStack {
     }
 
     pub async fn post_raw(&self, url: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
-        let resp = self.http.post(url).header("content-type", "application/json").body(body).send().await.unwrap();
+        let resp = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
     /// Trigger a run of demo_mlops through the API and wait until it ends.
     pub async fn run_demo(&self, variables: Value) -> Value {
-        let (status, body) = self.post(&format!("{}/api/pipelines/demo_mlops/runs", self.web), &json!({"variables": variables})).await;
+        let (status, body) = self
+            .post(
+                &format!("{}/api/pipelines/demo_mlops/runs", self.web),
+                &json!({"variables": variables}),
+            )
+            .await;
         assert_eq!(status, 202, "{body}");
         let id = body["run_id"].as_str().unwrap().to_string();
         self.wait_run(&id).await
@@ -91,12 +121,20 @@ impl TestStack {
             if health["version"] == label {
                 return;
             }
-            assert!(Instant::now() < deadline, "still serving {health} instead of {label}");
+            assert!(
+                Instant::now() < deadline,
+                "still serving {health} instead of {label}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
     pub async fn prediction_count(&self) -> i64 {
-        self.stack.platform.store.prediction_count("churn").await.unwrap()
+        self.stack
+            .platform
+            .store
+            .prediction_count("churn")
+            .await
+            .unwrap()
     }
 }

@@ -50,20 +50,52 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
     let registered = single_input!(inputs, Registered);
     let version = &registered.version;
     let gate = &config.gate;
-    let value = version.metrics.get(&gate.metric).and_then(Value::as_f64).ok_or_else(|| {
-        let known: Vec<&String> = version.metrics.keys().collect();
-        Error::invalid_field("config.gate.metric", format!("version {} has no metric {:?} (known: {known:?})", version.version, gate.metric))
-    })?;
+    let value = version
+        .metrics
+        .get(&gate.metric)
+        .and_then(Value::as_f64)
+        .ok_or_else(|| {
+            let known: Vec<&String> = version.metrics.keys().collect();
+            Error::invalid_field(
+                "config.gate.metric",
+                format!(
+                    "version {} has no metric {:?} (known: {known:?})",
+                    version.version, gate.metric
+                ),
+            )
+        })?;
     let passed = value >= gate.min;
-    let reason = format!("{} {value:.4} {} {}", gate.metric, if passed { ">=" } else { "<" }, gate.min);
+    let reason = format!(
+        "{} {value:.4} {} {}",
+        gate.metric,
+        if passed { ">=" } else { "<" },
+        gate.min
+    );
     let store = &ctx.platform.store;
     if passed {
         let actor = format!("pipeline:{}", ctx.run_id);
-        store.transition(&version.model, version.version, Stage::Production, &actor, &format!("validation gate passed: {reason}")).await?;
-        ctx.platform.events.publish(Event::StageChanged { model: version.model.clone(), version: version.version, stage: "Production".into() });
-        ctx.log(format!("✅ Deployed {} version {} ({}) to Production: {reason}", version.model, version.version, version.label));
+        store
+            .transition(
+                &version.model,
+                version.version,
+                Stage::Production,
+                &actor,
+                &format!("validation gate passed: {reason}"),
+            )
+            .await?;
+        ctx.platform.events.publish(Event::StageChanged {
+            model: version.model.clone(),
+            version: version.version,
+            stage: "Production".into(),
+        });
+        ctx.log(format!(
+            "✅ Deployed {} version {} ({}) to Production: {reason}",
+            version.model, version.version, version.label
+        ));
     } else {
-        ctx.log(format!("⛔ Not deployed: {reason}; Production is unchanged"));
+        ctx.log(format!(
+            "⛔ Not deployed: {reason}; Production is unchanged"
+        ));
     }
     let deployment = Deployment {
         model: version.model.clone(),

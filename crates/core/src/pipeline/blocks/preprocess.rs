@@ -32,7 +32,10 @@ fn default_seed() -> u64 {
 impl Config {
     pub(super) fn validate(&self) -> Result<()> {
         if !(self.test_size > 0.0 && self.test_size < 1.0) {
-            return Err(Error::invalid_field("test_size", "must be strictly between 0 and 1"));
+            return Err(Error::invalid_field(
+                "test_size",
+                "must be strictly between 0 and 1",
+            ));
         }
         Ok(())
     }
@@ -85,8 +88,16 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         })
         .await?;
     let missing: usize = dataset.data.missing_counts().iter().sum();
-    ctx.log(format!("✅ Split {} rows into {} train / {} test (stratified, seed {})", dataset.data.rows(), prepared.y_train.len(), prepared.y_test.len(), config.seed));
-    ctx.log(format!("   Imputed {missing} missing values with training medians"));
+    ctx.log(format!(
+        "✅ Split {} rows into {} train / {} test (stratified, seed {})",
+        dataset.data.rows(),
+        prepared.y_train.len(),
+        prepared.y_test.len(),
+        config.seed
+    ));
+    ctx.log(format!(
+        "   Imputed {missing} missing values with training medians"
+    ));
     ctx.log("   Scaled features with a StandardScaler fitted on the training part");
     Ok(Output::Prepared(Arc::new(prepared)))
 }
@@ -99,7 +110,8 @@ impl Prepared {
             .enumerate()
             .map(|(i, n)| json!({"name": n, "median": self.imputer.medians[i], "mean": self.scaler.mean[i], "scale": self.scaler.scale[i]}))
             .collect();
-        let rate = |y: &[usize]| y.iter().filter(|&&v| v == 1).count() as f64 / y.len().max(1) as f64;
+        let rate =
+            |y: &[usize]| y.iter().filter(|&&v| v == 1).count() as f64 / y.len().max(1) as f64;
         json!({
             "schema": scaler,
             "stats": {

@@ -39,8 +39,15 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
     let dataset = &prepared.dataset;
     let bundle = ModelBundle {
         forest: trained.forest.clone(),
-        preprocessing: Preprocessing { imputer: prepared.imputer.clone(), scaler: prepared.scaler.clone() },
-        schema: FeatureSchema::binary(dataset.data.feature_names.clone(), &dataset.data.label_name, trained.threshold),
+        preprocessing: Preprocessing {
+            imputer: prepared.imputer.clone(),
+            scaler: prepared.scaler.clone(),
+        },
+        schema: FeatureSchema::binary(
+            dataset.data.feature_names.clone(),
+            &dataset.data.label_name,
+            trained.threshold,
+        ),
     };
     let artifacts = ctx.platform.artifacts.clone();
     let refs = ctx.blocking(move || bundle.save(&artifacts)).await?;
@@ -52,7 +59,9 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         .map(|b| format!("{}#{}", ctx.pipeline.file, b.name))
         .ok_or_else(|| Error::internal("no training block upstream"))?;
     let project_dir = ctx.platform.project.root().to_path_buf();
-    let code = ctx.blocking(move || Ok(code_lineage(&project_dir, &training_block))).await?;
+    let code = ctx
+        .blocking(move || Ok(code_lineage(&project_dir, &training_block)))
+        .await?;
     let lineage = json!({
         "code_lineage": code,
         "data_lineage": {"version": dataset.record.version, "hash": dataset.record.hash},
@@ -73,10 +82,16 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         })
         .await?;
     ctx.log("✅ Model registered successfully!");
-    ctx.log(format!("   Model: {} version {} ({})", version.model, version.version, version.label));
+    ctx.log(format!(
+        "   Model: {} version {} ({})",
+        version.model, version.version, version.label
+    ));
     ctx.log(format!("   Accuracy: {:.4}", trained.metrics.accuracy));
     ctx.log(format!("   AUC Score: {:.4}", trained.metrics.auc_score));
-    ctx.log(format!("   Git Commit: {}", code.git_commit.as_deref().unwrap_or("none")));
+    ctx.log(format!(
+        "   Git Commit: {}",
+        code.git_commit.as_deref().unwrap_or("none")
+    ));
     ctx.log(format!("   Model artifact: {}", version.artifacts.model));
     Ok(Output::Registered(Arc::new(Registered { version })))
 }

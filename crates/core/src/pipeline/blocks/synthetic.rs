@@ -24,8 +24,14 @@ pub struct VersionedDataset {
     pub reused: bool,
 }
 
-pub(super) async fn run(ctx: &BlockContext, config: Config, _inputs: Vec<Output>) -> Result<Output> {
-    let data = ctx.blocking(move || Ok(churn_customers(&config)?.canonical())).await?;
+pub(super) async fn run(
+    ctx: &BlockContext,
+    config: Config,
+    _inputs: Vec<Output>,
+) -> Result<Output> {
+    let data = ctx
+        .blocking(move || Ok(churn_customers(&config)?.canonical()))
+        .await?;
     let versioned = version_dataset(ctx, data).await?;
     Ok(Output::Dataset(Arc::new(versioned)))
 }
@@ -65,11 +71,31 @@ pub(crate) async fn version_dataset(ctx: &BlockContext, data: Dataset) -> Result
         }
     };
     ctx.log(format!("✅ Loaded {} records", record.row_count));
-    ctx.log(format!("   Data Version: {}{}", record.version, if reused { " (same data as before, version reused)" } else { "" }));
+    ctx.log(format!(
+        "   Data Version: {}{}",
+        record.version,
+        if reused {
+            " (same data as before, version reused)"
+        } else {
+            ""
+        }
+    ));
     ctx.log(format!("   Data Hash: {}", record.hash));
-    ctx.log(format!("   {} rate: {:.2}%", record.label, record.label_rate * 100.0));
-    ctx.log(format!("   Shape: ({}, {})", record.row_count, record.feature_count + 1));
-    Ok(VersionedDataset { data, record, reused })
+    ctx.log(format!(
+        "   {} rate: {:.2}%",
+        record.label,
+        record.label_rate * 100.0
+    ));
+    ctx.log(format!(
+        "   Shape: ({}, {})",
+        record.row_count,
+        record.feature_count + 1
+    ));
+    Ok(VersionedDataset {
+        data,
+        record,
+        reused,
+    })
 }
 
 impl VersionedDataset {
@@ -81,7 +107,9 @@ impl VersionedDataset {
             .iter()
             .zip(&missing)
             .map(|(name, m)| json!({"name": name, "type": "float", "missing": m}))
-            .chain(std::iter::once(json!({"name": self.data.label_name, "type": "label", "missing": 0})))
+            .chain(std::iter::once(
+                json!({"name": self.data.label_name, "type": "label", "missing": 0}),
+            ))
             .collect();
         let rows: Vec<Value> = (0..self.data.rows().min(5))
             .map(|r| {
@@ -113,5 +141,7 @@ impl VersionedDataset {
 
 /// A float as JSON, with null for a missing (NaN) value.
 pub(crate) fn number(v: f64) -> Value {
-    serde_json::Number::from_f64(v).map(Value::Number).unwrap_or(Value::Null)
+    serde_json::Number::from_f64(v)
+        .map(Value::Number)
+        .unwrap_or(Value::Null)
 }

@@ -144,24 +144,49 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         _ => Map::new(),
     };
     ctx.log("✅ Model trained successfully!");
-    ctx.log(format!("   Trained on {} samples, tested on {}", prepared.y_train.len(), prepared.y_test.len()));
+    ctx.log(format!(
+        "   Trained on {} samples, tested on {}",
+        prepared.y_train.len(),
+        prepared.y_test.len()
+    ));
     ctx.log(format!("   Accuracy: {:.4}", metrics.accuracy));
     ctx.log(format!("   AUC Score: {:.4}", metrics.auc_score));
-    ctx.log(format!("   Precision {:.4} / Recall {:.4} / F1 {:.4}", metrics.precision, metrics.recall, metrics.f1_score));
-    let top: Vec<&str> = feature_importance.iter().take(3).map(|(n, _)| n.as_str()).collect();
+    ctx.log(format!(
+        "   Precision {:.4} / Recall {:.4} / F1 {:.4}",
+        metrics.precision, metrics.recall, metrics.f1_score
+    ));
+    let top: Vec<&str> = feature_importance
+        .iter()
+        .take(3)
+        .map(|(n, _)| n.as_str())
+        .collect();
     ctx.log(format!("   Top 3 features: [{}]", top.join(", ")));
-    Ok(Output::Trained(Arc::new(Trained { prepared, forest, threshold, hyperparameters, metrics, feature_importance })))
+    Ok(Output::Trained(Arc::new(Trained {
+        prepared,
+        forest,
+        threshold,
+        hyperparameters,
+        metrics,
+        feature_importance,
+    })))
 }
 
 impl Trained {
     /// Metrics as stored with the version (the seed's names plus sample counts and importances).
     pub fn metrics_map(&self) -> Map<String, Value> {
-        let importance: Map<String, Value> = self.feature_importance.iter().map(|(n, v)| (n.clone(), json!(v))).collect();
-        let mut map = match serde_json::to_value(&self.metrics) {
+        let importance: Map<String, Value> = self
+            .feature_importance
+            .iter()
+            .map(|(n, v)| (n.clone(), json!(v)))
+            .collect();
+        let mut map = match serde_json::to_value(self.metrics) {
             Ok(Value::Object(m)) => m,
             _ => Map::new(),
         };
-        map.insert("training_samples".into(), json!(self.prepared.y_train.len()));
+        map.insert(
+            "training_samples".into(),
+            json!(self.prepared.y_train.len()),
+        );
         map.insert("test_samples".into(), json!(self.prepared.y_test.len()));
         map.insert("feature_importance".into(), Value::Object(importance));
         map
