@@ -157,7 +157,11 @@ impl Error {
         serde_json::json!({
             "message": self.to_string(),
             "code": self.code,
-            "type": if self.code.is_user_error() { "invalid_request" } else { "internal" },
+            "type": match self.code {
+                ErrorCode::Internal => "internal",
+                ErrorCode::Unavailable => "unavailable",
+                _ => "invalid_request",
+            },
             "field": self.field,
         })
     }

@@ -20,6 +20,9 @@ pub struct Job {
 pub enum Queue {
     /// In-process channel for the embedded default (`ironmage up`).
     Local(LocalQueue),
+    /// No queue: for a process that triggers runs but executes none. The run's row in the
+    /// store is the message; executors elsewhere find it by polling the store.
+    StoreOnly,
 }
 
 impl Queue {
@@ -32,6 +35,7 @@ impl Queue {
     pub async fn enqueue(&self, run_id: &str) -> Result<()> {
         match self {
             Queue::Local(q) => q.enqueue(run_id),
+            Queue::StoreOnly => Ok(()),
         }
     }
 
@@ -39,6 +43,10 @@ impl Queue {
     pub async fn claim(&self, _consumer: &str, wait: Duration) -> Result<Option<Job>> {
         match self {
             Queue::Local(q) => Ok(q.claim(wait).await),
+            Queue::StoreOnly => {
+                tokio::time::sleep(wait).await;
+                Ok(None)
+            }
         }
     }
 
@@ -46,7 +54,7 @@ impl Queue {
     pub async fn ack(&self, _job: &Job) -> Result<()> {
         match self {
             // Delivery is the acknowledgement for an in-process channel.
-            Queue::Local(_) => Ok(()),
+            Queue::Local(_) | Queue::StoreOnly => Ok(()),
         }
     }
 }

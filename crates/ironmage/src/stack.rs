@@ -47,7 +47,11 @@ fn bind(addr: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
 
 impl Stack {
     /// Start the chosen roles on `platform`.
-    pub async fn start(platform: Platform, options: StackOptions) -> anyhow::Result<Stack> {
+    pub async fn start(mut platform: Platform, options: StackOptions) -> anyhow::Result<Stack> {
+        if options.executor.is_none() {
+            // Nothing in this process would read an in-process queue.
+            platform.queue = ironmage_core::queue::Queue::StoreOnly;
+        }
         let (shutdown, signal) = watch::channel(false);
         let mut stack = Stack {
             platform: platform.clone(),

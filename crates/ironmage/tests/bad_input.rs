@@ -234,7 +234,14 @@ async fn bad_api_requests_get_clear_errors() {
             format!("{w}/api/models/churn/versions/1/transition"),
             Some(json!({"stage": "Production"})),
             400,
-            "body",
+            "reason",
+        ),
+        (
+            "GET",
+            format!("{w}/api/models/ghost/transitions"),
+            None,
+            404,
+            "not_found",
         ),
         (
             "POST",

@@ -5,7 +5,7 @@ use crate::{ServingState, Swapper};
 use actix_web::{web, HttpResponse};
 use ironmage_core::http::{read_body, ApiResult};
 use ironmage_core::serving::{parse_json_body, parse_request, risk_level, ServedModel};
-use ironmage_core::store::PredictionRecord;
+use ironmage_core::store::{to_json_text, PredictionRecord};
 use ironmage_core::{clock, Error};
 use serde_json::{json, Map, Value};
 use std::sync::atomic::Ordering;
@@ -75,8 +75,8 @@ async fn predict(state: State, payload: web::Payload) -> ApiResult<HttpResponse>
             version: Some(model.version.version),
             label: Some(model.version.label.clone()),
             source: "predict".into(),
-            input,
-            output: answer.clone(),
+            input: to_json_text(&input),
+            output: to_json_text(&answer),
             latency_us,
             created_at: time.clone(),
         };
@@ -129,7 +129,7 @@ async fn ready(state: State) -> ApiResult<HttpResponse> {
 }
 
 async fn reload(state: State) -> HttpResponse {
-    let outcome = Swapper::new(state.into_inner()).refresh().await;
+    let outcome = Swapper::new(state.into_inner()).refresh(true).await;
     let ok = outcome["status"] != "error";
     if ok {
         HttpResponse::Ok()
@@ -182,8 +182,10 @@ async fn log_prediction(state: State, payload: web::Payload) -> ApiResult<HttpRe
         version: model.as_ref().map(|m| m.version.version),
         label: model.as_ref().map(|m| m.version.label.clone()),
         source: "log".into(),
-        output: json!({"prediction": entry["prediction"], "probability": entry.get("probability"), "risk_level": entry.get("risk_level")}),
-        input: Value::Object(entry),
+        output: to_json_text(
+            &json!({"prediction": entry["prediction"], "probability": entry.get("probability"), "risk_level": entry.get("risk_level")}),
+        ),
+        input: to_json_text(&Value::Object(entry)),
         latency_us: 0,
         created_at: clock::now(),
     };

@@ -22,6 +22,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+/// Predictions waiting to be written, at most (about 1 KiB each).
+const LOG_QUEUE: usize = 8_192;
+
 /// Settings of the prediction role.
 #[derive(Debug, Clone)]
 pub struct PredictionConfig {
@@ -53,6 +56,8 @@ pub struct ServingState {
     pub current: ArcSwapOption<ServedModel>,
     /// The last failed load, shown by /health until a load succeeds.
     pub last_error: Mutex<Option<String>>,
+    /// The version whose load failed last; the poll does not retry it (a /reload does).
+    pub failed_version: Mutex<Option<i64>>,
     /// Answers given since start.
     pub served: AtomicU64,
     log: mpsc::Sender<PredictionRecord>,
@@ -69,18 +74,20 @@ pub struct PredictionService {
 impl PredictionService {
     /// Load the current Production version (if any) and start the swapper and the log writer.
     pub async fn start(platform: Platform, config: PredictionConfig) -> PredictionService {
-        let (log, receiver) = mpsc::channel(65_536);
+        // Bounded: when the store falls behind, answers wait for room instead of memory growing.
+        let (log, receiver) = mpsc::channel(LOG_QUEUE);
         let log_task = tokio::spawn(log_writer::run(platform.store.clone(), receiver));
         let state = Arc::new(ServingState {
             platform,
             config,
             current: ArcSwapOption::empty(),
             last_error: Mutex::new(None),
+            failed_version: Mutex::new(None),
             served: AtomicU64::new(0),
             log,
         });
         let swapper = Swapper::new(state.clone());
-        swapper.refresh().await;
+        swapper.refresh(true).await;
         let tasks = vec![tokio::spawn(swapper.run())];
         PredictionService {
             state,

@@ -37,18 +37,19 @@ impl Swapper {
                 },
                 _ = tick.tick() => {}
             }
-            self.refresh().await;
+            self.refresh(false).await;
         }
     }
 
-    /// Serve whatever is in Production now. Returns what happened, for /reload.
-    pub async fn refresh(&self) -> Value {
+    /// Serve whatever is in Production now. Returns what happened, for /reload. A version that
+    /// failed to load is tried again only when `force` is set (a /reload), not on every poll.
+    pub async fn refresh(&self, force: bool) -> Value {
         let _one_at_a_time = self.busy.lock().await;
         let state = &self.state;
         let model = &state.config.model;
         let wanted = match state.platform.store.production_version(model).await {
             Ok(v) => v,
-            Err(e) => return self.failed(format!("cannot read the registry: {e}")),
+            Err(e) => return self.failed(None, format!("cannot read the registry: {e}")),
         };
         let current = state.current.load_full();
         match (wanted, current) {
@@ -63,6 +64,9 @@ impl Swapper {
             (Some(v), Some(cur)) if cur.version.version == v.version => {
                 json!({"status": "unchanged", "version": cur.version.label, "version_number": v.version})
             }
+            (Some(v), _) if !force && self.failed_before(v.version) => {
+                json!({"status": "error", "message": self.state.last_error.lock().ok().and_then(|e| e.clone())})
+            }
             (Some(v), previous) => {
                 let artifacts = state.platform.artifacts.clone();
                 let (label, number) = (v.label.clone(), v.version);
@@ -72,19 +76,33 @@ impl Swapper {
                         if let Ok(mut e) = state.last_error.lock() {
                             *e = None;
                         }
+                        if let Ok(mut f) = state.failed_version.lock() {
+                            *f = None;
+                        }
                         let from = previous.map(|p| p.version.label.clone());
                         tracing::info!(model = %model, version = number, label = %label, from = ?from, "now serving");
                         json!({"status": "swapped", "version": label, "version_number": number, "previous": from})
                     }
-                    Ok(Err(e)) => self.failed(format!("version {number} ({label}) failed to load, still serving the previous one: {e}")),
-                    Err(e) => self.failed(format!("version {number} ({label}) crashed while loading: {e}")),
+                    Ok(Err(e)) => self.failed(Some(number), format!("version {number} ({label}) failed to load, still serving the previous one: {e}")),
+                    Err(e) => self.failed(Some(number), format!("version {number} ({label}) crashed while loading: {e}")),
                 }
             }
         }
     }
 
-    fn failed(&self, message: String) -> Value {
+    fn failed_before(&self, version: i64) -> bool {
+        self.state
+            .failed_version
+            .lock()
+            .map(|f| *f == Some(version))
+            .unwrap_or(false)
+    }
+
+    fn failed(&self, version: Option<i64>, message: String) -> Value {
         tracing::error!(model = %self.state.config.model, "{message}");
+        if let (Some(v), Ok(mut f)) = (version, self.state.failed_version.lock()) {
+            *f = Some(v);
+        }
         if let Ok(mut e) = self.state.last_error.lock() {
             *e = Some(message.clone());
         }

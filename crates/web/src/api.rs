@@ -38,6 +38,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 type Data = web::Data<Platform>;
 
+/// Parse a JSON body into `T`; errors name the field (`reason`, `variables.seed`).
+fn typed_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    let value = parse_json_body(body)?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        // serde names a missing field only in its message: lift it into the field.
+        let missing = inner
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next())
+            .map(str::to_string);
+        let field = match (path.as_str(), missing) {
+            (".", Some(m)) => m,
+            (".", None) => "body".into(),
+            (p, Some(m)) => format!("{p}.{m}"),
+            (p, None) => p.to_string(),
+        };
+        Error::invalid_field(field, inner)
+    })
+}
+
 async fn health(platform: Data) -> HttpResponse {
     match platform.store.ping().await {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "healthy", "store": "ok"})),
@@ -91,14 +112,7 @@ async fn trigger_run(
     let request: TriggerBody = if body.iter().all(u8::is_ascii_whitespace) {
         TriggerBody::default()
     } else {
-        let value = parse_json_body(&body)?;
-        serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            Error::invalid_field(
-                if path == "." { "body".into() } else { path },
-                e.into_inner().to_string(),
-            )
-        })?
+        typed_body(&body)?
     };
     let run = platform
         .trigger_run(&name, request.variables, "api")
@@ -150,7 +164,11 @@ async fn get_model(platform: Data, name: web::Path<String>) -> ApiResult<HttpRes
 }
 
 async fn model_transitions(platform: Data, name: web::Path<String>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(json!({"transitions": platform.store.transitions(&name).await?})))
+    let transitions = platform.store.transitions(&name).await?;
+    if transitions.is_empty() {
+        return Err(Error::not_found(format!("model {:?} not found", name.as_str())).into());
+    }
+    Ok(HttpResponse::Ok().json(json!({"transitions": transitions})))
 }
 
 async fn get_version(platform: Data, path: web::Path<(String, i64)>) -> ApiResult<HttpResponse> {
@@ -182,9 +200,10 @@ fn default_actor() -> String {
 async fn transition(
     platform: Data,
     path: web::Path<(String, i64)>,
-    body: web::Json<TransitionBody>,
+    payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let (name, version) = path.into_inner();
+    let body: TransitionBody = typed_body(&read_body(payload, crate::BODY_LIMIT).await?)?;
     let stage = Stage::parse_user(&body.stage)?;
     let changed = platform
         .transition(&name, version, stage, &body.actor, &body.reason)

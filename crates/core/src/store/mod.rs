@@ -10,7 +10,7 @@ mod registry;
 mod runs;
 
 pub use datasets::DatasetRecord;
-pub use predictions::{PredictionRecord, PredictionSummary};
+pub use predictions::{to_json_text, Json, PredictionRecord, PredictionSummary};
 pub use registry::{
     ArtifactRefs, Deployment, ModelSummary, ModelVersion, NewVersion, Stage, Transition,
 };

@@ -202,6 +202,13 @@ impl Store {
             .bind(&now)
             .fetch_optional(&self.pool)
             .await?;
+        if row.is_some() {
+            // A run given back by a dead executor starts again from a clean slate.
+            sqlx::query("UPDATE block_runs SET status = 'pending', attempts = 0, started_at = NULL, ended_at = NULL, error = NULL, logs = '', preview = NULL WHERE run_id = $1")
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
         row.as_ref().map(run_from_row).transpose()
     }
 

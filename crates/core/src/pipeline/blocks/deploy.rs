@@ -12,6 +12,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
+/// Metrics a trainer records that a gate can test.
+const GATE_METRICS: &[&str] = &["accuracy", "auc_score", "precision", "recall", "f1_score"];
+
 /// The block's config.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +35,16 @@ pub struct Gate {
 
 impl Config {
     pub(super) fn validate(&self) -> Result<()> {
+        if !GATE_METRICS.contains(&self.gate.metric.as_str()) {
+            return Err(Error::invalid_field(
+                "gate.metric",
+                format!(
+                    "unknown metric {:?} (known: {})",
+                    self.gate.metric,
+                    GATE_METRICS.join(", ")
+                ),
+            ));
+        }
         if !self.gate.min.is_finite() {
             return Err(Error::invalid_field("gate.min", "must be a finite number"));
         }
