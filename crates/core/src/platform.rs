@@ -6,10 +6,11 @@ use crate::error::{Error, Result};
 use crate::events::{Event, EventBus};
 use crate::lineage;
 use crate::pipeline::{engine, Progress, Project, RunOutcome};
-use crate::queue::Queue;
+use crate::queue::{Queue, RedisQueue};
 use crate::store::{ModelVersion, NewRun, Run, RunStatus, Stage, Store};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +25,8 @@ pub struct PlatformConfig {
     pub artifact_dir: Option<PathBuf>,
     /// Project folder holding `pipelines/`.
     pub project_dir: PathBuf,
+    /// Redis for the shared job queue and event bus; in-process ones when absent.
+    pub redis_url: Option<String>,
 }
 
 impl PlatformConfig {
@@ -63,8 +66,13 @@ pub struct Platform {
 /// How often a running run's holder renews its lease.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 
+/// How long a queue message may stay unacknowledged before another executor takes it over.
+/// Taking it over is harmless: the run itself is claimed in the store, once.
+pub const RECLAIM_AFTER: Duration = Duration::from_secs(30);
+
 impl Platform {
-    /// Open the stores (running migrations) with an in-process queue and bus.
+    /// Open the stores (running migrations), and the queue and bus: Redis when configured,
+    /// in-process otherwise.
     pub async fn open(config: &PlatformConfig) -> Result<Platform> {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             Error::internal(format!(
@@ -75,8 +83,14 @@ impl Platform {
         Ok(Platform {
             store: Store::connect(&config.database_url()).await?,
             artifacts: ArtifactStore::open(config.artifact_dir())?,
-            queue: Queue::local(),
-            events: EventBus::local(),
+            queue: match &config.redis_url {
+                Some(url) => Queue::Redis(RedisQueue::connect(url, RECLAIM_AFTER).await?),
+                None => Queue::local(),
+            },
+            events: match &config.redis_url {
+                Some(url) => EventBus::redis(url).await?,
+                None => EventBus::local(),
+            },
             project: Project::new(&config.project_dir),
         })
     }
@@ -129,20 +143,42 @@ impl Platform {
         let Some(run) = self.store.claim_run(run_id, holder).await? else {
             return Ok(None);
         };
+        // The lease is lost when the heartbeat finds another holder (this executor stalled and
+        // the run was given to another): the engine then stops before its next block.
+        let lease_lost = Arc::new(AtomicBool::new(false));
         let heartbeat = {
-            let (store, id, holder) = (self.store.clone(), run.id.clone(), holder.to_string());
+            let (store, id, holder, lost) = (
+                self.store.clone(),
+                run.id.clone(),
+                holder.to_string(),
+                lease_lost.clone(),
+            );
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(HEARTBEAT_EVERY).await;
-                    if let Err(e) = store.heartbeat(&id, &holder).await {
-                        tracing::warn!(run = %id, error = %e, "heartbeat failed");
+                    match store.heartbeat(&id, &holder).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::warn!(run = %id, "lease lost to another executor; stopping");
+                            lost.store(true, Ordering::SeqCst);
+                            return;
+                        }
+                        Err(e) => tracing::warn!(run = %id, error = %e, "heartbeat failed"),
                     }
                 }
             })
         };
         let outcome = match self.project.load(&run.pipeline) {
             Ok(spec) => {
-                engine::execute(self, Arc::new(spec), &run.id, &run.variables, progress).await
+                engine::execute(
+                    self,
+                    Arc::new(spec),
+                    &run.id,
+                    &run.variables,
+                    &lease_lost,
+                    progress,
+                )
+                .await
             }
             Err(e) => Ok(RunOutcome {
                 status: RunStatus::Failed,
@@ -156,21 +192,44 @@ impl Platform {
             error: Some(format!("run aborted: {e}")),
             summary: Value::Object(Map::new()),
         });
-        self.store
-            .finish_run(
-                &run.id,
-                holder,
-                outcome.status,
-                outcome.error.as_deref(),
-                &outcome.summary,
-            )
-            .await?;
-        self.events.publish(Event::RunFinished {
-            run_id: run.id.clone(),
-            status: outcome.status.as_str().into(),
-        });
+        if !self.record_outcome(&run.id, holder, &outcome).await {
+            tracing::warn!(run = %run.id, "the run was taken over by another executor; its outcome here is discarded");
+            return Ok(None);
+        }
+        self.events
+            .publish(Event::RunFinished {
+                run_id: run.id.clone(),
+                status: outcome.status.as_str().into(),
+            })
+            .await;
         tracing::info!(run = %run.id, pipeline = %run.pipeline, status = outcome.status.as_str(), "run finished");
         Ok(Some(outcome))
+    }
+
+    /// Record how a run ended, retrying while the store is unreachable (a database restart must
+    /// not turn a finished run into one that runs again). False if another holder has it.
+    async fn record_outcome(&self, run_id: &str, holder: &str, outcome: &RunOutcome) -> bool {
+        let mut delay = Duration::from_millis(200);
+        loop {
+            match self
+                .store
+                .finish_run(
+                    run_id,
+                    holder,
+                    outcome.status,
+                    outcome.error.as_deref(),
+                    &outcome.summary,
+                )
+                .await
+            {
+                Ok(recorded) => return recorded,
+                Err(e) => {
+                    tracing::warn!(run = %run_id, error = %e, "cannot record the run's outcome yet; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
     }
 
     /// Move a version to a stage (archiving the old Production on promotion), audited, and
@@ -194,11 +253,13 @@ impl Platform {
             .store
             .transition(model, version, stage, actor, reason)
             .await?;
-        self.events.publish(Event::StageChanged {
-            model: model.to_string(),
-            version,
-            stage: stage.as_str().into(),
-        });
+        self.events
+            .publish(Event::StageChanged {
+                model: model.to_string(),
+                version,
+                stage: stage.as_str().into(),
+            })
+            .await;
         Ok(changed)
     }
 

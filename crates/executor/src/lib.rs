@@ -1,8 +1,8 @@
 //! The executor role: takes runs from the queue and executes them, `concurrency` at a time.
 //!
 //! Each worker claims a run in the store before running it (a conditional update), so a run
-//! delivered twice runs once. When the queue is quiet a worker also looks in the store for a
-//! queued run, which is how executors in other processes find work on the embedded database.
+//! delivered twice runs once. Without a shared queue (no Redis), a quiet worker also looks in
+//! the store for a queued run, which is how executors in other processes find work then.
 //! On shutdown a worker stops taking work and finishes the run it holds.
 
 use ironmage_core::pipeline::Progress;
@@ -64,6 +64,8 @@ async fn worker(platform: Platform, holder: String, mut shutdown: watch::Receive
                 }
                 continue;
             }
+            // A shared queue delivers every run; the scheduler refills it if it loses some.
+            Ok(None) if platform.queue.is_shared() => None,
             Ok(None) => match platform.store.queued_run_ids().await {
                 Ok(ids) => ids.into_iter().next(),
                 Err(e) => {

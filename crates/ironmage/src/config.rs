@@ -44,6 +44,10 @@ pub struct StorageArgs {
         global = true
     )]
     pub project_dir: PathBuf,
+    /// Redis URL for the shared job queue and event bus (production topology); without it,
+    /// queue and events are in-process.
+    #[arg(long, env = "REDIS_URL", global = true)]
+    pub redis_url: Option<String>,
 }
 
 impl StorageArgs {
@@ -54,6 +58,7 @@ impl StorageArgs {
             database_url: self.database_url.clone(),
             artifact_dir: self.artifact_dir.clone(),
             project_dir: self.project_dir.clone(),
+            redis_url: self.redis_url.clone(),
         }
     }
 }
@@ -108,6 +113,13 @@ pub struct WebArgs {
 /// Scheduler role settings.
 #[derive(Debug, Clone, Args)]
 pub struct SchedulerArgs {
+    /// Address of the scheduler's `/health` endpoint (`ironmage scheduler` only).
+    #[arg(
+        long = "scheduler-health-addr",
+        env = "IRONMAGE_SCHEDULER_HEALTH_ADDR",
+        default_value = "0.0.0.0:6790"
+    )]
+    pub scheduler_health_addr: String,
     /// Seconds a running run may go without a heartbeat before it is re-queued.
     #[arg(long, env = "IRONMAGE_RUN_LEASE_SECS", default_value_t = 30)]
     pub run_lease_secs: u64,
@@ -116,6 +128,13 @@ pub struct SchedulerArgs {
 /// Executor role settings.
 #[derive(Debug, Clone, Args)]
 pub struct ExecutorArgs {
+    /// Address of the executor's `/health` endpoint (`ironmage executor` only).
+    #[arg(
+        long = "executor-health-addr",
+        env = "IRONMAGE_EXECUTOR_HEALTH_ADDR",
+        default_value = "0.0.0.0:6791"
+    )]
+    pub executor_health_addr: String,
     /// Runs executed at once.
     #[arg(long, env = "IRONMAGE_EXECUTOR_CONCURRENCY", default_value_t = 2)]
     pub concurrency: usize,

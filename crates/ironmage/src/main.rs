@@ -86,42 +86,37 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 )),
                 executor: Some(executor_config(&args.executor)),
                 scheduler: Some(scheduler_config(&args.scheduler)),
+                health: None,
             };
             serve(platform, options, args.demo.then_some(args)).await
         }
         Command::Web(args) => {
             let options = StackOptions {
                 web_addr: Some(args.web_addr),
-                predict: None,
-                executor: None,
-                scheduler: None,
+                ..Default::default()
             };
             serve(Platform::open(&config).await?, options, None).await
         }
         Command::Scheduler(args) => {
             let options = StackOptions {
-                web_addr: None,
-                predict: None,
-                executor: None,
                 scheduler: Some(scheduler_config(&args)),
+                health: Some((args.scheduler_health_addr.clone(), "scheduler")),
+                ..Default::default()
             };
             serve(Platform::open(&config).await?, options, None).await
         }
         Command::Executor(args) => {
             let options = StackOptions {
-                web_addr: None,
-                predict: None,
                 executor: Some(executor_config(&args)),
-                scheduler: None,
+                health: Some((args.executor_health_addr.clone(), "executor")),
+                ..Default::default()
             };
             serve(Platform::open(&config).await?, options, None).await
         }
         Command::Predict(args) => {
             let options = StackOptions {
-                web_addr: None,
                 predict: Some((args.predict_addr.clone(), prediction_config(&args))),
-                executor: None,
-                scheduler: None,
+                ..Default::default()
             };
             serve(Platform::open(&config).await?, options, None).await
         }

@@ -12,8 +12,8 @@ use std::net::{SocketAddr, TcpListener};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Which roles to start and how.
-#[derive(Debug, Clone)]
+/// Which roles to start and how; the default starts none.
+#[derive(Debug, Clone, Default)]
 pub struct StackOptions {
     /// Web role address; `None` to not start it.
     pub web_addr: Option<String>,
@@ -23,6 +23,9 @@ pub struct StackOptions {
     pub executor: Option<ExecutorConfig>,
     /// Scheduler settings; `None` to not start it.
     pub scheduler: Option<SchedulerConfig>,
+    /// Address of a `/health` endpoint for roles without an HTTP API of their own (scheduler,
+    /// executor), with the role's name; `None` for no endpoint.
+    pub health: Option<(String, &'static str)>,
 }
 
 /// Running roles.
@@ -33,6 +36,8 @@ pub struct Stack {
     pub web_addr: Option<SocketAddr>,
     /// Bound address of the prediction role.
     pub predict_addr: Option<SocketAddr>,
+    /// Bound address of the health endpoint.
+    pub health_addr: Option<SocketAddr>,
     servers: Vec<ServerHandle>,
     loops: Vec<JoinHandle<()>>,
     prediction: Option<PredictionService>,
@@ -48,7 +53,9 @@ fn bind(addr: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
 impl Stack {
     /// Start the chosen roles on `platform`.
     pub async fn start(mut platform: Platform, options: StackOptions) -> anyhow::Result<Stack> {
-        if options.executor.is_none() {
+        if options.executor.is_none()
+            && matches!(platform.queue, ironmage_core::queue::Queue::Local(_))
+        {
             // Nothing in this process would read an in-process queue.
             platform.queue = ironmage_core::queue::Queue::StoreOnly;
         }
@@ -57,6 +64,7 @@ impl Stack {
             platform: platform.clone(),
             web_addr: None,
             predict_addr: None,
+            health_addr: None,
             servers: vec![],
             loops: vec![],
             prediction: None,
@@ -107,6 +115,23 @@ impl Stack {
             stack.predict_addr = Some(local);
             tracing::info!(addr = %local, "prediction role listening");
         }
+        if let Some((addr, role)) = options.health {
+            let (listener, local) = bind(&addr)?;
+            let p = platform.clone();
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(actix_web::web::Data::new((p.clone(), role)))
+                    .route("/health", actix_web::web::get().to(role_health))
+            })
+            .workers(1)
+            .disable_signals()
+            .listen(listener)?
+            .run();
+            stack.servers.push(server.handle());
+            tokio::spawn(server);
+            stack.health_addr = Some(local);
+            tracing::info!(addr = %local, role, "health endpoint listening");
+        }
         Ok(stack)
     }
 
@@ -125,6 +150,19 @@ impl Stack {
         }
         self.platform.store.close().await;
         tracing::info!("stopped");
+    }
+}
+
+/// `GET /health` of a role without an API: 200 when its store answers, 503 otherwise.
+async fn role_health(
+    data: actix_web::web::Data<(Platform, &'static str)>,
+) -> actix_web::HttpResponse {
+    let (platform, role) = data.get_ref();
+    match platform.store.ping().await {
+        Ok(()) => actix_web::HttpResponse::Ok()
+            .json(serde_json::json!({"status": "healthy", "role": role, "store": "ok"})),
+        Err(e) => actix_web::HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "unhealthy", "role": role, "store": e.to_string()})),
     }
 }
 

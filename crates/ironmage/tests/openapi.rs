@@ -274,6 +274,7 @@ async fn every_documented_route_is_routed() {
         database_url: None,
         artifact_dir: None,
         project_dir: project,
+        redis_url: None,
     };
     let platform = Platform::open(&config).await.unwrap();
     let options = StackOptions {
@@ -285,8 +286,7 @@ async fn every_documented_route_is_routed() {
                 ..Default::default()
             },
         )),
-        executor: None,
-        scheduler: None,
+        ..Default::default()
     };
     let stack = Stack::start(platform, options).await.unwrap();
     let web = format!("http://{}", stack.web_addr.unwrap());

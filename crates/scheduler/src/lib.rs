@@ -1,5 +1,9 @@
-//! The scheduler role: makes sure no run is lost. At start it re-enqueues every queued run;
-//! then, every tick, it gives back runs whose executor stopped heartbeating.
+//! The scheduler role: makes sure no run is lost.
+//!
+//! Several schedulers may run; a lease in the store lets one act at a time (the others wait to
+//! take over). The one holding it, every tick: gives back runs whose executor stopped
+//! heartbeating, and re-enqueues every queued run when the queue lost its contents (a Redis
+//! that restarted empty or was flushed). On taking the lease it re-enqueues every queued run.
 
 use ironmage_core::Platform;
 use std::time::Duration;
@@ -12,35 +16,89 @@ pub struct SchedulerConfig {
     pub lease: Duration,
     /// Time between two checks.
     pub tick: Duration,
+    /// This scheduler's name, recorded as the holder of the scheduler lease.
+    pub id: String,
 }
 
 impl Default for SchedulerConfig {
     fn default() -> Self {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
         SchedulerConfig {
             lease: Duration::from_secs(30),
             tick: Duration::from_secs(5),
+            id: format!(
+                "scheduler-{host}-{}-{}",
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
         }
     }
 }
 
+const LEASE_NAME: &str = "scheduler";
+
 /// Run until `shutdown` turns true.
 pub async fn run(platform: Platform, config: SchedulerConfig, mut shutdown: watch::Receiver<bool>) {
-    match platform.recover_runs(config.lease).await {
-        Ok(n) => tracing::info!(requeued = n, "scheduler started"),
-        Err(e) => tracing::error!(error = %e, "could not recover queued runs"),
-    }
+    tracing::info!(scheduler = %config.id, "scheduler started");
+    let mut leading = false;
     let mut tick = tokio::time::interval(config.tick);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = shutdown.changed() => break,
+            _ = shutdown.changed() => {}
         }
         if *shutdown.borrow() {
             break;
         }
-        if let Err(e) = platform.requeue_stale(config.lease).await {
-            tracing::warn!(error = %e, "stale-run check failed");
+        // The lease outlives three ticks, so a leader that misses one tick keeps it.
+        let lease_ttl = config.tick * 3;
+        match platform
+            .store
+            .acquire_lease(LEASE_NAME, &config.id, lease_ttl)
+            .await
+        {
+            Ok(true) => {
+                if !leading {
+                    tracing::info!(scheduler = %config.id, "leading");
+                    leading = true;
+                    recover(&platform, &config).await;
+                }
+                tick_once(&platform, &config).await;
+            }
+            Ok(false) => {
+                if leading {
+                    tracing::warn!(scheduler = %config.id, "lost the lead to another scheduler");
+                }
+                leading = false;
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot reach the store; will retry"),
         }
     }
+    if leading {
+        let _ = platform.store.release_lease(LEASE_NAME, &config.id).await;
+    }
     tracing::info!("scheduler stopped");
+}
+
+async fn recover(platform: &Platform, config: &SchedulerConfig) {
+    match platform.recover_runs(config.lease).await {
+        Ok(n) => tracing::info!(queued = n, "re-enqueued queued runs"),
+        Err(e) => tracing::error!(error = %e, "could not recover queued runs"),
+    }
+}
+
+async fn tick_once(platform: &Platform, config: &SchedulerConfig) {
+    if let Err(e) = platform.requeue_stale(config.lease).await {
+        tracing::warn!(error = %e, "stale-run check failed");
+    }
+    match platform.queue.lost_contents().await {
+        Ok(true) => {
+            tracing::warn!(
+                "the job queue lost its contents; re-enqueuing the queued runs from the store"
+            );
+            recover(platform, config).await;
+        }
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot check the job queue"),
+    }
 }

@@ -14,6 +14,7 @@ use futures::FutureExt;
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -91,6 +92,7 @@ pub async fn execute(
     pipeline: Arc<Pipeline>,
     run_id: &str,
     variables: &Map<String, Value>,
+    lease_lost: &AtomicBool,
     progress: &(dyn Fn(&Progress) + Send + Sync),
 ) -> Result<RunOutcome> {
     let configs = match pipeline.resolve_configs(variables) {
@@ -107,6 +109,13 @@ pub async fn execute(
     let mut failed: HashSet<String> = HashSet::new();
     let mut first_error = None;
     for (block, config) in pipeline.blocks.iter().zip(&configs) {
+        if lease_lost.load(Ordering::SeqCst) {
+            return Ok(RunOutcome {
+                status: RunStatus::Failed,
+                error: Some("stopped: another executor holds this run now".into()),
+                summary: summarize(outputs.values()),
+            });
+        }
         let store = &platform.store;
         if block.upstream.iter().any(|u| failed.contains(u)) {
             failed.insert(block.name.clone());

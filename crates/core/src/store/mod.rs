@@ -5,6 +5,7 @@
 //! JSON as text, and only the migrations differ per backend.
 
 mod datasets;
+mod leases;
 mod predictions;
 mod registry;
 mod runs;
@@ -22,6 +23,7 @@ use sqlx::{AnyPool, Executor, Row};
 use std::time::Duration;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
 /// Handle on the metadata database; cheap to clone.
 #[derive(Clone, Debug)]
@@ -51,11 +53,7 @@ impl Store {
             .map_err(|e| Error::internal(format!("cannot open the metadata store at {}: {e}", redact(url))))?;
         match backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
-            Backend::Postgres => {
-                return Err(Error::invalid(
-                    "the PostgreSQL metadata store is not available in this build yet",
-                ))
-            }
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
         Ok(Store { pool })
     }

@@ -32,6 +32,7 @@ pub fn platform_config(dir: &std::path::Path) -> PlatformConfig {
         database_url: None,
         artifact_dir: None,
         project_dir: project,
+        redis_url: None,
     }
 }
 
@@ -51,6 +52,7 @@ impl TestStack {
             )),
             executor: Some(ExecutorConfig::new(2)),
             scheduler: Some(SchedulerConfig::default()),
+            health: None,
         };
         let stack = Stack::start(platform, options).await.unwrap();
         let web = format!("http://{}", stack.web_addr.unwrap());

@@ -96,11 +96,14 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
                 &format!("validation gate passed: {reason}"),
             )
             .await?;
-        ctx.platform.events.publish(Event::StageChanged {
-            model: version.model.clone(),
-            version: version.version,
-            stage: "Production".into(),
-        });
+        ctx.platform
+            .events
+            .publish(Event::StageChanged {
+                model: version.model.clone(),
+                version: version.version,
+                stage: "Production".into(),
+            })
+            .await;
         ctx.log(format!(
             "✅ Deployed {} version {} ({}) to Production: {reason}",
             version.model, version.version, version.label
