@@ -64,7 +64,7 @@ pub struct Platform {
 }
 
 /// How often a running run's holder renews its lease.
-pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
 
 /// How long a queue message may stay unacknowledged before another executor takes it over.
 /// Taking it over is harmless: the run itself is claimed in the store, once.

@@ -137,7 +137,8 @@ fn executor_config(args: &ExecutorArgs) -> ExecutorConfig {
 
 fn scheduler_config(args: &SchedulerArgs) -> SchedulerConfig {
     SchedulerConfig {
-        lease: Duration::from_secs(args.run_lease_secs.max(5)),
+        // At least three heartbeats, so a live run is never taken for a dead one.
+        lease: Duration::from_secs(args.run_lease_secs.max(6)),
         ..SchedulerConfig::default()
     }
 }

@@ -1,0 +1,524 @@
+//! The production topology as separate OS processes on the real PostgreSQL and Redis:
+//! `ironmage web`, `scheduler`, `executor`, `predict`, each started alone.
+//!
+//! Each test gets its own PostgreSQL schema and Redis database. Tests named `destructive_…`
+//! restart PostgreSQL or flush all of Redis, so the test script runs them alone.
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Poll `check` every 100 ms until it gives a value, or fail with every role's log.
+macro_rules! wait_until {
+    ($what:expr, $cluster:expr, $seconds:expr, $check:expr) => {{
+        let deadline = Instant::now() + Duration::from_secs($seconds);
+        loop {
+            if let Some(v) = $check {
+                break v;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {}\n{}", $what, $cluster.logs());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }};
+}
+
+const CUSTOMER: &str = r#"{"account_age": 24, "monthly_charges": 65.5, "total_charges": 1569.5, "num_services": 3, "customer_service_calls": 4, "contract_length": 12, "payment_method_score": 0.8, "usage_frequency": 0.7, "support_tickets": 2, "satisfaction_score": 0.6}"#;
+
+/// Where the real services are, or `None` (skip) outside CI.
+fn service_urls() -> Option<(String, String)> {
+    match (
+        std::env::var("IRONMAGE_TEST_POSTGRES_URL"),
+        std::env::var("IRONMAGE_TEST_REDIS_URL"),
+    ) {
+        (Ok(pg), Ok(redis)) => Some((pg, redis)),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("IRONMAGE_TEST_POSTGRES_URL and IRONMAGE_TEST_REDIS_URL must be set in CI")
+        }
+        _ => {
+            eprintln!("skipped: IRONMAGE_TEST_POSTGRES_URL / IRONMAGE_TEST_REDIS_URL not set");
+            None
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A fresh PostgreSQL schema and Redis database for one test, and a shared folder.
+struct Cluster {
+    database_url: String,
+    redis_url: String,
+    redis_db: u32,
+    dir: tempfile::TempDir,
+    roles: Vec<Role>,
+}
+
+struct Role {
+    name: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn psql(url: &str, sql: &str) {
+    let status = Command::new("psql")
+        .args([url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .status()
+        .expect("psql");
+    assert!(status.success(), "psql failed: {sql}");
+}
+
+fn redis_cli(redis_url: &str, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-u", redis_url])
+        .args(args)
+        .output()
+        .expect("redis-cli");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+impl Cluster {
+    fn new(pg: &str, redis: &str, redis_db: u32) -> Cluster {
+        let schema = format!("topo_{}", uuid::Uuid::new_v4().simple());
+        psql(pg, &format!("CREATE SCHEMA {schema}"));
+        let sep = if pg.contains('?') { '&' } else { '?' };
+        let database_url = format!("{pg}{sep}options=-c%20search_path%3D{schema}");
+        let redis_url = format!("{}/{redis_db}", redis.trim_end_matches('/'));
+        redis_cli(&redis_url, &["FLUSHDB"]);
+        let dir = tempfile::tempdir().unwrap();
+        ironmage_core::pipeline::Project::init(&dir.path().join("project")).unwrap();
+        Cluster {
+            database_url,
+            redis_url,
+            redis_db,
+            dir,
+            roles: Vec::new(),
+        }
+    }
+
+    /// Start `ironmage <args>` as its own process; returns its HTTP port.
+    async fn start(&mut self, name: &str, args: &[&str], extra_env: &[(&str, &str)]) -> u16 {
+        let port = free_port();
+        let log = self.dir.path().join(format!("{name}.log"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ironmage"));
+        cmd.args(args)
+            .env("DATABASE_URL", &self.database_url)
+            .env("REDIS_URL", &self.redis_url)
+            .env("IRONMAGE_PROJECT_DIR", self.dir.path().join("project"))
+            .env("IRONMAGE_ARTIFACT_DIR", self.dir.path().join("artifacts"))
+            .env(
+                "IRONMAGE_DATA_DIR",
+                self.dir.path().join(format!("data-{name}")),
+            )
+            .env("IRONMAGE_WEB_ADDR", format!("127.0.0.1:{port}"))
+            .env("IRONMAGE_PREDICT_ADDR", format!("127.0.0.1:{port}"))
+            .env(
+                "IRONMAGE_SCHEDULER_HEALTH_ADDR",
+                format!("127.0.0.1:{port}"),
+            )
+            .env("IRONMAGE_EXECUTOR_HEALTH_ADDR", format!("127.0.0.1:{port}"))
+            .env("IRONMAGE_POLL_MS", "300")
+            .env("RUST_LOG", "info,sqlx=warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start ironmage");
+        self.roles.push(Role {
+            name: name.to_string(),
+            child,
+            log,
+        });
+        let health = if args[0] == "web" {
+            "/api/health"
+        } else {
+            "/health"
+        };
+        let url = format!("http://127.0.0.1:{port}{health}");
+        wait_until!(
+            format!("{name} to answer {url}"),
+            self,
+            60,
+            get_ok(&url).await
+        );
+        port
+    }
+
+    fn role(&mut self, name: &str) -> &mut Role {
+        self.roles.iter_mut().find(|r| r.name == name).unwrap()
+    }
+
+    fn logs(&self) -> String {
+        self.roles
+            .iter()
+            .map(|r| format!("--- {} ---\n{}", r.name, tail(&r.log, 30)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// An HTTP call; `None` when the server does not answer (it may be restarting).
+async fn http(method: &str, url: &str, body: Option<&str>) -> Option<(u16, Value)> {
+    let client = reqwest::Client::new();
+    let request = match method {
+        "POST" => client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.unwrap_or("").to_string()),
+        _ => client.get(url),
+    };
+    let response = request.timeout(Duration::from_secs(30)).send().await.ok()?;
+    let status = response.status().as_u16();
+    Some((status, response.json().await.unwrap_or(Value::Null)))
+}
+
+async fn get_ok(url: &str) -> Option<Value> {
+    match http("GET", url, None).await {
+        Some((200, v)) => Some(v),
+        _ => None,
+    }
+}
+
+async fn trigger(web: u16, variables: Value) -> String {
+    let (status, body) = http(
+        "POST",
+        &format!("http://127.0.0.1:{web}/api/pipelines/demo_mlops/runs"),
+        Some(&json!({"variables": variables}).to_string()),
+    )
+    .await
+    .expect("web answers");
+    assert_eq!(status, 202, "{body}");
+    body["run_id"].as_str().unwrap().to_string()
+}
+
+async fn run_state(web: u16, id: &str) -> Option<Value> {
+    get_ok(&format!("http://127.0.0.1:{web}/api/runs/{id}")).await
+}
+
+async fn wait_run(cluster: &Cluster, web: u16, id: &str, seconds: u64) -> Value {
+    let run = wait_until!(
+        format!("run {id} to end"),
+        cluster,
+        seconds,
+        run_state(web, id)
+            .await
+            .filter(|r| !matches!(r["status"].as_str(), Some("queued" | "running")))
+    );
+    assert_eq!(run["status"], "success", "{run}\n{}", cluster.logs());
+    run
+}
+
+async fn serving(port: u16) -> Option<String> {
+    get_ok(&format!("http://127.0.0.1:{port}/health"))
+        .await
+        .and_then(|h| h["version"].as_str().map(str::to_string))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_processes_run_the_whole_loop_and_every_replica_swaps() {
+    let Some((pg, redis)) = service_urls() else {
+        return;
+    };
+    let mut c = Cluster::new(&pg, &redis, 1);
+    let web = c.start("web", &["web"], &[]).await;
+    c.start("scheduler", &["scheduler"], &[]).await;
+    c.start("executor", &["executor", "--concurrency", "2"], &[])
+        .await;
+    let predict_a = c.start("predict-a", &["predict"], &[]).await;
+    // Replica B polls once a minute: it can only swap in time through the event bus.
+    let predict_b = c
+        .start("predict-b", &["predict"], &[("IRONMAGE_POLL_MS", "60000")])
+        .await;
+
+    let first = wait_run(&c, web, &trigger(web, json!({})).await, 120).await;
+    let executor_pid = c.role("executor").child.id();
+    assert!(
+        first["holder"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("-{executor_pid}-")),
+        "run held by {}",
+        first["holder"]
+    );
+    let v1 = first["summary"]["model_version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for port in [predict_a, predict_b] {
+        wait_until!(
+            "the first version to be served",
+            c,
+            10,
+            serving(port).await.filter(|v| v == &v1)
+        );
+    }
+    let (status, answer) = http(
+        "POST",
+        &format!("http://127.0.0.1:{predict_a}/predict"),
+        Some(CUSTOMER),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (status, answer["model_version"].as_str()),
+        (200, Some(v1.as_str())),
+        "{answer}"
+    );
+
+    let second = wait_run(&c, web, &trigger(web, json!({"seed": 7})).await, 120).await;
+    let v2 = second["summary"]["model_version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(v1, v2);
+    let swapped = Instant::now();
+    for port in [predict_a, predict_b] {
+        wait_until!(
+            "both replicas to serve the new version",
+            c,
+            5,
+            serving(port).await.filter(|v| v == &v2)
+        );
+    }
+    assert!(
+        swapped.elapsed() < Duration::from_secs(3),
+        "swap took {:?}",
+        swapped.elapsed()
+    );
+
+    // A promotion made through the web process reaches both replicas (a rollback).
+    let (status, _) = http(
+        "POST",
+        &format!("http://127.0.0.1:{web}/api/models/churn/versions/1/transition"),
+        Some(r#"{"stage": "Production", "reason": "rollback"}"#),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    for port in [predict_a, predict_b] {
+        wait_until!(
+            "both replicas to roll back",
+            c,
+            5,
+            serving(port).await.filter(|v| v == &v1)
+        );
+    }
+    // The registry lives in PostgreSQL: the schema holds both versions.
+    let (_, model) = http(
+        "GET",
+        &format!("http://127.0.0.1:{web}/api/models/churn"),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(model["versions"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_executor_killed_mid_run_is_replaced_and_the_run_completes_once() {
+    let Some((pg, redis)) = service_urls() else {
+        return;
+    };
+    let mut c = Cluster::new(&pg, &redis, 2);
+    let web = c.start("web", &["web"], &[]).await;
+    c.start(
+        "scheduler",
+        &["scheduler"],
+        &[("IRONMAGE_RUN_LEASE_SECS", "6")],
+    )
+    .await;
+    c.start("executor-a", &["executor", "--concurrency", "1"], &[])
+        .await;
+    let id = trigger(web, json!({"rows": 60000})).await;
+    let pid_a = c.role("executor-a").child.id();
+    wait_until!(
+        "executor A to be training",
+        c,
+        60,
+        run_state(web, &id).await.filter(|r| {
+            r["holder"]
+                .as_str()
+                .is_some_and(|h| h.contains(&format!("-{pid_a}-")))
+                && r["blocks"].as_array().is_some_and(|b| {
+                    b.iter()
+                        .any(|b| b["block"] == "training" && b["status"] == "running")
+                })
+        })
+    );
+    c.start("executor-b", &["executor", "--concurrency", "1"], &[])
+        .await;
+    let pid_b = c.role("executor-b").child.id();
+    Command::new("kill")
+        .args(["-9", &pid_a.to_string()])
+        .status()
+        .unwrap();
+    let run = wait_run(&c, web, &id, 240).await;
+    assert!(
+        run["holder"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("-{pid_b}-")),
+        "{}",
+        run["holder"]
+    );
+    // Completed exactly once: one registered version and one deployment decision for the run.
+    let (_, model) = http(
+        "GET",
+        &format!("http://127.0.0.1:{web}/api/models/churn"),
+        None,
+    )
+    .await
+    .unwrap();
+    let versions: Vec<&Value> = model["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["run_id"] == id.as_str())
+        .collect();
+    assert_eq!(versions.len(), 1, "{model}");
+    let deployments = model["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["run_id"] == id.as_str())
+        .count();
+    assert_eq!(deployments, 1, "{model}");
+    assert!(
+        tail(&c.role("scheduler").log.clone(), 200).contains("re-queued"),
+        "{}",
+        c.logs()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destructive_redis_flushall_loses_no_queued_run() {
+    let Some((pg, redis)) = service_urls() else {
+        return;
+    };
+    let mut c = Cluster::new(&pg, &redis, 3);
+    let web = c.start("web", &["web"], &[]).await;
+    c.start("scheduler", &["scheduler"], &[]).await;
+    // No executor yet: the runs wait in the Redis stream, and Redis loses them.
+    let mut ids = Vec::new();
+    for seed in 0..3 {
+        ids.push(trigger(web, json!({"seed": seed, "rows": 200})).await);
+    }
+    assert_eq!(redis_cli(&c.redis_url, &["XLEN", "ironmage:runs"]), "3");
+    redis_cli(&c.redis_url, &["FLUSHALL"]);
+    assert_eq!(redis_cli(&c.redis_url, &["EXISTS", "ironmage:runs"]), "0");
+    // The scheduler notices at its next tick and puts them back from PostgreSQL.
+    wait_until!(
+        "the scheduler to re-enqueue",
+        c,
+        30,
+        (redis_cli(&c.redis_url, &["XLEN", "ironmage:runs"])
+            .parse::<u32>()
+            .unwrap_or(0)
+            >= 3)
+            .then_some(())
+    );
+    c.start("executor", &["executor", "--concurrency", "2"], &[])
+        .await;
+    for id in &ids {
+        wait_run(&c, web, id, 120).await;
+    }
+    assert_eq!(c.redis_db, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destructive_postgres_restart_is_survived() {
+    let Some((pg, redis)) = service_urls() else {
+        return;
+    };
+    let mut c = Cluster::new(&pg, &redis, 4);
+    let web = c.start("web", &["web"], &[]).await;
+    c.start("scheduler", &["scheduler"], &[]).await;
+    c.start("executor", &["executor", "--concurrency", "2"], &[])
+        .await;
+    let predict = c.start("predict", &["predict"], &[]).await;
+    let first = wait_run(&c, web, &trigger(web, json!({})).await, 120).await;
+    let v1 = first["summary"]["model_version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_until!(
+        "v1 served",
+        c,
+        10,
+        serving(predict).await.filter(|v| v == &v1)
+    );
+
+    let cluster = std::fs::read_dir("/etc/postgresql")
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name();
+    let restarted = Command::new("pg_ctlcluster")
+        .args([
+            "--skip-systemctl-redirect",
+            cluster.to_str().unwrap(),
+            "main",
+            "restart",
+        ])
+        .status()
+        .expect("pg_ctlcluster");
+    assert!(restarted.success());
+    // The model is in memory: predictions go on while the database restarts.
+    let (status, _) = http(
+        "POST",
+        &format!("http://127.0.0.1:{predict}/predict"),
+        Some(CUSTOMER),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    // The services reconnect by themselves: a new run goes through the whole loop.
+    let url = format!("http://127.0.0.1:{web}/api/pipelines/demo_mlops/runs");
+    let id = wait_until!(
+        "web to accept a run again",
+        c,
+        60,
+        match http("POST", &url, Some(r#"{"variables": {"seed": 5}}"#)).await {
+            Some((202, body)) => body["run_id"].as_str().map(str::to_string),
+            _ => None,
+        }
+    );
+    let second = wait_run(&c, web, &id, 120).await;
+    let v2 = second["summary"]["model_version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_until!(
+        "v2 served after the restart",
+        c,
+        15,
+        serving(predict).await.filter(|v| v == &v2)
+    );
+    // Nothing lost: both runs and both versions are there.
+    let (_, runs) = http("GET", &format!("http://127.0.0.1:{web}/api/runs"), None)
+        .await
+        .unwrap();
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 2);
+}
