@@ -285,11 +285,7 @@ impl Store {
 
     /// The blocks of a run in execution order, with their logs and previews.
     pub async fn block_runs(&self, run_id: &str) -> Result<Vec<BlockRun>> {
-        self.block_runs_with(run_id, "logs, preview").await
-    }
-
-    async fn block_runs_with(&self, run_id: &str, extra: &str) -> Result<Vec<BlockRun>> {
-        let rows = sqlx::query(&format!("SELECT block, position, kind, status, attempts, started_at, ended_at, error, {extra} FROM block_runs WHERE run_id = $1 ORDER BY position"))
+        let rows = sqlx::query("SELECT block, position, kind, status, attempts, started_at, ended_at, error, logs, preview FROM block_runs WHERE run_id = $1 ORDER BY position")
             .bind(run_id)
             .fetch_all(&self.pool)
             .await?;
@@ -297,22 +293,39 @@ impl Store {
     }
 
     /// The newest runs first, optionally of one pipeline, with their blocks' statuses (not
-    /// their logs and previews: [`Store::run_detail`] has those).
+    /// their logs and previews: [`Store::run_detail`] has those). Two queries, whatever the limit.
     pub async fn list_runs(&self, pipeline: Option<&str>, limit: i64) -> Result<Vec<RunDetail>> {
-        let rows = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE ($1 IS NULL OR pipeline = $1) ORDER BY created_at DESC, id LIMIT $2"))
-            .bind(pipeline)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let run = run_from_row(row)?;
-            let blocks = self
-                .block_runs_with(&run.id, "'' AS logs, NULL AS preview")
-                .await?;
-            out.push(RunDetail { run, blocks });
+        let chosen = "SELECT id FROM runs WHERE ($1 IS NULL OR pipeline = $1) ORDER BY created_at DESC, id LIMIT $2";
+        let rows = sqlx::query(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE id IN ({chosen}) ORDER BY created_at DESC, id"
+        ))
+        .bind(pipeline)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let block_rows = sqlx::query(&format!(
+            "SELECT run_id, block, position, kind, status, attempts, started_at, ended_at, error, '' AS logs, NULL AS preview \
+             FROM block_runs WHERE run_id IN ({chosen}) ORDER BY run_id, position"
+        ))
+        .bind(pipeline)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut blocks: std::collections::HashMap<String, Vec<BlockRun>> =
+            std::collections::HashMap::new();
+        for row in &block_rows {
+            blocks
+                .entry(row.try_get("run_id")?)
+                .or_default()
+                .push(block_from_row(row)?);
         }
-        Ok(out)
+        rows.iter()
+            .map(|row| {
+                let run = run_from_row(row)?;
+                let blocks = blocks.remove(&run.id).unwrap_or_default();
+                Ok(RunDetail { run, blocks })
+            })
+            .collect()
     }
 
     /// Ids of queued runs, oldest first (to re-enqueue after a restart or a lost queue).
