@@ -298,3 +298,47 @@ async fn destructive_postgres_restart_is_survived() {
         .unwrap();
     assert_eq!(runs["runs"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_schedulers_lead_one_at_a_time_and_fail_over() {
+    let Some((pg, redis)) = service_urls() else {
+        return;
+    };
+    let mut c = Cluster::new(&pg, &redis, 5);
+    c.start("scheduler-a", &["scheduler"], &[]).await;
+    c.start("scheduler-b", &["scheduler"], &[]).await;
+    let leading = |c: &Cluster, name: &str| {
+        let role = c.roles.iter().find(|r| r.name == name).unwrap();
+        std::fs::read_to_string(&role.log)
+            .unwrap_or_default()
+            .contains("leading")
+    };
+    let first = wait_until!("a scheduler to lead", c, 30, {
+        match (leading(&c, "scheduler-a"), leading(&c, "scheduler-b")) {
+            (true, false) => Some("scheduler-a"),
+            (false, true) => Some("scheduler-b"),
+            (true, true) => panic!("both schedulers lead\n{}", c.logs()),
+            (false, false) => None,
+        }
+    });
+    // Both keep ticking, and still only one leads.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let other = if first == "scheduler-a" {
+        "scheduler-b"
+    } else {
+        "scheduler-a"
+    };
+    assert!(!leading(&c, other), "{}", c.logs());
+    // The leader dies without letting go: the other takes over once the lease expires.
+    let pid = c.role(first).child.id();
+    Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    wait_until!(
+        "the other scheduler to take over",
+        c,
+        40,
+        leading(&c, other).then_some(())
+    );
+}
