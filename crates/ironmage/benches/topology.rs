@@ -149,4 +149,31 @@ async fn main() {
         by_executor("executor-2")
     );
     assert_eq!(ids.len(), RUNS);
+
+    // The same latency without a queue: one run at a time, each waited for.
+    let mut alone = Vec::with_capacity(SINGLE_RUNS);
+    for _ in 0..SINGLE_RUNS {
+        let (_, body) = http("POST", &url, Some("{}")).await.expect("web answers");
+        let run_url = format!(
+            "http://127.0.0.1:{web}/api/runs/{}",
+            body["run_id"].as_str().unwrap()
+        );
+        let run = wait_until!(
+            "a single run to end",
+            c,
+            60,
+            get_ok(&run_url).await.filter(|r| r["status"] == "success")
+        );
+        alone.push(
+            (time_of(&run, "started_at") - time_of(&run, "created_at"))
+                .num_microseconds()
+                .unwrap_or(0) as f64
+                / 1000.0,
+        );
+    }
+    alone.sort_by(f64::total_cmp);
+    let pct = |p: f64| alone[((alone.len() - 1) as f64 * p).round() as usize];
+    println!("trigger-to-start latency, one run at a time ({SINGLE_RUNS} runs): p50 {:.1} ms, p99 {:.1} ms", pct(0.5), pct(0.99));
 }
+
+const SINGLE_RUNS: usize = 100;
