@@ -20,19 +20,6 @@ const TRIGGER_CONCURRENCY: usize = 16;
 /// A one-block pipeline: ten synthetic rows, fingerprinted and versioned.
 const TINY: &str = "name: tiny\nblocks:\n  - name: rows\n    kind: synthetic_churn\n    config: {rows: 10, seed: 1}\n";
 
-fn rss_mib(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(f64::NAN)
-    };
-    (kib("VmRSS:") / 1024.0, kib("VmHWM:") / 1024.0)
-}
-
 fn time_of(run: &Value, key: &str) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::parse_from_rfc3339(run[key].as_str().unwrap_or(""))
         .map(|t| t.with_timezone(&chrono::Utc))

@@ -2,7 +2,7 @@
 //! shared shutdown signal. `ironmage up` starts them all on one [`Platform`].
 
 use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpServer};
+use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use ironmage_core::Platform;
 use ironmage_executor::ExecutorConfig;
@@ -85,54 +85,50 @@ impl Stack {
             )));
         }
         if let Some(addr) = options.web_addr {
-            let (listener, local) = bind(&addr)?;
             let p = platform.clone();
-            let server =
-                HttpServer::new(move || App::new().configure(ironmage_web::configure(p.clone())))
-                    .workers(2)
-                    .disable_signals()
-                    .listen(listener)?
-                    .run();
-            stack.servers.push(server.handle());
-            tokio::spawn(server);
+            let local =
+                stack.serve(&addr, 2, move |cfg| ironmage_web::configure(p.clone())(cfg))?;
             stack.web_addr = Some(local);
             tracing::info!(addr = %local, "web role listening (dashboard and /api)");
         }
         if let Some((addr, config)) = options.predict {
-            let (listener, local) = bind(&addr)?;
             let service = PredictionService::start(platform.clone(), config).await;
             let state = service.state.clone();
-            let server = HttpServer::new(move || {
-                App::new().configure(ironmage_prediction::configure(state.clone()))
-            })
-            .workers(2)
-            .disable_signals()
-            .listen(listener)?
-            .run();
-            stack.servers.push(server.handle());
-            tokio::spawn(server);
+            let local = stack.serve(&addr, 2, move |cfg| {
+                ironmage_prediction::configure(state.clone())(cfg)
+            })?;
             stack.prediction = Some(service);
             stack.predict_addr = Some(local);
             tracing::info!(addr = %local, "prediction role listening");
         }
         if let Some((addr, role)) = options.health {
-            let (listener, local) = bind(&addr)?;
             let p = platform.clone();
-            let server = HttpServer::new(move || {
-                App::new()
-                    .app_data(actix_web::web::Data::new((p.clone(), role)))
-                    .route("/health", actix_web::web::get().to(role_health))
-            })
-            .workers(1)
-            .disable_signals()
-            .listen(listener)?
-            .run();
-            stack.servers.push(server.handle());
-            tokio::spawn(server);
+            let local = stack.serve(&addr, 1, move |cfg| {
+                cfg.app_data(web::Data::new((p.clone(), role)))
+                    .route("/health", web::get().to(role_health));
+            })?;
             stack.health_addr = Some(local);
             tracing::info!(addr = %local, role, "health endpoint listening");
         }
         Ok(stack)
+    }
+
+    /// Serve `routes` over HTTP on `addr` with `workers` threads until [`Stack::stop`].
+    fn serve(
+        &mut self,
+        addr: &str,
+        workers: usize,
+        routes: impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+    ) -> anyhow::Result<SocketAddr> {
+        let (listener, local) = bind(addr)?;
+        let server = HttpServer::new(move || App::new().configure(routes.clone()))
+            .workers(workers)
+            .disable_signals()
+            .listen(listener)?
+            .run();
+        self.servers.push(server.handle());
+        tokio::spawn(server);
+        Ok(local)
     }
 
     /// Stop gracefully: servers finish their requests, executors finish their runs, the
@@ -154,9 +150,7 @@ impl Stack {
 }
 
 /// `GET /health` of a role without an API: 200 when its store answers, 503 otherwise.
-async fn role_health(
-    data: actix_web::web::Data<(Platform, &'static str)>,
-) -> actix_web::HttpResponse {
+async fn role_health(data: web::Data<(Platform, &'static str)>) -> actix_web::HttpResponse {
     let (platform, role) = data.get_ref();
     match platform.store.ping().await {
         Ok(()) => actix_web::HttpResponse::Ok()

@@ -8,13 +8,10 @@
 //!
 //! So a route added without docs, or docs of a route that does not exist, fails here.
 
-use ironmage::stack::{Stack, StackOptions};
-use ironmage_core::pipeline::Project;
-use ironmage_core::{Platform, PlatformConfig};
-use ironmage_prediction::PredictionConfig;
+mod common;
+
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 const WEB_SPEC: &str = include_str!("../../web/openapi.json");
 const PREDICTION_SPEC: &str = include_str!("../../prediction/openapi.json");
@@ -266,31 +263,8 @@ async fn check_routed(http: &reqwest::Client, base: &str, doc: &Value, file: &st
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_route_is_routed() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = dir.path().join("project");
-    Project::init(&project).unwrap();
-    let config = PlatformConfig {
-        data_dir: dir.path().join("data"),
-        database_url: None,
-        artifact_dir: None,
-        project_dir: project,
-        redis_url: None,
-    };
-    let platform = Platform::open(&config).await.unwrap();
-    let options = StackOptions {
-        web_addr: Some("127.0.0.1:0".into()),
-        predict: Some((
-            "127.0.0.1:0".into(),
-            PredictionConfig {
-                poll_interval: Duration::from_millis(100),
-                ..Default::default()
-            },
-        )),
-        ..Default::default()
-    };
-    let stack = Stack::start(platform, options).await.unwrap();
-    let web = format!("http://{}", stack.web_addr.unwrap());
-    let predict = format!("http://{}", stack.predict_addr.unwrap());
+    let t = common::TestStack::start().await;
+    let (web, predict) = (t.web.clone(), t.predict.clone());
     let http = reqwest::Client::new();
 
     let web_doc = spec(WEB_SPEC, "crates/web/openapi.json");
@@ -334,5 +308,5 @@ async fn every_documented_route_is_routed() {
         "{body}"
     );
 
-    stack.stop().await;
+    t.stack.stop().await;
 }
