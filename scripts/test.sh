@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine of this kind: formatting and lints, every Rust test
-# (unit, integration, end-to-end over loopback HTTP), the API docs, and the dashboard in a
-# real browser. Installs what it needs; fails on the first problem.
+# (unit, integration, end-to-end over loopback HTTP, the store and queue against real PostgreSQL
+# and Redis), the API docs, and the dashboard in a real browser. Installs what it needs, starts
+# the services it needs (scripts/services.sh); fails on the first problem.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,8 +19,25 @@ cargo fmt --all --check
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "services: PostgreSQL and Redis for the backend tests"
+# Starts what is down and exports IRONMAGE_TEST_POSTGRES_URL and IRONMAGE_TEST_REDIS_URL
+# (values already in the environment are kept). CI is passed on only if it is set: with CI set,
+# a backend test whose URL is missing fails instead of skipping.
+# shellcheck source=scripts/services.sh
+source scripts/services.sh
+if [[ -n "${CI:-}" ]]; then
+  export CI
+fi
+
+# Tests named destructive_* restart PostgreSQL or flush all of Redis: they run after the others,
+# one at a time (see .config/nextest.toml). The filter is the same in both runs.
+destructive='test(/(^|::)destructive_/)'
+
 step "rust tests"
-cargo nextest run --workspace --locked --no-fail-fast
+cargo nextest run --workspace --locked --no-fail-fast -E "not $destructive"
+
+step "rust tests that restart services, one at a time"
+cargo nextest run --workspace --locked --no-fail-fast -E "$destructive" --test-threads 1 --no-tests=pass
 
 step "doc tests and docs"
 cargo test --workspace --doc --locked

@@ -111,6 +111,15 @@ impl From<sqlx::Error> for Error {
         if let sqlx::Error::RowNotFound = err {
             return Error::not_found("no such row");
         }
+        if matches!(
+            err,
+            sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Tls(_)
+        ) {
+            return Error::unavailable(format!("metadata store unreachable: {err}"));
+        }
         Error::internal(format!("metadata store: {err}"))
     }
 }

@@ -77,14 +77,7 @@ impl EventBus {
     pub async fn redis(url: &str) -> Result<EventBus> {
         let client = ::redis::Client::open(url)
             .map_err(|e| Error::invalid_field("REDIS_URL", e.to_string()))?;
-        let conn = ::redis::aio::ConnectionManager::new(client.clone())
-            .await
-            .map_err(|e| {
-                Error::unavailable(format!(
-                    "cannot reach redis at {}: {e}",
-                    crate::store::redact(url)
-                ))
-            })?;
+        let conn = crate::queue::connection_manager(&client, url).await?;
         let local = broadcast::channel(256).0;
         let origin = uuid::Uuid::new_v4().simple().to_string();
         tokio::spawn(forward(client, local.clone(), origin.clone()));

@@ -128,7 +128,11 @@ impl Platform {
         trigger: &str,
     ) -> Result<Run> {
         let run = self.create_run(pipeline, variables, trigger).await?;
-        self.queue.enqueue(&run.id).await?;
+        // The run is recorded: it will run even if the queue cannot take it now, because the
+        // scheduler re-sends runs that stay queued. So this is not the caller's failure.
+        if let Err(e) = self.queue.enqueue(&run.id).await {
+            tracing::warn!(run = %run.id, error = %e, "run recorded but not enqueued; the scheduler will enqueue it");
+        }
         Ok(run)
     }
 
@@ -290,6 +294,18 @@ impl Platform {
             self.queue.enqueue(id).await?;
         }
         Ok(stale.len())
+    }
+
+    /// Enqueue again the runs queued for longer than `age` (their message may have been lost:
+    /// a queue that was unreachable when they were triggered). Returns how many.
+    pub async fn resend_old_queued(&self, age: Duration) -> Result<usize> {
+        let age = chrono::Duration::from_std(age).unwrap_or(chrono::Duration::seconds(60));
+        let cutoff = crate::clock::format_time(chrono::Utc::now() - age);
+        let old = self.store.queued_run_ids_before(&cutoff).await?;
+        for id in &old {
+            self.queue.enqueue(id).await?;
+        }
+        Ok(old.len())
     }
 
     /// After a start: requeue stale runs and put every queued run back on the queue.

@@ -149,14 +149,22 @@ impl Stack {
     }
 }
 
-/// `GET /health` of a role without an API: 200 when its store answers, 503 otherwise.
+/// `GET /health` of a role without an API: 200 when its store and its queue answer, 503
+/// otherwise, naming what failed.
 async fn role_health(data: web::Data<(Platform, &'static str)>) -> actix_web::HttpResponse {
     let (platform, role) = data.get_ref();
-    match platform.store.ping().await {
-        Ok(()) => actix_web::HttpResponse::Ok()
-            .json(serde_json::json!({"status": "healthy", "role": role, "store": "ok"})),
-        Err(e) => actix_web::HttpResponse::ServiceUnavailable()
-            .json(serde_json::json!({"status": "unhealthy", "role": role, "store": e.to_string()})),
+    let store = platform.store.ping().await.err().map(|e| e.to_string());
+    let queue = platform.queue.ping().await.err().map(|e| e.to_string());
+    let body = serde_json::json!({
+        "status": if store.is_none() && queue.is_none() { "healthy" } else { "unhealthy" },
+        "role": role,
+        "store": store.as_deref().unwrap_or("ok"),
+        "queue": queue.as_deref().unwrap_or("ok"),
+    });
+    if store.is_none() && queue.is_none() {
+        actix_web::HttpResponse::Ok().json(body)
+    } else {
+        actix_web::HttpResponse::ServiceUnavailable().json(body)
     }
 }
 

@@ -3,10 +3,11 @@
 //! Several schedulers may run; a lease in the store lets one act at a time (the others wait to
 //! take over). The one holding it, every tick: gives back runs whose executor stopped
 //! heartbeating, and re-enqueues every queued run when the queue lost its contents (a Redis
-//! that restarted empty or was flushed). On taking the lease it re-enqueues every queued run.
+//! that restarted empty or was flushed); every minute it re-sends runs queued for over a
+//! minute. On taking the lease it re-enqueues every queued run.
 
 use ironmage_core::Platform;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// Settings of the scheduler role.
@@ -37,10 +38,15 @@ impl Default for SchedulerConfig {
 
 const LEASE_NAME: &str = "scheduler";
 
+/// A run still queued after this long may have lost its queue message (the queue was
+/// unreachable when it was triggered): it is sent again. A duplicate message is harmless.
+const RESEND_AFTER: Duration = Duration::from_secs(60);
+
 /// Run until `shutdown` turns true.
 pub async fn run(platform: Platform, config: SchedulerConfig, mut shutdown: watch::Receiver<bool>) {
     tracing::info!(scheduler = %config.id, "scheduler started");
     let mut leading = false;
+    let mut last_sweep = Instant::now();
     let mut tick = tokio::time::interval(config.tick);
     loop {
         tokio::select! {
@@ -61,9 +67,21 @@ pub async fn run(platform: Platform, config: SchedulerConfig, mut shutdown: watc
                 if !leading {
                     tracing::info!(scheduler = %config.id, "leading");
                     leading = true;
+                    // Recovery re-sends every queued run, which also settles the queue's
+                    // "lost contents" marker: the first tick must not recover a second time.
+                    let _ = platform.queue.lost_contents().await;
                     recover(&platform, &config).await;
+                    last_sweep = Instant::now();
                 }
                 tick_once(&platform, &config).await;
+                if last_sweep.elapsed() >= RESEND_AFTER {
+                    last_sweep = Instant::now();
+                    match platform.resend_old_queued(RESEND_AFTER).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::warn!(runs = n, "re-sent runs queued for over a minute"),
+                        Err(e) => tracing::warn!(error = %e, "could not re-send old queued runs"),
+                    }
+                }
             }
             Ok(false) => {
                 if leading {

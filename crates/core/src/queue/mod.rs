@@ -8,6 +8,7 @@ mod local;
 mod redis;
 
 pub use self::local::LocalQueue;
+pub(crate) use self::redis::connection_manager;
 pub use self::redis::RedisQueue;
 
 use crate::error::Result;
@@ -67,6 +68,14 @@ impl Queue {
             // Delivery is the acknowledgement for an in-process channel.
             Queue::Local(_) | Queue::StoreOnly => Ok(()),
             Queue::Redis(q) => q.ack(job).await,
+        }
+    }
+
+    /// Whether the queue answers (always, in process).
+    pub async fn ping(&self) -> Result<()> {
+        match self {
+            Queue::Local(_) | Queue::StoreOnly => Ok(()),
+            Queue::Redis(q) => q.ping().await,
         }
     }
 

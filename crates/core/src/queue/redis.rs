@@ -10,9 +10,9 @@
 
 use super::Job;
 use crate::error::{Error, Result};
-use ::redis::aio::{ConnectionManager, MultiplexedConnection};
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use ::redis::streams::{StreamAutoClaimReply, StreamReadReply};
-use ::redis::{AsyncCommands, Client, RedisError, Value};
+use ::redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,17 +43,40 @@ fn redis_error(e: RedisError) -> Error {
     Error::unavailable(format!("redis: {e}"))
 }
 
+/// Time allowed to open one connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Time allowed for the answer to a (non-blocking) command on a managed connection.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A self-healing connection that gives up on an unreachable Redis within seconds.
+///
+/// redis-rs' default reconnection backoff is 1 s, then 60 s between attempts, six times: a
+/// `connect` to a Redis that is down took five minutes to fail, and after an outage every
+/// command waited up to a minute past the server's return. Here attempts are at most ~2 s
+/// apart and a reconnection round gives up after about ten seconds; the next command starts
+/// another one.
+pub(crate) async fn connection_manager(client: &Client, url: &str) -> Result<ConnectionManager> {
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(CONNECT_TIMEOUT)
+        .set_response_timeout(RESPONSE_TIMEOUT)
+        .set_number_of_retries(5)
+        .set_max_delay(1000);
+    ConnectionManager::new_with_config(client.clone(), config)
+        .await
+        .map_err(|e| {
+            Error::unavailable(format!(
+                "cannot reach redis at {}: {e}",
+                crate::store::redact(url)
+            ))
+        })
+}
+
 impl RedisQueue {
     /// Connect to `url` and make sure the stream and its group exist.
     pub async fn connect(url: &str, reclaim_after: Duration) -> Result<RedisQueue> {
         let client =
             Client::open(url).map_err(|e| Error::invalid_field("REDIS_URL", format!("{e}")))?;
-        let conn = ConnectionManager::new(client.clone()).await.map_err(|e| {
-            Error::unavailable(format!(
-                "cannot reach redis at {}: {e}",
-                crate::store::redact(url)
-            ))
-        })?;
+        let conn = connection_manager(&client, url).await?;
         let queue = RedisQueue {
             client,
             conn,
@@ -145,7 +168,9 @@ impl RedisQueue {
             return Ok(conn);
         }
         self.client
-            .get_multiplexed_async_connection()
+            .get_multiplexed_async_connection_with_config(
+                &AsyncConnectionConfig::new().set_connection_timeout(CONNECT_TIMEOUT),
+            )
             .await
             .map_err(redis_error)
     }
@@ -155,7 +180,24 @@ impl RedisQueue {
             return Ok(());
         };
         let mut conn = self.conn.clone();
-        let _: i64 = conn.xack(STREAM, GROUP, &[id]).await.map_err(redis_error)?;
+        // Acknowledged and deleted in one round trip: a done run's entry has no further use,
+        // and the stream must not grow with every run ever made.
+        let _: (i64, i64) = ::redis::pipe()
+            .atomic()
+            .xack(STREAM, GROUP, &[id])
+            .xdel(STREAM, &[id])
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_error)?;
+        Ok(())
+    }
+
+    pub(super) async fn ping(&self) -> Result<()> {
+        let mut conn = self.conn.clone();
+        let _: String = ::redis::cmd("PING")
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_error)?;
         Ok(())
     }
 

@@ -159,8 +159,10 @@ impl Store {
             .execute(&self.pool)
             .await?;
         // Two writers may pick the same number or label at once; the primary key and the
-        // unique label reject the loser, which tries the next candidate.
-        for n in 1..=50 {
+        // unique label reject the loser. It tries the next label candidate only if its label is
+        // taken: a writer that merely lost the race for the number keeps its label.
+        let mut n = 1;
+        for _ in 0..50 {
             let label = clock::nth_candidate(&new.label, n);
             let inserted = sqlx::query(&format!(
                 "INSERT INTO model_versions ({VERSION_COLUMNS}) SELECT $1, COALESCE(MAX(version), 0) + 1, $2, 'None', $3, $4, $5, $6, $7, $8, $9 FROM model_versions WHERE model = $1 RETURNING version"
@@ -183,7 +185,18 @@ impl Store {
                         .await?;
                     return self.version(&new.model, version).await;
                 }
-                Err(e) if e.code == ErrorCode::Conflict => continue,
+                Err(e) if e.code == ErrorCode::Conflict => {
+                    let taken =
+                        sqlx::query("SELECT 1 FROM model_versions WHERE model = $1 AND label = $2")
+                            .bind(&new.model)
+                            .bind(&label)
+                            .fetch_optional(&self.pool)
+                            .await?
+                            .is_some();
+                    if taken {
+                        n += 1;
+                    }
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -315,8 +328,18 @@ impl Store {
             &now,
         )
         .await?;
+        // Read the result inside the transaction: read after the commit, a concurrent promotion
+        // could already have archived it, and the caller would be told "Archived".
+        let row = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM model_versions WHERE model = $1 AND version = $2"
+        ))
+        .bind(model)
+        .bind(version)
+        .fetch_one(&mut *tx)
+        .await?;
+        let moved = version_from_row(&row)?;
         tx.commit().await?;
-        self.version(model, version).await
+        Ok(moved)
     }
 
     /// The audit trail of a model, oldest first.

@@ -293,39 +293,50 @@ impl Store {
     }
 
     /// The newest runs first, optionally of one pipeline, with their blocks' statuses (not
-    /// their logs and previews: [`Store::run_detail`] has those). Two queries, whatever the limit.
+    /// their logs and previews: [`Store::run_detail`] has those). Two queries for up to 1000
+    /// runs: the runs, then the blocks of exactly those runs (not of "the newest N" again: a
+    /// run created in between would push the oldest listed run out, which would come without
+    /// its blocks).
     pub async fn list_runs(&self, pipeline: Option<&str>, limit: i64) -> Result<Vec<RunDetail>> {
-        let chosen = "SELECT id FROM runs WHERE ($1 IS NULL OR pipeline = $1) ORDER BY created_at DESC, id LIMIT $2";
+        // Far below SQLite's (32766) and PostgreSQL's (65535) bound-parameter limits.
+        const IDS_PER_STATEMENT: usize = 1000;
         let rows = sqlx::query(&format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE id IN ({chosen}) ORDER BY created_at DESC, id"
+            "SELECT {RUN_COLUMNS} FROM runs WHERE ($1 IS NULL OR pipeline = $1) ORDER BY created_at DESC, id LIMIT $2"
         ))
         .bind(pipeline)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        let block_rows = sqlx::query(&format!(
-            "SELECT run_id, block, position, kind, status, attempts, started_at, ended_at, error, '' AS logs, NULL AS preview \
-             FROM block_runs WHERE run_id IN ({chosen}) ORDER BY run_id, position"
-        ))
-        .bind(pipeline)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let runs = rows.iter().map(run_from_row).collect::<Result<Vec<_>>>()?;
         let mut blocks: std::collections::HashMap<String, Vec<BlockRun>> =
             std::collections::HashMap::new();
-        for row in &block_rows {
-            blocks
-                .entry(row.try_get("run_id")?)
-                .or_default()
-                .push(block_from_row(row)?);
+        for chunk in runs.chunks(IDS_PER_STATEMENT) {
+            let placeholders = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT run_id, block, position, kind, status, attempts, started_at, ended_at, error, '' AS logs, NULL AS preview \
+                 FROM block_runs WHERE run_id IN ({placeholders}) ORDER BY run_id, position"
+            );
+            let mut query = sqlx::query(&sql);
+            for run in chunk {
+                query = query.bind(&run.id);
+            }
+            for row in &query.fetch_all(&self.pool).await? {
+                blocks
+                    .entry(row.try_get("run_id")?)
+                    .or_default()
+                    .push(block_from_row(row)?);
+            }
         }
-        rows.iter()
-            .map(|row| {
-                let run = run_from_row(row)?;
+        Ok(runs
+            .into_iter()
+            .map(|run| {
                 let blocks = blocks.remove(&run.id).unwrap_or_default();
-                Ok(RunDetail { run, blocks })
+                RunDetail { run, blocks }
             })
-            .collect()
+            .collect())
     }
 
     /// Ids of queued runs, oldest first (to re-enqueue after a restart or a lost queue).
@@ -333,6 +344,19 @@ impl Store {
         let rows = sqlx::query("SELECT id FROM runs WHERE status = 'queued' ORDER BY created_at")
             .fetch_all(&self.pool)
             .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>("id")?))
+            .collect()
+    }
+
+    /// Ids of runs queued before `cutoff`, oldest first.
+    pub async fn queued_run_ids_before(&self, cutoff: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT id FROM runs WHERE status = 'queued' AND created_at < $1 ORDER BY created_at",
+        )
+        .bind(cutoff)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| Ok(r.try_get::<String, _>("id")?))
             .collect()
