@@ -239,7 +239,7 @@ pub struct RandomForestClassifier {
 }
 
 impl RandomForestClassifier {
-    fn from_trees(
+    pub(super) fn from_trees(
         params: RandomForestParams,
         n_features: usize,
         n_classes: usize,

@@ -153,6 +153,21 @@ impl ClassificationMetrics {
     }
 }
 
+/// Root mean squared error of `y_pred` against `y_true` (over the common
+/// length; 0 for empty input).
+pub fn rmse(y_true: &[f64], y_pred: &[f64]) -> f64 {
+    let n = y_true.len().min(y_pred.len());
+    if n == 0 {
+        return 0.0;
+    }
+    let s: f64 = y_true
+        .iter()
+        .zip(y_pred)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum();
+    (s / n as f64).sqrt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,13 @@
-//! Machine learning for ironmage: a histogram-based random forest classifier,
-//! preprocessing (stratified split, median imputation, standard scaling) and
-//! classification metrics.
+//! Machine learning for ironmage: histogram-based random forests (classifier,
+//! regressor), histogram gradient-boosted trees (binary log-loss, squared
+//! error; [`GradientBoostingParams`]), preprocessing (stratified split, median
+//! imputation, standard scaling) and metrics.
+//!
+//! The regressor ([`RandomForestParams::fit_regressor`]), gradient boosting
+//! and the weighted binary classifier ([`RandomForestParams::fit_weighted`])
+//! share one gradient-statistics tree learner (best-first growth, histogram
+//! subtraction, L2-regularised Newton leaves); their models keep trees in the
+//! same flat arrays and have their own versioned artifacts.
 //!
 //! The forest is our own learner, built on linfa's traits
 //! ([`linfa::traits::Fit`] for [`RandomForestParams`] and
@@ -39,21 +46,34 @@
 
 mod artifact;
 mod binning;
+mod flat;
 pub mod forest;
+pub mod gbdt;
+mod gbdt_model;
+mod hist_split;
+mod hist_tree;
+mod linfa_impls;
 pub mod metrics;
 mod predict;
 pub mod preprocess;
+pub mod regressor;
 mod tree;
+mod weighted;
 
 #[cfg(test)]
 mod cart_tests;
 #[cfg(test)]
 mod forest_tests;
+#[cfg(test)]
+mod gbdt_tests;
 
 pub use self::artifact::{FORMAT_VERSION, MAGIC};
 pub use self::forest::{MaxFeatures, RandomForestClassifier, RandomForestParams, MAX_CLASSES};
-pub use self::metrics::{accuracy, f1, precision, recall, roc_auc, ClassificationMetrics};
+pub use self::gbdt::{GbdtLoss, GradientBoostingModel, GradientBoostingParams};
+pub use self::gbdt_model::{GBDT_FORMAT_VERSION, GBDT_MAGIC};
+pub use self::metrics::{accuracy, f1, precision, recall, rmse, roc_auc, ClassificationMetrics};
 pub use self::preprocess::{stratified_split, MedianImputer, StandardScaler};
+pub use self::regressor::{RandomForestRegressor, REGRESSOR_FORMAT_VERSION, REGRESSOR_MAGIC};
 
 /// Errors of the machine-learning module.
 #[derive(Debug, thiserror::Error)]

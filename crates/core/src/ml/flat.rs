@@ -1,0 +1,186 @@
+//! Trees with one value per leaf (regression forest, gradient boosting) in
+//! flat arrays, with the lane-interleaved walk of `predict.rs` and the
+//! structural checks that make a deserialized model safe to walk.
+
+use serde::{Deserialize, Serialize};
+
+use super::hist_tree::GradTree;
+use super::tree::LEAF;
+
+/// Largest feature count of the regression forest and boosting models.
+pub(crate) const MAX_FEATURES: usize = 1 << 24;
+
+/// Flat trees: node arrays indexed by a global node id, `roots[t]` the root of
+/// tree `t`; a leaf has `feature == LEAF` and `left` indexing `leaf_values`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct FlatTrees {
+    pub roots: Vec<u32>,
+    pub feature: Vec<u32>,
+    pub threshold: Vec<f64>,
+    pub left: Vec<u32>,
+    pub right: Vec<u32>,
+    pub leaf_values: Vec<f64>,
+}
+
+impl FlatTrees {
+    /// Appends a tree, its leaf values multiplied by `scale`.
+    pub fn push(&mut self, t: &GradTree, scale: f64) {
+        let node_offset = self.feature.len() as u32;
+        let leaf_offset = self.leaf_values.len() as u32;
+        self.roots.push(node_offset);
+        for i in 0..t.feature.len() {
+            let leaf = t.feature[i] == LEAF;
+            self.feature.push(t.feature[i]);
+            self.threshold.push(t.threshold[i]);
+            self.left
+                .push(t.left[i] + if leaf { leaf_offset } else { node_offset });
+            self.right
+                .push(if leaf { 0 } else { t.right[i] + node_offset });
+        }
+        self.leaf_values
+            .extend(t.leaf_values.iter().map(|v| v * scale));
+    }
+
+    /// Number of trees.
+    pub fn n_trees(&self) -> usize {
+        self.roots.len()
+    }
+
+    /// Sum over trees of the leaf value reached by `row`, which must have at
+    /// least as many values as the largest split feature + 1 (checked by
+    /// the callers); NaN goes right.
+    pub fn sum_row(&self, row: &[f64]) -> f64 {
+        const LANES: usize = 8;
+        let mut sum = 0.0;
+        for group in self.roots.chunks(LANES) {
+            let mut nodes = [group[0] as usize; LANES];
+            for (n, &r) in nodes.iter_mut().zip(group) {
+                *n = r as usize;
+            }
+            loop {
+                let mut all_leaves = true;
+                for n in nodes.iter_mut() {
+                    let i = *n;
+                    let f = self.feature[i];
+                    let is_leaf = f == LEAF;
+                    all_leaves &= is_leaf;
+                    let v = row[if is_leaf { 0 } else { f as usize }];
+                    let go_left = v <= self.threshold[i];
+                    let (l, r) = (self.left[i], self.right[i]);
+                    let child = l ^ ((l ^ r) & 0u32.wrapping_sub(u32::from(!go_left)));
+                    *n = if is_leaf { i } else { child as usize };
+                }
+                if all_leaves {
+                    break;
+                }
+            }
+            for &n in &nodes[..group.len()] {
+                sum += self.leaf_values[self.left[n] as usize];
+            }
+        }
+        sum
+    }
+
+    /// Checks every invariant `sum_row` relies on for `d` features.
+    pub fn check(&self, d: usize) -> Result<(), String> {
+        let n = self.feature.len();
+        if self.threshold.len() != n || self.left.len() != n || self.right.len() != n {
+            return Err("node arrays have different lengths".into());
+        }
+        // the feature cap bounds the padding a short row gets at predict time
+        if n >= u32::MAX as usize || d == 0 || d > MAX_FEATURES {
+            return Err("too many nodes or invalid feature count".into());
+        }
+        if !self.leaf_values.iter().all(|v| v.is_finite()) {
+            return Err("non-finite leaf value".into());
+        }
+        let n_leaves = self.leaf_values.len();
+        if self.roots.first().is_some_and(|&r| r != 0) {
+            return Err("first root is not node 0".into());
+        }
+        for (t, &root) in self.roots.iter().enumerate() {
+            let start = root as usize;
+            let end = self.roots.get(t + 1).map_or(n, |&r| r as usize);
+            if start >= end || end > n {
+                return Err(format!("tree {t} has an invalid node range"));
+            }
+            for i in start..end {
+                if self.feature[i] == LEAF {
+                    if self.left[i] as usize >= n_leaves {
+                        return Err(format!("leaf {i} points past the leaf values"));
+                    }
+                    continue;
+                }
+                let (l, r) = (self.left[i] as usize, self.right[i] as usize);
+                if self.feature[i] as usize >= d {
+                    return Err(format!("node {i} splits on missing feature"));
+                }
+                if self.threshold[i].is_nan() {
+                    return Err(format!("node {i} has a NaN threshold"));
+                }
+                if l <= i || r <= i || l >= end || r >= end {
+                    return Err(format!("node {i} has out-of-range children"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Pads `row` with NaN up to `d` values when it is shorter.
+pub(crate) fn padded(row: &[f64], d: usize) -> std::borrow::Cow<'_, [f64]> {
+    if row.len() >= d {
+        std::borrow::Cow::Borrowed(row)
+    } else {
+        let mut v = row.to_vec();
+        v.resize(d, f64::NAN);
+        std::borrow::Cow::Owned(v)
+    }
+}
+
+/// Writes `magic`, a little-endian `version` and the bincode body.
+pub(crate) fn encode<T: Serialize>(magic: &[u8; 8], version: u32, v: &T) -> super::Result<Vec<u8>> {
+    use bincode::Options;
+    let body = bincode::DefaultOptions::new()
+        .serialize(v)
+        .map_err(|e| super::MlError::Serialization(e.to_string()))?;
+    let mut out = Vec::with_capacity(12 + body.len());
+    out.extend_from_slice(magic);
+    out.extend_from_slice(&version.to_le_bytes());
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Reads what [`encode`] wrote, checking magic and version (the type's serde
+/// `try_from` validates the structure).
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    magic: &[u8; 8],
+    version: u32,
+    bytes: &[u8],
+) -> super::Result<T> {
+    use bincode::Options;
+    let corrupt = |m: String| super::MlError::CorruptArtifact(m);
+    if bytes.len() < 12 {
+        return Err(corrupt(format!(
+            "{} bytes is shorter than the header",
+            bytes.len()
+        )));
+    }
+    if bytes[..8] != magic[..] {
+        return Err(corrupt("bad magic bytes for this model kind".into()));
+    }
+    let mut v = [0u8; 4];
+    v.copy_from_slice(&bytes[8..12]);
+    let found = u32::from_le_bytes(v);
+    if found != version {
+        return Err(super::MlError::UnsupportedVersion {
+            found,
+            expected: version,
+        });
+    }
+    let body = &bytes[12..];
+    bincode::DefaultOptions::new()
+        .with_limit(body.len() as u64)
+        .deserialize(body)
+        .map_err(|e| corrupt(e.to_string()))
+}

@@ -1,0 +1,142 @@
+//! The fitted gradient-boosting model: flat-array prediction and artifacts.
+
+use ndarray::{Array1, Array2, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use super::flat::{decode, encode, padded, FlatTrees};
+use super::gbdt::{sigmoid, GbdtLoss, GradientBoostingParams};
+use super::regressor::predict_rows;
+use super::Result;
+
+/// Magic bytes of a [`GradientBoostingModel`] artifact.
+pub const GBDT_MAGIC: [u8; 8] = *b"IMGBDT\0\0";
+/// Artifact format version of [`GradientBoostingModel`].
+pub const GBDT_FORMAT_VERSION: u32 = 1;
+
+/// A fitted gradient-boosting model: `baseline + sum of tree leaf values`,
+/// through a sigmoid for log-loss.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "GbdtData")]
+pub struct GradientBoostingModel {
+    params: GradientBoostingParams,
+    n_features: usize,
+    baseline: f64,
+    trees: FlatTrees,
+    validation_loss: Vec<f64>,
+}
+
+#[derive(Deserialize)]
+struct GbdtData {
+    params: GradientBoostingParams,
+    n_features: usize,
+    baseline: f64,
+    trees: FlatTrees,
+    validation_loss: Vec<f64>,
+}
+
+impl TryFrom<GbdtData> for GradientBoostingModel {
+    type Error = String;
+    fn try_from(d: GbdtData) -> std::result::Result<Self, String> {
+        d.params.validate().map_err(|e| e.to_string())?;
+        d.trees.check(d.n_features)?;
+        if !d.baseline.is_finite() {
+            return Err("non-finite baseline".into());
+        }
+        Ok(GradientBoostingModel {
+            params: d.params,
+            n_features: d.n_features,
+            baseline: d.baseline,
+            trees: d.trees,
+            validation_loss: d.validation_loss,
+        })
+    }
+}
+
+impl GradientBoostingModel {
+    pub(super) fn new(
+        params: GradientBoostingParams,
+        n_features: usize,
+        baseline: f64,
+        trees: FlatTrees,
+        validation_loss: Vec<f64>,
+    ) -> Self {
+        GradientBoostingModel {
+            params,
+            n_features,
+            baseline,
+            trees,
+            validation_loss,
+        }
+    }
+
+    /// Raw score of one row (log-odds for log-loss); no allocation when the
+    /// row has at least `n_features` values. NaN goes right at every split.
+    pub fn decision_function_row(&self, row: &[f64]) -> f64 {
+        self.baseline + self.trees.sum_row(&padded(row, self.n_features))
+    }
+
+    /// Prediction of one row: the value (squared error) or P(class 1) (log-loss).
+    pub fn predict_row(&self, row: &[f64]) -> f64 {
+        let z = self.decision_function_row(row);
+        match self.params.loss {
+            GbdtLoss::SquaredError => z,
+            GbdtLoss::LogLoss => sigmoid(z),
+        }
+    }
+
+    /// `[P(class 0), P(class 1)]` of one row (log-loss models; for squared
+    /// error, the prediction clamped to [0, 1] is used as P(class 1)).
+    pub fn predict_proba_row(&self, row: &[f64]) -> [f64; 2] {
+        let p = self.predict_row(row).clamp(0.0, 1.0);
+        [1.0 - p, p]
+    }
+
+    /// [`Self::predict_row`] for every row of `x`, in parallel.
+    pub fn predict(&self, x: ArrayView2<'_, f64>) -> Array1<f64> {
+        predict_rows(x, |r| self.predict_row(r))
+    }
+
+    /// Class probabilities of every row, shape `(n_rows, 2)`.
+    pub fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Array2<f64> {
+        let p = self.predict(x);
+        Array2::from_shape_fn((x.nrows(), 2), |(i, k)| {
+            let q = p[i].clamp(0.0, 1.0);
+            if k == 1 {
+                q
+            } else {
+                1.0 - q
+            }
+        })
+    }
+
+    /// Number of boosting iterations kept (trees).
+    pub fn n_iter(&self) -> usize {
+        self.trees.n_trees()
+    }
+
+    /// Number of features the model was trained on.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// Validation loss before the first and after every iteration (empty
+    /// without early stopping).
+    pub fn validation_loss(&self) -> &[f64] {
+        &self.validation_loss
+    }
+
+    /// The hyperparameters the model was fitted with.
+    pub fn params(&self) -> &GradientBoostingParams {
+        &self.params
+    }
+
+    /// Serializes the model to a versioned byte artifact.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        encode(&GBDT_MAGIC, GBDT_FORMAT_VERSION, self)
+    }
+
+    /// Loads and validates an artifact written by [`Self::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        decode(&GBDT_MAGIC, GBDT_FORMAT_VERSION, bytes)
+    }
+}

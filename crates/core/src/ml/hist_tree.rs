@@ -1,0 +1,375 @@
+//! Histogram tree on gradient statistics, shared by the random forest
+//! regressor (gradient `-w*y`, hessian `w`: leaf values are weighted means and
+//! the gain is the weighted variance reduction) and gradient boosting (Newton
+//! steps on log-loss or squared error).
+//!
+//! Growth is best-first (largest gain first, ties to the older node), limited
+//! by `max_leaf_nodes` and `max_depth`. When every feature is examined at each
+//! split, a node keeps its histogram so that the larger child's histogram is
+//! the parent's minus the smaller child's (LightGBM's subtraction trick). With
+//! per-split feature sampling, histograms are built for the drawn features
+//! only. Everything is summed in a fixed order, so a tree is the same whatever
+//! the thread count.
+
+use std::collections::BinaryHeap;
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use super::binning::BinnedData;
+use super::hist_split::{scan, Bin, Key, Split};
+use super::tree::LEAF;
+
+/// Resolved hyperparameters of one gradient tree.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GradConfig {
+    /// Maximum depth (root has depth 0); `usize::MAX` for none.
+    pub max_depth: usize,
+    /// Maximum number of leaves; `usize::MAX` for none.
+    pub max_leaf_nodes: usize,
+    /// Minimum number of samples to split a node.
+    pub min_samples_split: usize,
+    /// Minimum number of samples in each child.
+    pub min_samples_leaf: usize,
+    /// Minimum sum of hessians in each child.
+    pub min_hessian: f64,
+    /// L2 regularisation of leaf values.
+    pub l2: f64,
+    /// Number of non-constant features to examine per split.
+    pub max_features: usize,
+    /// Whether histograms of large nodes are built in parallel over features.
+    pub parallel: bool,
+}
+
+/// One fitted tree, node indices local to the tree (pre-allocation order:
+/// children always after their parent).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GradTree {
+    /// Split feature, or [`LEAF`].
+    pub feature: Vec<u32>,
+    /// Split threshold (`x <= threshold` goes left); 0 for leaves.
+    pub threshold: Vec<f64>,
+    /// Left child, or for a leaf its index in `leaf_values`.
+    pub left: Vec<u32>,
+    /// Right child; 0 for leaves.
+    pub right: Vec<u32>,
+    /// Leaf values `-G / (H + l2)`.
+    pub leaf_values: Vec<f64>,
+    /// Total gain per feature.
+    pub importances: Vec<f64>,
+    /// The training rows, grouped by leaf.
+    pub rows: Vec<u32>,
+    /// Per leaf, its range in `rows`.
+    pub leaf_rows: Vec<(usize, usize)>,
+}
+
+struct Cand {
+    node: usize,
+    start: usize,
+    end: usize,
+    depth: usize,
+    g: f64,
+    h: f64,
+    hist: Option<Vec<Vec<Bin>>>,
+    split: Option<Split>,
+}
+
+struct Builder<'a> {
+    data: &'a BinnedData,
+    g: &'a [f64],
+    h: &'a [f64],
+    cfg: GradConfig,
+    rows: Vec<u32>,
+    scratch: Vec<u32>,
+    groups: Vec<(u16, Bin)>,
+    sorted: Vec<(u16, f64, f64)>,
+    perm: Vec<usize>,
+    tree: GradTree,
+}
+
+/// Grows one tree on `rows` (the samples with a positive weight; `g` and `h`
+/// already include the weights).
+pub(crate) fn build_grad_tree(
+    data: &BinnedData,
+    g: &[f64],
+    h: &[f64],
+    rows: Vec<u32>,
+    cfg: GradConfig,
+    rng: &mut ChaCha8Rng,
+) -> GradTree {
+    let d = data.edges.len();
+    let mut b = Builder {
+        data,
+        g,
+        h,
+        cfg,
+        scratch: Vec::with_capacity(rows.len()),
+        rows,
+        groups: Vec::new(),
+        sorted: Vec::new(),
+        perm: (0..d).collect(),
+        tree: GradTree {
+            importances: vec![0.0; d],
+            ..GradTree::default()
+        },
+    };
+    b.grow(rng);
+    b.tree.rows = std::mem::take(&mut b.rows);
+    b.tree
+}
+
+impl Builder<'_> {
+    fn new_node(&mut self) -> usize {
+        self.tree.feature.push(LEAF);
+        self.tree.threshold.push(0.0);
+        self.tree.left.push(0);
+        self.tree.right.push(0);
+        self.tree.feature.len() - 1
+    }
+
+    fn grow(&mut self, rng: &mut ChaCha8Rng) {
+        let (mut g, mut h) = (0.0, 0.0);
+        for &s in &self.rows {
+            g += self.g[s as usize];
+            h += self.h[s as usize];
+        }
+        let node = self.new_node();
+        let mut root = Cand {
+            node,
+            start: 0,
+            end: self.rows.len(),
+            depth: 0,
+            g,
+            h,
+            hist: None,
+            split: None,
+        };
+        let mut leaves: Vec<Cand> = Vec::new();
+        let mut slots: Vec<Option<Cand>> = Vec::new();
+        let mut heap = BinaryHeap::new();
+        let can_grow = self.cfg.max_leaf_nodes > 1;
+        if can_grow {
+            self.evaluate(&mut root, rng);
+        }
+        self.enqueue(root, &mut heap, &mut slots, &mut leaves);
+        let mut n_leaves = 1;
+        while n_leaves < self.cfg.max_leaf_nodes {
+            let Some(Key(_, _, slot)) = heap.pop() else {
+                break;
+            };
+            let Some(c) = slots[slot].take() else { break };
+            let Some(s) = c.split else { break };
+            n_leaves += 1;
+            let more = n_leaves < self.cfg.max_leaf_nodes;
+            let (left, right) = self.split(c, s, more, rng);
+            self.enqueue(left, &mut heap, &mut slots, &mut leaves);
+            self.enqueue(right, &mut heap, &mut slots, &mut leaves);
+        }
+        leaves.extend(slots.into_iter().flatten());
+        leaves.sort_by_key(|c| c.node);
+        for c in leaves {
+            let leaf = self.tree.leaf_values.len();
+            self.tree.leaf_values.push(-c.g / (c.h + self.cfg.l2));
+            self.tree.leaf_rows.push((c.start, c.end));
+            self.tree.left[c.node] = leaf as u32;
+        }
+    }
+
+    fn enqueue(
+        &self,
+        mut c: Cand,
+        heap: &mut BinaryHeap<Key>,
+        slots: &mut Vec<Option<Cand>>,
+        leaves: &mut Vec<Cand>,
+    ) {
+        match c.split {
+            Some(s) if s.gain > 0.0 => {
+                heap.push(Key(s.gain, c.node, slots.len()));
+                slots.push(Some(c));
+            }
+            _ => {
+                c.hist = None;
+                leaves.push(c);
+            }
+        }
+    }
+
+    /// Splits candidate `c`, creating and (when `more` splits may follow)
+    /// evaluating both children.
+    fn split(&mut self, c: Cand, s: Split, more: bool, rng: &mut ChaCha8Rng) -> (Cand, Cand) {
+        self.tree.importances[s.feature] += s.gain;
+        let t = self.data.threshold(s.feature, s.bin, s.next_bin);
+        let mid = self.partition(c.start, c.end, s.feature, s.bin);
+        let l = self.new_node();
+        let r = self.new_node();
+        self.tree.feature[c.node] = s.feature as u32;
+        self.tree.threshold[c.node] = t;
+        self.tree.left[c.node] = l as u32;
+        self.tree.right[c.node] = r as u32;
+        let child = |node, start, end, g, h| Cand {
+            node,
+            start,
+            end,
+            depth: c.depth + 1,
+            g,
+            h,
+            hist: None,
+            split: None,
+        };
+        let mut left = child(l, c.start, mid, s.gl, s.hl);
+        let mut right = child(r, mid, c.end, c.g - s.gl, c.h - s.hl);
+        if more && c.depth + 1 < self.cfg.max_depth {
+            if let Some(parent) = c.hist {
+                // build the smaller child, subtract for the larger
+                let (small, large) = if mid - c.start <= c.end - mid {
+                    (&mut left, &mut right)
+                } else {
+                    (&mut right, &mut left)
+                };
+                let sh = self.full_hist(small.start, small.end);
+                let mut lh = parent;
+                for (pf, sf) in lh.iter_mut().zip(&sh) {
+                    for (p, q) in pf.iter_mut().zip(sf) {
+                        p.g -= q.g;
+                        p.h -= q.h;
+                        p.n -= q.n;
+                    }
+                }
+                small.hist = Some(sh);
+                large.hist = Some(lh);
+            }
+            self.evaluate(&mut left, rng);
+            self.evaluate(&mut right, rng);
+        }
+        (left, right)
+    }
+
+    /// Stable partition of `rows[start..end]`: rows with `bin <= split_bin` first.
+    fn partition(&mut self, start: usize, end: usize, feature: usize, split_bin: u16) -> usize {
+        let column = self.data.column(feature);
+        self.scratch.clear();
+        let mut write = start;
+        for read in start..end {
+            let s = self.rows[read];
+            if column[s as usize] <= split_bin {
+                self.rows[write] = s;
+                write += 1;
+            } else {
+                self.scratch.push(s);
+            }
+        }
+        self.rows[write..end].copy_from_slice(&self.scratch);
+        write
+    }
+
+    fn feature_hist(&self, f: usize, rows: &[u32]) -> Vec<Bin> {
+        let mut out = vec![Bin::default(); self.data.n_bins(f)];
+        let column = self.data.column(f);
+        for &s in rows {
+            let s = s as usize;
+            let b = &mut out[column[s] as usize];
+            b.g += self.g[s];
+            b.h += self.h[s];
+            b.n += 1;
+        }
+        out
+    }
+
+    fn full_hist(&self, start: usize, end: usize) -> Vec<Vec<Bin>> {
+        let rows = &self.rows[start..end];
+        let d = self.data.edges.len();
+        if self.cfg.parallel && rows.len() >= 4096 {
+            (0..d)
+                .into_par_iter()
+                .map(|f| self.feature_hist(f, rows))
+                .collect()
+        } else {
+            (0..d).map(|f| self.feature_hist(f, rows)).collect()
+        }
+    }
+
+    fn splittable(&self, c: &Cand) -> bool {
+        let n = c.end - c.start;
+        c.depth < self.cfg.max_depth
+            && n >= self.cfg.min_samples_split
+            && n >= self.cfg.min_samples_leaf.saturating_mul(2)
+            && c.h >= 2.0 * self.cfg.min_hessian
+    }
+
+    fn evaluate(&mut self, c: &mut Cand, rng: &mut ChaCha8Rng) {
+        if !self.splittable(c) {
+            c.hist = None;
+            return;
+        }
+        let d = self.perm.len();
+        let mut best = None;
+        if self.cfg.max_features >= d {
+            let hist = match c.hist.take() {
+                Some(h) => h,
+                None => self.full_hist(c.start, c.end),
+            };
+            for (f, fh) in hist.iter().enumerate() {
+                let it = fh
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| b.n > 0)
+                    .map(|(k, b)| (k as u16, *b));
+                scan(&self.cfg, f, it, (c.end - c.start, c.g, c.h), &mut best);
+            }
+            c.hist = Some(hist);
+        } else {
+            let mut examined = 0;
+            for k in 0..d {
+                let j = rng.gen_range(k as u64..d as u64) as usize;
+                self.perm.swap(k, j);
+                let f = self.perm[k];
+                self.sparse_groups(f, c.start, c.end);
+                let groups = std::mem::take(&mut self.groups);
+                let node = (c.end - c.start, c.g, c.h);
+                let varied = scan(&self.cfg, f, groups.iter().copied(), node, &mut best);
+                self.groups = groups;
+                if varied {
+                    examined += 1;
+                    if examined >= self.cfg.max_features {
+                        break;
+                    }
+                }
+            }
+        }
+        c.split = best;
+    }
+
+    /// Non-empty bins of feature `f` in the node, ascending, into `self.groups`.
+    fn sparse_groups(&mut self, f: usize, start: usize, end: usize) {
+        self.groups.clear();
+        let column = self.data.column(f);
+        let rows = &self.rows[start..end];
+        if rows.len() * 2 < self.data.n_bins(f) {
+            self.sorted.clear();
+            for &s in rows {
+                let s = s as usize;
+                self.sorted.push((column[s], self.g[s], self.h[s]));
+            }
+            self.sorted.sort_by_key(|t| t.0);
+            for &(bin, g, h) in &self.sorted {
+                match self.groups.last_mut() {
+                    Some((b, acc)) if *b == bin => {
+                        acc.g += g;
+                        acc.h += h;
+                        acc.n += 1;
+                    }
+                    _ => self.groups.push((bin, Bin { g, h, n: 1 })),
+                }
+            }
+        } else {
+            let hist = self.feature_hist(f, rows);
+            self.groups.extend(
+                hist.iter()
+                    .enumerate()
+                    .filter(|(_, b)| b.n > 0)
+                    .map(|(k, b)| (k as u16, *b)),
+            );
+        }
+    }
+}
