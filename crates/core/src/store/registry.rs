@@ -164,6 +164,8 @@ impl Store {
         let mut n = 1;
         for _ in 0..50 {
             let label = clock::nth_candidate(&new.label, n);
+            // The version and its audit entry are written together or not at all.
+            let mut tx = self.pool.begin().await?;
             let inserted = sqlx::query(&format!(
                 "INSERT INTO model_versions ({VERSION_COLUMNS}) SELECT $1, COALESCE(MAX(version), 0) + 1, $2, 'None', $3, $4, $5, $6, $7, $8, $9 FROM model_versions WHERE model = $1 RETURNING version"
             ))
@@ -176,16 +178,27 @@ impl Store {
             .bind(serde_json::Value::Object(new.hyperparameters.clone()).to_string())
             .bind(new.lineage.to_string())
             .bind(&now)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await;
             match inserted.map_err(Error::from) {
                 Ok(row) => {
                     let version: i64 = row.try_get("version")?;
-                    self.audit(&new.model, version, "None", "None", "system", "registered")
-                        .await?;
+                    insert_transition(
+                        &mut tx,
+                        &new.model,
+                        version,
+                        "None",
+                        "None",
+                        "system",
+                        "registered",
+                        &now,
+                    )
+                    .await?;
+                    tx.commit().await?;
                     return self.version(&new.model, version).await;
                 }
                 Err(e) if e.code == ErrorCode::Conflict => {
+                    tx.rollback().await?;
                     let taken =
                         sqlx::query("SELECT 1 FROM model_versions WHERE model = $1 AND label = $2")
                             .bind(&new.model)
@@ -395,31 +408,6 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    async fn audit(
-        &self,
-        model: &str,
-        version: i64,
-        from: &str,
-        to: &str,
-        actor: &str,
-        reason: &str,
-    ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        insert_transition(
-            &mut tx,
-            model,
-            version,
-            from,
-            to,
-            actor,
-            reason,
-            &clock::now(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
     }
 }
 

@@ -344,9 +344,7 @@ impl Store {
         let rows = sqlx::query("SELECT id FROM runs WHERE status = 'queued' ORDER BY created_at")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| Ok(r.try_get::<String, _>("id")?))
-            .collect()
+        ids(&rows)
     }
 
     /// Ids of runs queued before `cutoff`, oldest first.
@@ -357,9 +355,7 @@ impl Store {
         .bind(cutoff)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| Ok(r.try_get::<String, _>("id")?))
-            .collect()
+        ids(&rows)
     }
 
     /// Put back to queued every running run whose holder's heartbeat is older than `cutoff`
@@ -369,10 +365,15 @@ impl Store {
             .bind(cutoff)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| Ok(r.try_get::<String, _>("id")?))
-            .collect()
+        ids(&rows)
     }
+}
+
+/// The `id` column of each row.
+fn ids(rows: &[AnyRow]) -> Result<Vec<String>> {
+    rows.iter()
+        .map(|r| Ok(r.try_get::<String, _>("id")?))
+        .collect()
 }
 
 fn run_from_row(row: &AnyRow) -> Result<Run> {
