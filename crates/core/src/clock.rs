@@ -12,6 +12,16 @@ pub fn format_time(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// The time `age` ago, in the stored text form (for "older than" comparisons in SQL).
+pub fn ago(age: std::time::Duration) -> String {
+    let age = chrono::Duration::from_std(age).unwrap_or(chrono::TimeDelta::MAX);
+    format_time(
+        Utc::now()
+            .checked_sub_signed(age)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC),
+    )
+}
+
 /// The `YYYYMMDD_HHMMSS` stamp used in data and model version ids.
 pub fn version_stamp(time: DateTime<Utc>) -> String {
     time.format("%Y%m%d_%H%M%S").to_string()
@@ -38,5 +48,7 @@ mod tests {
         assert_eq!(format_time(t), "2026-02-12T16:00:00.000Z");
         assert_eq!(nth_candidate("v_1", 1), "v_1");
         assert_eq!(nth_candidate("v_1", 3), "v_1_3");
+        assert!(ago(std::time::Duration::from_secs(60)) < now());
+        assert!(ago(std::time::Duration::MAX) < ago(std::time::Duration::from_secs(60)));
     }
 }

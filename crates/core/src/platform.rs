@@ -284,11 +284,7 @@ impl Platform {
     /// Give back (to the store and the queue) every running run whose holder stopped
     /// heartbeating for longer than `lease`. Returns how many.
     pub async fn requeue_stale(&self, lease: Duration) -> Result<usize> {
-        let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
-        let stale = self
-            .store
-            .requeue_stale(&crate::clock::format_time(chrono::Utc::now() - lease))
-            .await?;
+        let stale = self.store.requeue_stale(&crate::clock::ago(lease)).await?;
         for id in &stale {
             tracing::warn!(run = %id, "holder stopped heartbeating; run re-queued");
             self.queue.enqueue(id).await?;
@@ -299,9 +295,10 @@ impl Platform {
     /// Enqueue again the runs queued for longer than `age` (their message may have been lost:
     /// a queue that was unreachable when they were triggered). Returns how many.
     pub async fn resend_old_queued(&self, age: Duration) -> Result<usize> {
-        let age = chrono::Duration::from_std(age).unwrap_or(chrono::Duration::seconds(60));
-        let cutoff = crate::clock::format_time(chrono::Utc::now() - age);
-        let old = self.store.queued_run_ids_before(&cutoff).await?;
+        let old = self
+            .store
+            .queued_run_ids_before(&crate::clock::ago(age))
+            .await?;
         for id in &old {
             self.queue.enqueue(id).await?;
         }
@@ -311,12 +308,8 @@ impl Platform {
     /// After a start: requeue stale runs and put every queued run back on the queue.
     /// Returns how many runs are queued.
     pub async fn recover_runs(&self, lease: Duration) -> Result<usize> {
-        self.store
-            .requeue_stale(&crate::clock::format_time(
-                chrono::Utc::now()
-                    - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30)),
-            ))
-            .await?;
+        // Stale runs become queued here and are enqueued with the others just below.
+        self.store.requeue_stale(&crate::clock::ago(lease)).await?;
         let queued = self.store.queued_run_ids().await?;
         for id in &queued {
             self.queue.enqueue(id).await?;
