@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 const MAGIC: &[u8] = b"ironmage-dataset-v1\n";
 
 /// Feature columns (f64, NaN for missing) and a binary or multi-class label.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Dataset {
     /// Feature names, in column order.
     pub feature_names: Vec<String>,

@@ -27,6 +27,12 @@ pub enum Event {
         /// New stage.
         stage: String,
     },
+    /// Someone asked to cancel a run: its executor stops it now rather than at its next
+    /// heartbeat.
+    CancelRequested {
+        /// Run id.
+        run_id: String,
+    },
     /// A run reached a final status.
     RunFinished {
         /// Run id.

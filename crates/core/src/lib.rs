@@ -27,6 +27,7 @@ pub mod names;
 pub mod pipeline;
 pub mod platform;
 pub mod queue;
+mod run_actions;
 pub mod serving;
 pub mod store;
 pub mod synthetic;

@@ -5,12 +5,11 @@ use crate::artifacts::ArtifactStore;
 use crate::error::{Error, Result};
 use crate::events::{Event, EventBus};
 use crate::lineage;
-use crate::pipeline::{engine, Progress, Project, RunOutcome};
+use crate::pipeline::{engine, Execution, Progress, Project, RunOutcome, StopReason, StopSignal};
 use crate::queue::{Queue, RedisQueue};
 use crate::store::{ModelVersion, NewRun, Run, RunStatus, Stage, Store};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,6 +101,16 @@ impl Platform {
         variables: Map<String, Value>,
         trigger: &str,
     ) -> Result<Run> {
+        self.record_run(pipeline, variables, trigger, None).await
+    }
+
+    pub(crate) async fn record_run(
+        &self,
+        pipeline: &str,
+        variables: Map<String, Value>,
+        trigger: &str,
+        rerun_of: Option<String>,
+    ) -> Result<Run> {
         let spec = self.project.load(pipeline)?;
         spec.resolve_configs(&variables)?;
         // The run records every variable's value, not only the overrides.
@@ -116,6 +125,7 @@ impl Platform {
                     .iter()
                     .map(|b| (b.name.clone(), b.kind.as_str().to_string()))
                     .collect(),
+                rerun_of,
             })
             .await
     }
@@ -128,12 +138,17 @@ impl Platform {
         trigger: &str,
     ) -> Result<Run> {
         let run = self.create_run(pipeline, variables, trigger).await?;
+        self.enqueue(&run).await;
+        Ok(run)
+    }
+
+    /// Hand a recorded run to the executors.
+    pub(crate) async fn enqueue(&self, run: &Run) {
         // The run is recorded: it will run even if the queue cannot take it now, because the
         // scheduler re-sends runs that stay queued. So this is not the caller's failure.
         if let Err(e) = self.queue.enqueue(&run.id).await {
             tracing::warn!(run = %run.id, error = %e, "run recorded but not enqueued; the scheduler will enqueue it");
         }
-        Ok(run)
     }
 
     /// Claim a queued run for `holder` and execute it, renewing the lease meanwhile.
@@ -147,24 +162,37 @@ impl Platform {
         let Some(run) = self.store.claim_run(run_id, holder).await? else {
             return Ok(None);
         };
-        // The lease is lost when the heartbeat finds another holder (this executor stalled and
-        // the run was given to another): the engine then stops before its next block.
-        let lease_lost = Arc::new(AtomicBool::new(false));
+        // The heartbeat renews the lease and carries two signals to the engine: the lease is
+        // lost (this executor stalled and the run was given to another) or a cancel was asked.
+        let stop = Arc::new(StopSignal::default());
         let heartbeat = {
-            let (store, id, holder, lost) = (
+            let (store, id, holder, stop) = (
                 self.store.clone(),
                 run.id.clone(),
                 holder.to_string(),
-                lease_lost.clone(),
+                stop.clone(),
             );
+            let mut events = self.events.subscribe();
             tokio::spawn(async move {
                 loop {
-                    tokio::time::sleep(HEARTBEAT_EVERY).await;
+                    // A cancel event cuts the wait short; the heartbeat then reads the flag.
+                    tokio::select! {
+                        _ = tokio::time::sleep(HEARTBEAT_EVERY) => {}
+                        Ok(Event::CancelRequested { run_id }) = events.recv() => {
+                            if run_id != id {
+                                continue;
+                            }
+                        }
+                    }
                     match store.heartbeat(&id, &holder).await {
-                        Ok(true) => {}
-                        Ok(false) => {
+                        Ok(Some(false)) => {}
+                        Ok(Some(true)) => {
+                            tracing::info!(run = %id, "cancel requested; stopping");
+                            stop.stop(StopReason::Cancelled);
+                        }
+                        Ok(None) => {
                             tracing::warn!(run = %id, "lease lost to another executor; stopping");
-                            lost.store(true, Ordering::SeqCst);
+                            stop.stop(StopReason::LeaseLost);
                             return;
                         }
                         Err(e) => tracing::warn!(run = %id, error = %e, "heartbeat failed"),
@@ -172,17 +200,20 @@ impl Platform {
                 }
             })
         };
+        let reuse = match &run.rerun_of {
+            Some(original) => self.store.stored_outputs(original).await?,
+            None => Default::default(),
+        };
         let outcome = match self.project.load(&run.pipeline) {
             Ok(spec) => {
-                engine::execute(
-                    self,
-                    Arc::new(spec),
-                    &run.id,
-                    &run.variables,
-                    &lease_lost,
+                let execution = Execution {
+                    run_id: &run.id,
+                    variables: &run.variables,
+                    reuse,
+                    stop: &stop,
                     progress,
-                )
-                .await
+                };
+                engine::execute(self, Arc::new(spec), execution).await
             }
             Err(e) => Ok(RunOutcome {
                 status: RunStatus::Failed,

@@ -66,6 +66,8 @@ conformance_suite! {
     leases_are_exclusive_until_released => sqlite_leases_are_exclusive_until_released, postgres_leases_are_exclusive_until_released;
     expired_leases_can_be_taken => sqlite_expired_leases_can_be_taken, postgres_expired_leases_can_be_taken;
     concurrent_lease_acquirers_have_one_winner => sqlite_concurrent_lease_acquirers_have_one_winner, postgres_concurrent_lease_acquirers_have_one_winner;
+    cancel_ends_queued_runs_and_flags_running_ones => sqlite_cancel_ends_queued_runs_and_flags_running_ones, postgres_cancel_ends_queued_runs_and_flags_running_ones;
+    stored_outputs_are_those_of_succeeded_blocks => sqlite_stored_outputs_are_those_of_succeeded_blocks, postgres_stored_outputs_are_those_of_succeeded_blocks;
 }
 
 /// `name == prefix + case`, usable in a constant.
@@ -114,6 +116,7 @@ fn new_run(pipeline: &str, blocks: &[&str]) -> NewRun {
             .iter()
             .map(|b| (b.to_string(), format!("{b}_kind")))
             .collect(),
+        rerun_of: None,
     }
 }
 
@@ -178,6 +181,8 @@ fn block_update(status: BlockStatus, attempts: i64) -> BlockUpdate {
         error: (status == BlockStatus::Failed).then(|| "boom".to_string()),
         logs: vec!["line one".into(), "line two".into()],
         preview: Some(json!({"rows": 3, "columns": ["a", "b"]})),
+        fingerprint: Some(format!("sha256:{attempts}")),
+        output_ref: (status == BlockStatus::Success).then(|| "sha256:out".to_string()),
     }
 }
 
@@ -309,20 +314,24 @@ async fn heartbeat_is_for_the_holder_only(t: TestStore) {
     let s = &t.store;
     let run = s.create_run(new_run("p", &["a"])).await.unwrap();
     assert!(
-        !s.heartbeat(&run.id, "exec-a").await.unwrap(),
+        s.heartbeat(&run.id, "exec-a").await.unwrap().is_none(),
         "queued runs have no holder"
     );
     let claimed = s.claim_run(&run.id, "exec-a").await.unwrap().unwrap();
     tick().await;
-    assert!(s.heartbeat(&run.id, "exec-a").await.unwrap());
+    assert_eq!(s.heartbeat(&run.id, "exec-a").await.unwrap(), Some(false));
     let beat = s.run(&run.id).await.unwrap().heartbeat_at.unwrap();
     assert!(
         beat > claimed.heartbeat_at.unwrap(),
         "the heartbeat moves forward"
     );
-    assert!(!s.heartbeat(&run.id, "exec-b").await.unwrap());
+    assert!(s.heartbeat(&run.id, "exec-b").await.unwrap().is_none());
     assert_eq!(s.run(&run.id).await.unwrap().heartbeat_at.unwrap(), beat);
-    assert!(!s.heartbeat("no-such-run", "exec-a").await.unwrap());
+    assert!(s
+        .heartbeat("no-such-run", "exec-a")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn runs_finish_once_by_their_holder(t: TestStore) {
@@ -366,7 +375,7 @@ async fn runs_finish_once_by_their_holder(t: TestStore) {
     assert_eq!(still.status, RunStatus::Failed);
     assert_eq!(still.summary, summary);
     assert_eq!(still.ended_at, done.ended_at);
-    assert!(!s.heartbeat(&run.id, "exec-a").await.unwrap());
+    assert!(s.heartbeat(&run.id, "exec-a").await.unwrap().is_none());
     assert!(s.claim_run(&run.id, "exec-b").await.unwrap().is_none());
 }
 
@@ -394,7 +403,10 @@ async fn stale_runs_are_requeued_and_reclaimed_clean(t: TestStore) {
     tick().await;
     let cutoff = clock::now();
     tick().await;
-    assert!(s.heartbeat(&beating.id, "alive").await.unwrap());
+    assert_eq!(
+        s.heartbeat(&beating.id, "alive").await.unwrap(),
+        Some(false)
+    );
     s.claim_run(&fresh.id, "alive").await.unwrap().unwrap();
 
     assert_eq!(s.requeue_stale(&cutoff).await.unwrap(), [stale.id.as_str()]);
@@ -410,7 +422,7 @@ async fn stale_runs_are_requeued_and_reclaimed_clean(t: TestStore) {
     }
     assert_eq!(s.run(&queued.id).await.unwrap().status, RunStatus::Queued);
     // The dead executor, should it come back, has lost the run.
-    assert!(!s.heartbeat(&stale.id, "dead").await.unwrap());
+    assert!(s.heartbeat(&stale.id, "dead").await.unwrap().is_none());
     assert!(!s
         .finish_run(&stale.id, "dead", RunStatus::Success, None, &json!({}))
         .await
@@ -1215,4 +1227,74 @@ async fn concurrent_lease_acquirers_have_one_winner(t: TestStore) {
     let winners = race(&t.store, "expired").await;
     assert_eq!(winners.len(), 1, "winners: {winners:?}");
     assert!(!t.store.acquire_lease("expired", "old", LONG).await.unwrap());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cancelling and re-running
+
+async fn cancel_ends_queued_runs_and_flags_running_ones(t: TestStore) {
+    let s = &t.store;
+    let queued = s.create_run(new_run("p", &["a", "b"])).await.unwrap();
+    let running = s.create_run(new_run("p", &["a"])).await.unwrap();
+    s.claim_run(&running.id, "exec").await.unwrap().unwrap();
+    assert_eq!(s.active_runs("p").await.unwrap(), 2);
+
+    let cancelled = s.request_cancel(&queued.id).await.unwrap();
+    assert_eq!(cancelled.status, RunStatus::Cancelled);
+    assert!(cancelled.ended_at.is_some());
+    let blocks = s.block_runs(&queued.id).await.unwrap();
+    assert!(blocks.iter().all(|b| b.status == BlockStatus::Cancelled));
+    assert!(
+        s.claim_run(&queued.id, "exec").await.unwrap().is_none(),
+        "a cancelled run is never claimed"
+    );
+
+    assert_eq!(s.heartbeat(&running.id, "exec").await.unwrap(), Some(false));
+    let flagged = s.request_cancel(&running.id).await.unwrap();
+    assert_eq!(flagged.status, RunStatus::Running, "the executor ends it");
+    assert!(flagged.cancel_requested);
+    assert_eq!(s.heartbeat(&running.id, "exec").await.unwrap(), Some(true));
+    assert_eq!(s.active_runs("p").await.unwrap(), 1);
+
+    assert!(s
+        .finish_run(
+            &running.id,
+            "exec",
+            RunStatus::Cancelled,
+            Some("cancelled"),
+            &json!({})
+        )
+        .await
+        .unwrap());
+    assert_eq!(
+        code_of(s.request_cancel(&running.id).await),
+        ErrorCode::Conflict
+    );
+    assert_eq!(
+        code_of(s.request_cancel("no-such-run").await),
+        ErrorCode::NotFound
+    );
+    assert_eq!(s.active_runs("p").await.unwrap(), 0);
+}
+
+async fn stored_outputs_are_those_of_succeeded_blocks(t: TestStore) {
+    let s = &t.store;
+    let mut new = new_run("p", &["load", "train", "deploy"]);
+    let original = s.create_run(new.clone()).await.unwrap();
+    s.update_block(&original.id, "load", &block_update(BlockStatus::Success, 1))
+        .await
+        .unwrap();
+    s.update_block(&original.id, "train", &block_update(BlockStatus::Failed, 3))
+        .await
+        .unwrap();
+    let stored = s.stored_outputs(&original.id).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored["load"].fingerprint, "sha256:1");
+    assert_eq!(stored["load"].output_ref, "sha256:out");
+
+    new.rerun_of = Some(original.id.clone());
+    let rerun = s.create_run(new).await.unwrap();
+    assert_eq!(rerun.rerun_of.as_deref(), Some(original.id.as_str()));
+    let block = &s.block_runs(&original.id).await.unwrap()[0];
+    assert_eq!(block.output_ref.as_deref(), Some("sha256:out"));
 }

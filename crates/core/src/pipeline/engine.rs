@@ -1,56 +1,26 @@
-//! The engine: runs a pipeline's blocks in topological order, with retries, and records each
-//! block's status, attempts, timing, log lines and output preview as it goes.
+//! The engine: runs a pipeline's blocks as a DAG. A block starts when all its upstream blocks
+//! have ended, up to `concurrency` blocks at once; its `when:` condition decides whether it runs
+//! or is skipped (with everything downstream of it); a failure marks its downstream
+//! `upstream_failed` while independent branches carry on. Each block's status, attempts,
+//! timing, log and output preview are recorded as it goes (see [`super::attempts`]).
 //!
 //! Blocks run on the async runtime but do their CPU work through [`BlockContext::blocking`],
 //! so training never stalls the threads that serve HTTP.
 
+use super::attempts::{BlockJob, Ended};
 use super::blocks::Output;
+pub use super::context::{BlockContext, StopReason, StopSignal};
 use super::spec::Pipeline;
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::platform::Platform;
-use crate::store::{BlockStatus, BlockUpdate, RunStatus};
-use futures::FutureExt;
+use crate::store::{BlockStatus, BlockUpdate, RunStatus, StoredOutput};
 use serde_json::{json, Map, Value};
-use std::collections::{HashMap, HashSet};
-use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-/// What a running block can reach.
-pub struct BlockContext {
-    /// The platform (store, artifacts, events, project).
-    pub platform: Platform,
-    /// The run it belongs to.
-    pub run_id: String,
-    /// The pipeline being run.
-    pub pipeline: Arc<Pipeline>,
-    block: String,
-    logs: Arc<Mutex<Vec<String>>>,
-}
-
-impl BlockContext {
-    /// Add a line to the block's log (and to the process log).
-    pub fn log(&self, line: impl Into<String>) {
-        let line = line.into();
-        tracing::info!(run = %self.run_id, block = %self.block, "{line}");
-        if let Ok(mut logs) = self.logs.lock() {
-            logs.push(line);
-        }
-    }
-
-    /// Run CPU-bound work on the blocking pool.
-    pub async fn blocking<T, F>(&self, work: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce() -> Result<T> + Send + 'static,
-    {
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| Error::internal(format!("block {} crashed: {e}", self.block)))?
-    }
-}
+use std::time::Duration;
+use tokio::task::JoinSet;
 
 /// Progress of a run, for terminals and tests.
 #[derive(Debug, Clone)]
@@ -62,7 +32,7 @@ pub enum Progress {
         /// Attempt number, from 1.
         attempt: u32,
     },
-    /// A block ended.
+    /// A block ended (or was skipped, reused, or not run).
     Finished {
         /// Block name.
         block: String,
@@ -70,7 +40,7 @@ pub enum Progress {
         status: BlockStatus,
         /// Time of the last attempt.
         elapsed: Duration,
-        /// Error of the last attempt.
+        /// Error of the last attempt, or why it did not run.
         error: Option<String>,
     },
 }
@@ -86,174 +56,414 @@ pub struct RunOutcome {
     pub summary: Value,
 }
 
-/// Run every block of `pipeline` for run `run_id` with `variables`.
+/// One execution of a pipeline: which run, with what, and how to stop it.
+pub struct Execution<'a> {
+    /// The run being executed.
+    pub run_id: &'a str,
+    /// The run's variables (merged over the pipeline's defaults here).
+    pub variables: &'a Map<String, Value>,
+    /// Outputs of the run this one re-runs: a block whose fingerprint matches is not run again.
+    pub reuse: HashMap<String, StoredOutput>,
+    /// Raised to cancel the run or when its lease is lost.
+    pub stop: &'a StopSignal,
+    /// Told of every block start and end.
+    pub progress: &'a (dyn Fn(&Progress) + Send + Sync),
+}
+
+/// Where a block stands in this execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Waiting,
+    Running,
+    Ended(BlockStatus),
+}
+
+/// Run every block of `pipeline` as `execution` says.
 pub async fn execute(
     platform: &Platform,
     pipeline: Arc<Pipeline>,
-    run_id: &str,
-    variables: &Map<String, Value>,
-    lease_lost: &AtomicBool,
-    progress: &(dyn Fn(&Progress) + Send + Sync),
+    execution: Execution<'_>,
 ) -> Result<RunOutcome> {
-    let configs = match pipeline.resolve_configs(variables) {
-        Ok(configs) => configs,
-        Err(e) => {
-            return Ok(RunOutcome {
-                status: RunStatus::Failed,
-                error: Some(e.to_string()),
-                summary: json!({}),
-            })
-        }
+    let resolved = pipeline
+        .resolve_configs(execution.variables)
+        .and_then(|configs| Ok((configs, pipeline.merge_variables(execution.variables)?)));
+    let (configs, variables) = match resolved {
+        Ok(resolved) => resolved,
+        Err(e) => return Ok(ended(RunStatus::Failed, Some(e.to_string()), json!({}))),
     };
-    let mut outputs: HashMap<String, Output> = HashMap::new();
-    let mut failed: HashSet<String> = HashSet::new();
-    let mut first_error = None;
-    for (block, config) in pipeline.blocks.iter().zip(&configs) {
-        if lease_lost.load(Ordering::SeqCst) {
-            return Ok(RunOutcome {
-                status: RunStatus::Failed,
-                error: Some("stopped: another executor holds this run now".into()),
-                summary: summarize(outputs.values()),
-            });
+    let mut run = RunState::new(platform, pipeline, execution, configs, variables);
+    run.drive().await
+}
+
+struct RunState<'a> {
+    platform: &'a Platform,
+    pipeline: Arc<Pipeline>,
+    execution: Execution<'a>,
+    configs: Vec<Value>,
+    variables: Arc<Map<String, Value>>,
+    state: Vec<State>,
+    outputs: Vec<Option<Output>>,
+    fingerprints: Vec<String>,
+    logs: Vec<Arc<Mutex<Vec<String>>>>,
+    /// What `when:` conditions see: the variables and each succeeded block's preview.
+    condition_context: Map<String, Value>,
+    first_error: Option<String>,
+}
+
+impl<'a> RunState<'a> {
+    fn new(
+        platform: &'a Platform,
+        pipeline: Arc<Pipeline>,
+        execution: Execution<'a>,
+        configs: Vec<Value>,
+        variables: Map<String, Value>,
+    ) -> Self {
+        let n = pipeline.blocks.len();
+        let mut condition_context = Map::new();
+        condition_context.insert("variables".into(), Value::Object(variables.clone()));
+        RunState {
+            platform,
+            pipeline,
+            execution,
+            configs,
+            variables: Arc::new(variables),
+            state: vec![State::Waiting; n],
+            outputs: vec![None; n],
+            fingerprints: vec![String::new(); n],
+            logs: (0..n).map(|_| Arc::default()).collect(),
+            condition_context,
+            first_error: None,
         }
-        let store = &platform.store;
-        if block.upstream.iter().any(|u| failed.contains(u)) {
-            failed.insert(block.name.clone());
-            store
-                .update_block(
-                    run_id,
-                    &block.name,
-                    &BlockUpdate {
-                        status: BlockStatus::UpstreamFailed,
-                        attempts: 0,
-                        started_at: None,
-                        ended_at: None,
-                        error: None,
-                        logs: vec![],
-                        preview: None,
-                    },
-                )
-                .await?;
-            progress(&Progress::Finished {
-                block: block.name.clone(),
-                status: BlockStatus::UpstreamFailed,
-                elapsed: Duration::ZERO,
-                error: None,
-            });
-            continue;
-        }
-        let inputs: Vec<Output> = block
-            .upstream
-            .iter()
-            .filter_map(|u| outputs.get(u).cloned())
-            .collect();
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let ctx = BlockContext {
-            platform: platform.clone(),
-            run_id: run_id.to_string(),
-            pipeline: pipeline.clone(),
-            block: block.name.clone(),
-            logs: logs.clone(),
-        };
-        let mut attempt = 0;
+    }
+
+    async fn drive(&mut self) -> Result<RunOutcome> {
+        let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut tasks: JoinSet<Result<Ended>> = JoinSet::new();
+        let mut task_block: HashMap<tokio::task::Id, usize> = HashMap::new();
+        let mut aborted = false;
         loop {
-            attempt += 1;
-            let started_at = clock::now();
-            let started = Instant::now();
-            progress(&Progress::Started {
-                block: block.name.clone(),
-                attempt,
-            });
-            let snapshot =
-                |status, ended_at: Option<String>, error: Option<String>, preview| BlockUpdate {
-                    status,
-                    attempts: attempt as i64,
-                    started_at: Some(started_at.clone()),
-                    ended_at,
-                    error,
-                    logs: logs.lock().map(|l| l.clone()).unwrap_or_default(),
-                    preview,
-                };
-            store
-                .update_block(
-                    run_id,
-                    &block.name,
-                    &snapshot(BlockStatus::Running, None, None, None),
-                )
-                .await?;
-            let result = AssertUnwindSafe(block.kind.run(&ctx, config, inputs.clone()))
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|_| Err(Error::internal(format!("block {} panicked", block.name))));
-            let elapsed = started.elapsed();
-            match result {
-                Ok(output) => {
-                    let update = snapshot(
-                        BlockStatus::Success,
-                        Some(clock::now()),
-                        None,
-                        Some(output.preview()),
-                    );
-                    store.update_block(run_id, &block.name, &update).await?;
-                    progress(&Progress::Finished {
-                        block: block.name.clone(),
-                        status: BlockStatus::Success,
-                        elapsed,
-                        error: None,
-                    });
-                    outputs.insert(block.name.clone(), output);
-                    break;
+            if self.execution.stop.reason().is_none() {
+                for (index, job) in self.start_ready_blocks(tasks.len(), &progress_tx).await? {
+                    let handle = tasks.spawn(job.run());
+                    task_block.insert(handle.id(), index);
                 }
-                Err(e) if attempt <= block.retries => {
-                    let delay = Duration::from_millis(
-                        block
-                            .retry_delay_ms
-                            .saturating_mul(1 << (attempt - 1).min(16)),
-                    );
-                    ctx.log(format!(
-                        "attempt {attempt} failed: {e}; retrying in {} ms",
-                        delay.as_millis()
-                    ));
-                    tokio::time::sleep(delay).await;
+            }
+            if tasks.is_empty() {
+                break;
+            }
+            tokio::select! {
+                joined = tasks.join_next_with_id() => {
+                    let Some(joined) = joined else { continue };
+                    let (id, result) = match joined {
+                        Ok((id, result)) => (id, result),
+                        Err(e) => (e.id(), Err(Error::internal(format!("block task ended abnormally: {e}")))),
+                    };
+                    let index = task_block.remove(&id).expect("every task is mapped to its block");
+                    self.task_ended(index, result, aborted).await?;
                 }
-                Err(e) => {
-                    let message = e.to_string();
-                    ctx.log(format!("❌ {message}"));
-                    store
-                        .update_block(
-                            run_id,
-                            &block.name,
-                            &snapshot(
-                                BlockStatus::Failed,
-                                Some(clock::now()),
-                                Some(message.clone()),
-                                None,
-                            ),
-                        )
-                        .await?;
-                    progress(&Progress::Finished {
-                        block: block.name.clone(),
-                        status: BlockStatus::Failed,
-                        elapsed,
-                        error: Some(message.clone()),
-                    });
-                    first_error.get_or_insert(format!("block {} failed: {message}", block.name));
-                    failed.insert(block.name.clone());
-                    break;
+                Some(p) = progress_rx.recv() => (self.execution.progress)(&p),
+                _ = self.execution.stop.stopped(), if !aborted => {
+                    // Dropping the tasks' futures stops them (and kills a command's process).
+                    tasks.abort_all();
+                    aborted = true;
                 }
             }
         }
+        while let Ok(p) = progress_rx.try_recv() {
+            (self.execution.progress)(&p);
+        }
+        self.outcome().await
     }
-    let status = if failed.is_empty() {
-        RunStatus::Success
-    } else {
-        RunStatus::Failed
-    };
-    Ok(RunOutcome {
+
+    /// Decide every waiting block whose upstream blocks have all ended: not run (upstream
+    /// failed or skipped, condition false), reused from the re-run run, or started (as jobs,
+    /// within the concurrency left).
+    async fn start_ready_blocks(
+        &mut self,
+        mut running: usize,
+        progress: &tokio::sync::mpsc::UnboundedSender<super::engine::Progress>,
+    ) -> Result<Vec<(usize, BlockJob)>> {
+        let mut jobs = Vec::new();
+        let mut decided_one = true;
+        while decided_one {
+            decided_one = false;
+            for index in 0..self.pipeline.blocks.len() {
+                if self.state[index] != State::Waiting {
+                    continue;
+                }
+                let Some(upstream) = self.ended_upstream(index) else {
+                    continue;
+                };
+                let pipeline = self.pipeline.clone();
+                let block = &pipeline.blocks[index];
+                let not_run = if let Some(up) = upstream.iter().find(|&&(_, s)| {
+                    matches!(
+                        s,
+                        BlockStatus::Failed | BlockStatus::UpstreamFailed | BlockStatus::Cancelled
+                    )
+                }) {
+                    Some((
+                        BlockStatus::UpstreamFailed,
+                        format!("not run: upstream block {} did not succeed", up.0),
+                    ))
+                } else if let Some(up) = upstream.iter().find(|&&(_, s)| s == BlockStatus::Skipped)
+                {
+                    Some((
+                        BlockStatus::Skipped,
+                        format!("skipped: upstream block {} was skipped", up.0),
+                    ))
+                } else if let Some(when) = &block.when {
+                    let context = Value::Object(self.condition_context.clone());
+                    (!when.holds(&context)).then(|| {
+                        (
+                            BlockStatus::Skipped,
+                            "skipped: its `when` condition does not hold".to_string(),
+                        )
+                    })
+                } else {
+                    None
+                };
+                decided_one = true;
+                if let Some((status, why)) = not_run {
+                    self.record_not_run(index, status, why).await?;
+                    continue;
+                }
+                self.fingerprints[index] = self.fingerprint(index);
+                if self.reuse(index).await? {
+                    continue;
+                }
+                if running >= self.pipeline.concurrency {
+                    decided_one = false;
+                    continue;
+                }
+                running += 1;
+                self.state[index] = State::Running;
+                let inputs = block
+                    .upstream
+                    .iter()
+                    .filter_map(|u| self.index_of(u).and_then(|i| self.outputs[i].clone()))
+                    .collect();
+                jobs.push((
+                    index,
+                    BlockJob {
+                        ctx: BlockContext {
+                            platform: self.platform.clone(),
+                            run_id: self.execution.run_id.to_string(),
+                            pipeline: self.pipeline.clone(),
+                            variables: self.variables.clone(),
+                            block: block.name.clone(),
+                            logs: self.logs[index].clone(),
+                        },
+                        index,
+                        config: self.configs[index].clone(),
+                        inputs,
+                        fingerprint: self.fingerprints[index].clone(),
+                        progress: progress.clone(),
+                    },
+                ));
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// The (name, status) of each upstream block, if they have all ended.
+    fn ended_upstream(&self, index: usize) -> Option<Vec<(&str, BlockStatus)>> {
+        self.pipeline.blocks[index]
+            .upstream
+            .iter()
+            .map(|u| match self.index_of(u).map(|i| self.state[i]) {
+                Some(State::Ended(status)) => Some((u.as_str(), status)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn index_of(&self, name: &str) -> Option<usize> {
+        self.pipeline.blocks.iter().position(|b| b.name == name)
+    }
+
+    /// SHA-256 over the block's kind, resolved config and upstream fingerprints: equal
+    /// fingerprints mean the same computation on the same inputs.
+    fn fingerprint(&self, index: usize) -> String {
+        let block = &self.pipeline.blocks[index];
+        let mut hasher = Sha256::new();
+        hasher.update(block.kind.as_str());
+        hasher.update([0]);
+        hasher.update(self.configs[index].to_string());
+        for up in &block.upstream {
+            hasher.update([0]);
+            if let Some(i) = self.index_of(up) {
+                hasher.update(&self.fingerprints[i]);
+            }
+        }
+        format!("sha256:{}", hex::encode(hasher.finalize()))
+    }
+
+    /// Take the block's output from the run being re-run when it was computed the same way.
+    async fn reuse(&mut self, index: usize) -> Result<bool> {
+        let pipeline = self.pipeline.clone();
+        let block = &pipeline.blocks[index];
+        let Some(stored) = self.execution.reuse.get(&block.name) else {
+            return Ok(false);
+        };
+        if stored.fingerprint != self.fingerprints[index] {
+            return Ok(false);
+        }
+        let artifacts = self.platform.artifacts.clone();
+        let reference = stored.output_ref.clone();
+        let loaded =
+            tokio::task::spawn_blocking(move || Output::decode(&artifacts.get(&reference)?))
+                .await
+                .map_err(|e| Error::internal(e.to_string()))
+                .and_then(|r| r);
+        let output = match loaded {
+            Ok(output) => output,
+            Err(e) => {
+                tracing::warn!(block = %block.name, error = %e, "cannot reuse the stored output; running the block again");
+                return Ok(false);
+            }
+        };
+        let now = clock::now();
+        let update = BlockUpdate {
+            status: BlockStatus::Success,
+            attempts: 0,
+            started_at: Some(now.clone()),
+            ended_at: Some(now),
+            error: None,
+            logs: vec!["reused the output of the re-run run (same kind, config and inputs)".into()],
+            preview: Some(output.preview()),
+            fingerprint: Some(self.fingerprints[index].clone()),
+            output_ref: Some(stored.output_ref.clone()),
+        };
+        self.platform
+            .store
+            .update_block(self.execution.run_id, &block.name, &update)
+            .await?;
+        self.succeeded(index, output);
+        (self.execution.progress)(&Progress::Finished {
+            block: block.name.clone(),
+            status: BlockStatus::Success,
+            elapsed: Duration::ZERO,
+            error: None,
+        });
+        Ok(true)
+    }
+
+    fn succeeded(&mut self, index: usize, output: Output) {
+        let name = self.pipeline.blocks[index].name.clone();
+        self.condition_context.insert(name, output.preview());
+        self.outputs[index] = Some(output);
+        self.state[index] = State::Ended(BlockStatus::Success);
+    }
+
+    async fn record_not_run(
+        &mut self,
+        index: usize,
+        status: BlockStatus,
+        why: String,
+    ) -> Result<()> {
+        let name = self.pipeline.blocks[index].name.clone();
+        let update = BlockUpdate {
+            status,
+            attempts: 0,
+            started_at: None,
+            ended_at: None,
+            error: None,
+            logs: vec![why.clone()],
+            preview: None,
+            fingerprint: None,
+            output_ref: None,
+        };
+        self.platform
+            .store
+            .update_block(self.execution.run_id, &name, &update)
+            .await?;
+        self.state[index] = State::Ended(status);
+        (self.execution.progress)(&Progress::Finished {
+            block: name,
+            status,
+            elapsed: Duration::ZERO,
+            error: (status == BlockStatus::UpstreamFailed).then_some(why),
+        });
+        Ok(())
+    }
+
+    async fn task_ended(
+        &mut self,
+        index: usize,
+        result: Result<Ended>,
+        aborted: bool,
+    ) -> Result<()> {
+        let name = self.pipeline.blocks[index].name.clone();
+        match result {
+            Ok(Ended::Succeeded(output)) => self.succeeded(index, output),
+            Ok(Ended::Failed(message)) => {
+                self.first_error
+                    .get_or_insert(format!("block {name} failed: {message}"));
+                self.state[index] = State::Ended(BlockStatus::Failed);
+            }
+            Err(_) if aborted => self.state[index] = State::Ended(BlockStatus::Cancelled),
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    async fn outcome(&mut self) -> Result<RunOutcome> {
+        let summary = summarize(self.outputs.iter().flatten());
+        match self.execution.stop.reason() {
+            // The run belongs to another executor now: write nothing more.
+            Some(StopReason::LeaseLost) => Ok(ended(
+                RunStatus::Failed,
+                Some("stopped: another executor holds this run now".into()),
+                summary,
+            )),
+            Some(StopReason::Cancelled) => {
+                for index in 0..self.state.len() {
+                    if matches!(
+                        self.state[index],
+                        State::Waiting | State::Ended(BlockStatus::Cancelled)
+                    ) {
+                        let update = BlockUpdate {
+                            status: BlockStatus::Cancelled,
+                            attempts: 0,
+                            started_at: None,
+                            ended_at: Some(clock::now()),
+                            error: None,
+                            logs: self.logs[index]
+                                .lock()
+                                .map(|l| l.clone())
+                                .unwrap_or_default(),
+                            preview: None,
+                            fingerprint: None,
+                            output_ref: None,
+                        };
+                        let name = &self.pipeline.blocks[index].name;
+                        self.platform
+                            .store
+                            .update_block(self.execution.run_id, name, &update)
+                            .await?;
+                    }
+                }
+                Ok(ended(
+                    RunStatus::Cancelled,
+                    Some("cancelled".into()),
+                    summary,
+                ))
+            }
+            None => Ok(match self.first_error.take() {
+                Some(error) => ended(RunStatus::Failed, Some(error), summary),
+                None => ended(RunStatus::Success, None, summary),
+            }),
+        }
+    }
+}
+
+fn ended(status: RunStatus, error: Option<String>, summary: Value) -> RunOutcome {
+    RunOutcome {
         status,
-        error: first_error,
-        summary: summarize(outputs.values()),
-    })
+        error,
+        summary,
+    }
 }
 
 /// What a run produced, for the run record and the terminal.
@@ -279,7 +489,7 @@ fn summarize<'a>(outputs: impl Iterator<Item = &'a Output>) -> Value {
                     json!({"status": d.deployment.status, "reason": d.deployment.reason}),
                 );
             }
-            Output::Prepared(_) => {}
+            Output::Prepared(_) | Output::Empty => {}
         }
     }
     Value::Object(summary)

@@ -1,10 +1,13 @@
 //! Pipelines as code: the file format, the project folder, the built-in blocks and the engine.
 
+mod attempts;
 pub mod blocks;
+pub mod condition;
+mod context;
 pub mod engine;
 pub mod project;
 pub mod spec;
 
-pub use engine::{Progress, RunOutcome};
+pub use engine::{Execution, Progress, RunOutcome, StopReason, StopSignal};
 pub use project::{BrokenPipeline, Project};
 pub use spec::{Block, Pipeline};

@@ -5,6 +5,7 @@
 //! `${name}`; the same checks run again at trigger time with the run's variables.
 
 use super::blocks::BlockKind;
+use super::condition::Condition;
 use crate::error::{Error, Result};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -21,6 +22,10 @@ pub struct Pipeline {
     pub variables: Map<String, Value>,
     /// Blocks, upstream before downstream (ties keep file order).
     pub blocks: Vec<Block>,
+    /// How many blocks of one run may run at the same time.
+    pub concurrency: usize,
+    /// How many runs of this pipeline triggers may have queued or running at once.
+    pub max_concurrent_runs: Option<u32>,
     /// `sha256:<hex>` of the pipeline file.
     pub file_hash: String,
     /// The file path relative to the project root.
@@ -42,6 +47,10 @@ pub struct Block {
     pub retries: u32,
     /// Delay before the first retry, doubled for each further one.
     pub retry_delay_ms: u64,
+    /// Time limit of one attempt.
+    pub timeout: Option<std::time::Duration>,
+    /// Run only when this holds (else the block and its downstream are skipped).
+    pub when: Option<Condition>,
 }
 
 #[derive(Deserialize)]
@@ -52,6 +61,9 @@ struct RawPipeline {
     description: String,
     #[serde(default)]
     variables: Map<String, Value>,
+    #[serde(default = "default_concurrency")]
+    concurrency: usize,
+    max_concurrent_runs: Option<u32>,
     blocks: Vec<RawBlock>,
 }
 
@@ -68,6 +80,8 @@ struct RawBlock {
     retries: u32,
     #[serde(default = "default_retry_delay")]
     retry_delay_ms: u64,
+    timeout_secs: Option<f64>,
+    when: Option<String>,
 }
 
 fn empty_object() -> Value {
@@ -75,6 +89,9 @@ fn empty_object() -> Value {
 }
 fn default_retry_delay() -> u64 {
     1000
+}
+fn default_concurrency() -> usize {
+    4
 }
 
 /// Parse and validate a pipeline file's text. `name` is the folder name.
@@ -121,6 +138,21 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Pipeline> {
         if b.retries > 10 {
             return Err(at("field retries: at most 10".into()));
         }
+        let timeout = match b.timeout_secs {
+            None => None,
+            Some(secs) if secs.is_finite() && secs > 0.0 && secs <= 7.0 * 86400.0 => {
+                Some(std::time::Duration::from_secs_f64(secs))
+            }
+            Some(_) => {
+                return Err(at(
+                    "field timeout_secs: must be above 0 and at most 604800 (a week)".into(),
+                ))
+            }
+        };
+        let when = match &b.when {
+            None => None,
+            Some(text) => Some(Condition::parse(text).map_err(|m| at(format!("field when: {m}")))?),
+        };
         blocks.push(Block {
             name: b.name,
             kind,
@@ -128,6 +160,8 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Pipeline> {
             config: b.config,
             retries: b.retries,
             retry_delay_ms: b.retry_delay_ms,
+            timeout,
+            when,
         });
     }
     for b in &blocks {
@@ -146,12 +180,21 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Pipeline> {
             }
         }
     }
+    if !(1..=64).contains(&raw.concurrency) {
+        return Err(err("field concurrency: must be 1 to 64".into()));
+    }
+    if raw.max_concurrent_runs == Some(0) {
+        return Err(err("field max_concurrent_runs: must be at least 1".into()));
+    }
     let blocks = topological_order(blocks).map_err(err)?;
+    check_conditions(&blocks, &raw.variables).map_err(err)?;
     let pipeline = Pipeline {
         name: name.to_string(),
         description: raw.description,
         variables: raw.variables,
         blocks,
+        concurrency: raw.concurrency,
+        max_concurrent_runs: raw.max_concurrent_runs,
         file_hash: crate::artifacts::sha256_ref(text.as_bytes()),
         file: file.to_string(),
     };
@@ -216,7 +259,7 @@ impl Pipeline {
                 .map(|u| u.kind.output())
                 .collect();
             let wanted = b.kind.inputs();
-            if inputs != wanted {
+            if !b.kind.takes_any_inputs() && inputs != wanted {
                 return Err(Error::invalid(format!(
                     "pipeline {}: block {}: field upstream: a {} block takes {:?} but its upstream blocks give {:?}",
                     self.name,
@@ -229,6 +272,42 @@ impl Pipeline {
         }
         Ok(())
     }
+}
+
+/// Every `when:` path must start at `variables.<declared>` or at a block upstream of it (directly
+/// or not), whose output exists by the time the condition is evaluated.
+fn check_conditions(
+    blocks: &[Block],
+    variables: &Map<String, Value>,
+) -> std::result::Result<(), String> {
+    let mut ancestors: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for b in blocks {
+        let mut mine = BTreeSet::new();
+        for up in &b.upstream {
+            mine.insert(up.as_str());
+            mine.extend(ancestors.get(up.as_str()).into_iter().flatten().copied());
+        }
+        if let Some(when) = &b.when {
+            when.visit_paths(&mut |path| {
+                let known = match path[0].as_str() {
+                    "variables" => path.get(1).is_some_and(|v| variables.contains_key(v)),
+                    root => mine.contains(root),
+                };
+                if known {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "block {}: field when: {:?} is neither a declared variable (variables.<name>) nor a block upstream of {}",
+                        b.name,
+                        path.join("."),
+                        b.name
+                    ))
+                }
+            })?;
+        }
+        ancestors.insert(b.name.as_str(), mine);
+    }
+    Ok(())
 }
 
 /// The variable referenced at the config field a check message names (`field config.rows: …`).

@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 /// A versioned dataset: its fingerprint, id and statistics.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct DatasetRecord {
     /// `data_v_YYYYMMDD_HHMMSS` (with `_N` appended when two versions share a second).
     pub version: String,

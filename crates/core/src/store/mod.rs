@@ -8,6 +8,7 @@ mod datasets;
 mod leases;
 mod predictions;
 mod registry;
+mod run_control;
 mod runs;
 
 pub use datasets::DatasetRecord;
@@ -15,6 +16,7 @@ pub use predictions::{to_json_text, Json, PredictionRecord, PredictionSummary};
 pub use registry::{
     ArtifactRefs, Deployment, ModelSummary, ModelVersion, NewVersion, Stage, Transition,
 };
+pub use run_control::StoredOutput;
 pub use runs::{BlockRun, BlockStatus, BlockUpdate, NewRun, Run, RunDetail, RunStatus};
 
 use crate::error::{Error, Result};

@@ -74,7 +74,7 @@ pub struct NewVersion {
 }
 
 /// A registered model version.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ModelVersion {
     /// Model name.
     pub model: String,
@@ -131,7 +131,7 @@ pub struct Transition {
 }
 
 /// One deployment decision of a pipeline's deploy block.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Deployment {
     /// Model name.
     pub model: String,

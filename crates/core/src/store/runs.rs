@@ -39,6 +39,8 @@ pub enum BlockStatus {
     Skipped,
     /// Not run because an upstream block failed.
     UpstreamFailed,
+    /// Stopped because the run was cancelled.
+    Cancelled,
 }
 
 macro_rules! text_enum {
@@ -61,7 +63,7 @@ macro_rules! text_enum {
 pub(crate) use text_enum;
 
 text_enum!(RunStatus { Queued => "queued", Running => "running", Success => "success", Failed => "failed", Cancelled => "cancelled" });
-text_enum!(BlockStatus { Pending => "pending", Running => "running", Success => "success", Failed => "failed", Skipped => "skipped", UpstreamFailed => "upstream_failed" });
+text_enum!(BlockStatus { Pending => "pending", Running => "running", Success => "success", Failed => "failed", Skipped => "skipped", UpstreamFailed => "upstream_failed", Cancelled => "cancelled" });
 
 /// What a caller gives to create a run.
 #[derive(Debug, Clone)]
@@ -74,6 +76,8 @@ pub struct NewRun {
     pub variables: serde_json::Map<String, serde_json::Value>,
     /// The blocks, in execution order, as (name, kind).
     pub blocks: Vec<(String, String)>,
+    /// The failed run this one re-runs from its failed block.
+    pub rerun_of: Option<String>,
 }
 
 /// One pipeline run.
@@ -103,6 +107,10 @@ pub struct Run {
     pub error: Option<String>,
     /// What it produced: data version, model version, metrics, deployment.
     pub summary: serde_json::Value,
+    /// The failed run this one re-runs.
+    pub rerun_of: Option<String>,
+    /// Whether a cancel was asked for while it ran.
+    pub cancel_requested: bool,
 }
 
 /// One block of one run.
@@ -130,6 +138,12 @@ pub struct BlockRun {
     /// A small preview of the output (left out of run lists).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<serde_json::Value>,
+    /// What the output was computed from (see [`BlockUpdate::fingerprint`]).
+    #[serde(skip)]
+    pub fingerprint: Option<String>,
+    /// Where the output is stored.
+    #[serde(skip)]
+    pub output_ref: Option<String>,
 }
 
 /// A run with its blocks.
@@ -159,9 +173,14 @@ pub struct BlockUpdate {
     pub logs: Vec<String>,
     /// Output preview.
     pub preview: Option<serde_json::Value>,
+    /// SHA-256 of the block's kind, resolved config and upstream fingerprints.
+    pub fingerprint: Option<String>,
+    /// Artifact holding the encoded output, kept to re-run a failed run from its failed block.
+    pub output_ref: Option<String>,
 }
 
-const RUN_COLUMNS: &str = "id, pipeline, trigger, variables, status, holder, heartbeat_at, created_at, started_at, ended_at, error, summary";
+const RUN_COLUMNS: &str = "id, pipeline, trigger, variables, status, holder, heartbeat_at, created_at, started_at, ended_at, error, summary, rerun_of, cancel_requested";
+const BLOCK_COLUMNS: &str = "block, position, kind, status, attempts, started_at, ended_at, error, logs, preview, fingerprint, output_ref";
 
 impl Store {
     /// Record a new queued run with its blocks pending, atomically.
@@ -169,13 +188,14 @@ impl Store {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let now = clock::now();
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO runs (id, pipeline, trigger, variables, status, created_at, summary) VALUES ($1, $2, $3, $4, $5, $6, '{}')")
+        sqlx::query("INSERT INTO runs (id, pipeline, trigger, variables, status, created_at, summary, rerun_of) VALUES ($1, $2, $3, $4, $5, $6, '{}', $7)")
             .bind(&id)
             .bind(&new.pipeline)
             .bind(&new.trigger)
             .bind(serde_json::Value::Object(new.variables).to_string())
             .bind(RunStatus::Queued.as_str())
             .bind(&now)
+            .bind(new.rerun_of.as_deref())
             .execute(&mut *tx)
             .await?;
         for (position, (block, kind)) in new.blocks.iter().enumerate() {
@@ -204,7 +224,7 @@ impl Store {
             .await?;
         if row.is_some() {
             // A run given back by a dead executor starts again from a clean slate.
-            sqlx::query("UPDATE block_runs SET status = 'pending', attempts = 0, started_at = NULL, ended_at = NULL, error = NULL, logs = '', preview = NULL WHERE run_id = $1")
+            sqlx::query("UPDATE block_runs SET status = 'pending', attempts = 0, started_at = NULL, ended_at = NULL, error = NULL, logs = '', preview = NULL, fingerprint = NULL, output_ref = NULL WHERE run_id = $1")
                 .bind(id)
                 .execute(&self.pool)
                 .await?;
@@ -212,15 +232,17 @@ impl Store {
         row.as_ref().map(run_from_row).transpose()
     }
 
-    /// Renew the holder's lease on a running run; false if it no longer holds it.
-    pub async fn heartbeat(&self, id: &str, holder: &str) -> Result<bool> {
-        let done = sqlx::query("UPDATE runs SET heartbeat_at = $3 WHERE id = $1 AND holder = $2 AND status = 'running'")
+    /// Renew the holder's lease on a running run: `None` if it no longer holds it, else whether
+    /// a cancel was asked for.
+    pub async fn heartbeat(&self, id: &str, holder: &str) -> Result<Option<bool>> {
+        let row = sqlx::query("UPDATE runs SET heartbeat_at = $3 WHERE id = $1 AND holder = $2 AND status = 'running' RETURNING cancel_requested")
             .bind(id)
             .bind(holder)
             .bind(clock::now())
-            .execute(&self.pool)
+            .fetch_optional(&self.pool)
             .await?;
-        Ok(done.rows_affected() == 1)
+        row.map(|r| Ok(r.try_get::<i64, _>("cancel_requested")? != 0))
+            .transpose()
     }
 
     /// End a running run held by `holder`; false if it was not (so it ends exactly once).
@@ -251,7 +273,7 @@ impl Store {
         block: &str,
         update: &BlockUpdate,
     ) -> Result<()> {
-        sqlx::query("UPDATE block_runs SET status = $3, attempts = $4, started_at = $5, ended_at = $6, error = $7, logs = $8, preview = $9 WHERE run_id = $1 AND block = $2")
+        sqlx::query("UPDATE block_runs SET status = $3, attempts = $4, started_at = $5, ended_at = $6, error = $7, logs = $8, preview = $9, fingerprint = $10, output_ref = $11 WHERE run_id = $1 AND block = $2")
             .bind(run_id)
             .bind(block)
             .bind(update.status.as_str())
@@ -261,6 +283,8 @@ impl Store {
             .bind(update.error.as_deref())
             .bind(update.logs.join("\n"))
             .bind(update.preview.as_ref().map(|p| p.to_string()))
+            .bind(update.fingerprint.as_deref())
+            .bind(update.output_ref.as_deref())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -285,10 +309,12 @@ impl Store {
 
     /// The blocks of a run in execution order, with their logs and previews.
     pub async fn block_runs(&self, run_id: &str) -> Result<Vec<BlockRun>> {
-        let rows = sqlx::query("SELECT block, position, kind, status, attempts, started_at, ended_at, error, logs, preview FROM block_runs WHERE run_id = $1 ORDER BY position")
-            .bind(run_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {BLOCK_COLUMNS} FROM block_runs WHERE run_id = $1 ORDER BY position"
+        ))
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(block_from_row).collect()
     }
 
@@ -316,7 +342,7 @@ impl Store {
                 .collect::<Vec<_>>()
                 .join(", ");
             let sql = format!(
-                "SELECT run_id, block, position, kind, status, attempts, started_at, ended_at, error, '' AS logs, NULL AS preview \
+                "SELECT run_id, block, position, kind, status, attempts, started_at, ended_at, error, '' AS logs, NULL AS preview, fingerprint, output_ref \
                  FROM block_runs WHERE run_id IN ({placeholders}) ORDER BY run_id, position"
             );
             let mut query = sqlx::query(&sql);
@@ -390,6 +416,8 @@ fn run_from_row(row: &AnyRow) -> Result<Run> {
         ended_at: row.try_get("ended_at")?,
         error: row.try_get("error")?,
         summary: json_column(row, "summary")?,
+        rerun_of: row.try_get("rerun_of")?,
+        cancel_requested: row.try_get::<i64, _>("cancel_requested")? != 0,
     })
 }
 
@@ -410,5 +438,7 @@ fn block_from_row(row: &AnyRow) -> Result<BlockRun> {
             logs.lines().map(str::to_string).collect()
         },
         preview: opt_json_column(row, "preview")?,
+        fingerprint: row.try_get("fingerprint")?,
+        output_ref: row.try_get("output_ref")?,
     })
 }

@@ -53,7 +53,7 @@ impl Config {
 }
 
 /// The decision.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Deployed {
     /// The recorded decision.
     pub deployment: Deployment,

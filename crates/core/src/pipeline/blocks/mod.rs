@@ -1,6 +1,7 @@
 //! The built-in block kinds: what each takes, gives, and how its config is typed.
 
 mod deploy;
+mod noop;
 mod preprocess;
 mod register;
 mod synthetic;
@@ -31,10 +32,13 @@ pub enum Port {
     Registered,
     /// A deployment decision.
     Deployed,
+    /// Nothing (a `noop` block).
+    Empty,
 }
 
-/// A block's output, shared with its downstream blocks.
-#[derive(Debug, Clone)]
+/// A block's output, shared with its downstream blocks, and persisted (MessagePack) so that a
+/// failed run can be re-run from the failed block.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Output {
     /// From a loader.
     Dataset(Arc<VersionedDataset>),
@@ -46,6 +50,8 @@ pub enum Output {
     Registered(Arc<Registered>),
     /// From the deploy block.
     Deployed(Arc<Deployed>),
+    /// From a `noop` block.
+    Empty,
 }
 
 macro_rules! block_kinds {
@@ -78,6 +84,11 @@ macro_rules! block_kinds {
                 match self { $(Self::$variant => vec![$(Port::$input),*]),* }
             }
 
+            /// Whether it takes any number of upstream outputs of any port.
+            pub fn takes_any_inputs(self) -> bool {
+                self == Self::Noop
+            }
+
             /// The port it gives.
             pub fn output(self) -> Port {
                 match self { $(Self::$variant => Port::$output),* }
@@ -107,6 +118,7 @@ block_kinds! {
     RandomForestClassifier => "random_forest_classifier", train, [Prepared] -> Trained;
     RegisterModel => "register_model", register, [Trained] -> Registered;
     Deploy => "deploy", deploy, [Registered] -> Deployed;
+    Noop => "noop", noop, [] -> Empty;
 }
 
 /// A config check's error as `field config.<field>: <message>`, like the type errors.
@@ -130,6 +142,21 @@ fn typed<T: DeserializeOwned>(config: &Value) -> std::result::Result<T, String> 
 }
 
 impl Output {
+    /// The bytes that persist this output between runs (MessagePack: self-describing, so JSON
+    /// maps inside round-trip, and bit-exact for floats, NaN included).
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        rmp_serde::to_vec_named(self).map_err(|e| {
+            crate::error::Error::internal(format!("cannot encode a block output: {e}"))
+        })
+    }
+
+    /// Read back what [`Output::encode`] wrote.
+    pub fn decode(bytes: &[u8]) -> Result<Output> {
+        rmp_serde::from_slice(bytes).map_err(|e| {
+            crate::error::Error::internal(format!("cannot decode a stored block output: {e}"))
+        })
+    }
+
     /// A small JSON preview for the run page: schema, first rows, stats.
     pub fn preview(&self) -> Value {
         match self {
@@ -138,6 +165,7 @@ impl Output {
             Output::Trained(t) => t.preview(),
             Output::Registered(r) => r.preview(),
             Output::Deployed(d) => d.preview(),
+            Output::Empty => Value::Object(Default::default()),
         }
     }
 }

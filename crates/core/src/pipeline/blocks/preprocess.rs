@@ -42,7 +42,7 @@ impl Config {
 }
 
 /// Matrices ready for training, with the fitted preprocessing.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Prepared {
     /// The dataset they came from.
     pub dataset: Arc<VersionedDataset>,

@@ -27,7 +27,7 @@ impl Config {
 }
 
 /// The version the block registered.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Registered {
     /// The new version.
     pub version: ModelVersion,

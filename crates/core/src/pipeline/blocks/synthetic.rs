@@ -14,7 +14,7 @@ use std::sync::Arc;
 pub type Config = ChurnSpec;
 
 /// A dataset in canonical form with its version record.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct VersionedDataset {
     /// The rows, canonical (what the fingerprint covers).
     pub data: Dataset,

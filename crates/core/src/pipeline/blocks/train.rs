@@ -94,7 +94,7 @@ impl Config {
 }
 
 /// A fitted model and how it did on the test part.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Trained {
     /// What it was trained on.
     pub prepared: Arc<Prepared>,
