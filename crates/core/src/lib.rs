@@ -31,6 +31,7 @@ mod run_actions;
 pub mod serving;
 pub mod store;
 pub mod synthetic;
+pub mod triggers;
 
 pub use error::{Error, ErrorCode, Result};
 pub use platform::{Platform, PlatformConfig};

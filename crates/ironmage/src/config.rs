@@ -80,6 +80,16 @@ pub enum Command {
     Run(RunArgs),
     /// Create a project folder with the demo pipelines.
     Init(InitArgs),
+    /// Create, list, enable, disable, delete and fire triggers (cron, interval, API, file).
+    Triggers {
+        /// What to do with triggers.
+        #[command(subcommand)]
+        command: crate::orchestration_cli::TriggersCommand,
+    },
+    /// Cancel a queued or running run.
+    Cancel(crate::orchestration_cli::RunId),
+    /// Re-run a failed run from its failed block, reusing what succeeded.
+    Rerun(crate::orchestration_cli::RunId),
 }
 
 /// `ironmage up`.

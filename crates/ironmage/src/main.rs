@@ -5,6 +5,7 @@ use clap::Parser;
 use ironmage::config::{
     parse_vars, Cli, Command, ExecutorArgs, PredictArgs, RunArgs, SchedulerArgs, UpArgs,
 };
+use ironmage::orchestration_cli;
 use ironmage::stack::{wait_for_signal, Stack, StackOptions};
 use ironmage_core::pipeline::{Progress, Project};
 use ironmage_core::store::{BlockStatus, RunStatus};
@@ -19,7 +20,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(
         cli.log_json,
-        matches!(cli.command, Command::Run(_) | Command::Init(_)),
+        !matches!(
+            cli.command,
+            Command::Up(_)
+                | Command::Web(_)
+                | Command::Scheduler(_)
+                | Command::Executor(_)
+                | Command::Predict(_)
+        ),
     );
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -70,6 +78,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run_now(Platform::open(&config).await?, args).await,
+        Command::Triggers { command } => {
+            Ok(orchestration_cli::triggers(Platform::open(&config).await?, command).await)
+        }
+        Command::Cancel(args) => {
+            Ok(orchestration_cli::cancel(Platform::open(&config).await?, args).await)
+        }
+        Command::Rerun(args) => {
+            Ok(orchestration_cli::rerun(Platform::open(&config).await?, args).await)
+        }
         Command::Up(args) => {
             if args.demo && !config.project_dir.join("pipelines").exists() {
                 Project::init(&config.project_dir)?;
@@ -226,6 +243,7 @@ async fn run_now(platform: Platform, args: RunArgs) -> anyhow::Result<ExitCode> 
             let mark = match status {
                 BlockStatus::Success => "✅",
                 BlockStatus::Skipped => "⏭ ",
+                BlockStatus::Cancelled => "⏹ ",
                 _ => "❌",
             };
             let detail = error

@@ -17,6 +17,7 @@ const WEB_SPEC: &str = include_str!("../../web/openapi.json");
 const PREDICTION_SPEC: &str = include_str!("../../prediction/openapi.json");
 const WEB_API_SRC: &str = include_str!("../../web/src/api.rs");
 const WEB_LIB_SRC: &str = include_str!("../../web/src/lib.rs");
+const WEB_ORCHESTRATION_SRC: &str = include_str!("../../web/src/orchestration.rs");
 const PREDICTION_SRC: &str = include_str!("../../prediction/src/handlers.rs");
 
 /// The HTTP methods an OpenAPI path item can hold.
@@ -73,10 +74,17 @@ fn source_routes(source: &str, prefix: &str, file: &str) -> BTreeSet<Route> {
 /// The web role's routes: api.rs is mounted under /api, lib.rs at the root (the dashboard).
 fn web_source_routes() -> BTreeSet<Route> {
     assert!(
-        WEB_LIB_SRC.contains("web::scope(\"/api\").configure(api::routes)"),
-        "crates/web/src/lib.rs no longer mounts api::routes under /api: update this test"
+        WEB_LIB_SRC.contains("web::scope(\"/api\")")
+            && WEB_LIB_SRC.contains(".configure(api::routes)")
+            && WEB_LIB_SRC.contains(".configure(orchestration::routes)"),
+        "crates/web/src/lib.rs no longer mounts api::routes and orchestration::routes under /api: update this test"
     );
     let mut routes = source_routes(WEB_API_SRC, "/api", "crates/web/src/api.rs");
+    routes.extend(source_routes(
+        WEB_ORCHESTRATION_SRC,
+        "/api",
+        "crates/web/src/orchestration.rs",
+    ));
     routes.extend(source_routes(WEB_LIB_SRC, "", "crates/web/src/lib.rs"));
     routes
 }

@@ -4,7 +4,9 @@
 //! take over). The one holding it, every tick: gives back runs whose executor stopped
 //! heartbeating, and re-enqueues every queued run when the queue lost its contents (a Redis
 //! that restarted empty or was flushed); every minute it re-sends runs queued for over a
-//! minute. On taking the lease it re-enqueues every queued run.
+//! minute. On taking the lease it re-enqueues every queued run and adds the project's
+//! `triggers.yaml` triggers it does not know yet; every tick it fires the triggers that are due
+//! (see `ironmage_core::triggers`).
 
 use ironmage_core::Platform;
 use std::time::{Duration, Instant};
@@ -71,6 +73,13 @@ pub async fn run(platform: Platform, config: SchedulerConfig, mut shutdown: watc
                     // "lost contents" marker: the first tick must not recover a second time.
                     let _ = platform.queue.lost_contents().await;
                     recover(&platform, &config).await;
+                    match platform.sync_project_triggers().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(triggers = n, "added the project's triggers"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not read the project's triggers")
+                        }
+                    }
                     last_sweep = Instant::now();
                 }
                 tick_once(&platform, &config).await;
@@ -106,6 +115,14 @@ async fn recover(platform: &Platform, config: &SchedulerConfig) {
 }
 
 async fn tick_once(platform: &Platform, config: &SchedulerConfig) {
+    match platform.fire_due_triggers(chrono::Utc::now()).await {
+        Ok(fired) => {
+            for f in fired {
+                tracing::info!(trigger = %f.trigger, outcome = %f.outcome, "trigger due");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "trigger check failed"),
+    }
     if let Err(e) = platform.requeue_stale(config.lease).await {
         tracing::warn!(error = %e, "stale-run check failed");
     }

@@ -39,7 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 type Data = web::Data<Platform>;
 
 /// Parse a JSON body into `T`; errors name the field (`reason`, `variables.seed`).
-fn typed_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+pub(crate) fn typed_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     let value = parse_json_body(body)?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
@@ -80,7 +80,16 @@ fn pipeline_json(p: &ironmage_core::pipeline::Pipeline) -> Value {
         "file": p.file,
         "file_hash": p.file_hash,
         "variables": p.variables,
-        "blocks": p.blocks.iter().map(|b| json!({"name": b.name, "kind": b.kind.as_str(), "upstream": b.upstream, "retries": b.retries})).collect::<Vec<_>>(),
+        "concurrency": p.concurrency,
+        "max_concurrent_runs": p.max_concurrent_runs,
+        "blocks": p.blocks.iter().map(|b| json!({
+            "name": b.name,
+            "kind": b.kind.as_str(),
+            "upstream": b.upstream,
+            "retries": b.retries,
+            "timeout_secs": b.timeout.map(|t| t.as_secs_f64()),
+            "when": b.when_text,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -117,9 +126,14 @@ async fn trigger_run(
     let run = platform
         .trigger_run(&name, request.variables, "api")
         .await?;
-    Ok(HttpResponse::Accepted()
+    Ok(accepted(&run))
+}
+
+/// `202 Accepted` for a run that executors will pick up, with where to follow it.
+pub(crate) fn accepted(run: &ironmage_core::store::Run) -> HttpResponse {
+    HttpResponse::Accepted()
         .insert_header(("Location", format!("/api/runs/{}", run.id)))
-        .json(json!({"run_id": run.id, "status": run.status, "pipeline": run.pipeline, "url": format!("/api/runs/{}", run.id)})))
+        .json(json!({"run_id": run.id, "status": run.status, "pipeline": run.pipeline, "url": format!("/api/runs/{}", run.id)}))
 }
 
 #[derive(Deserialize)]

@@ -4,6 +4,7 @@
 //! answer. Runs are executed elsewhere (executors); triggering one answers `202` with its id.
 
 mod api;
+mod orchestration;
 
 use actix_web::{web, HttpResponse};
 use ironmage_core::Platform;
@@ -17,7 +18,11 @@ pub fn configure(platform: Platform) -> impl FnOnce(&mut web::ServiceConfig) {
         ironmage_core::http::configure_extractors(cfg, BODY_LIMIT);
         cfg.app_data(web::Data::new(platform))
             .route("/", web::get().to(dashboard))
-            .service(web::scope("/api").configure(api::routes))
+            .service(
+                web::scope("/api")
+                    .configure(api::routes)
+                    .configure(orchestration::routes),
+            )
             .default_service(web::to(ironmage_core::http::not_found));
     }
 }

@@ -10,6 +10,10 @@ const DEMO_FILES: &[(&str, &str)] = &[
         "pipelines/demo_mlops/pipeline.yaml",
         include_str!("../../../../project/pipelines/demo_mlops/pipeline.yaml"),
     ),
+    (
+        "pipelines/demo_mlops/triggers.yaml",
+        include_str!("../../../../project/pipelines/demo_mlops/triggers.yaml"),
+    ),
     ("README.md", include_str!("../../../../project/README.md")),
 ];
 

@@ -51,6 +51,8 @@ pub struct Block {
     pub timeout: Option<std::time::Duration>,
     /// Run only when this holds (else the block and its downstream are skipped).
     pub when: Option<Condition>,
+    /// The condition as written.
+    pub when_text: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -162,6 +164,7 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Pipeline> {
             retry_delay_ms: b.retry_delay_ms,
             timeout,
             when,
+            when_text: b.when,
         });
     }
     for b in &blocks {
@@ -323,7 +326,7 @@ fn variable_behind(config: &Value, message: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-fn check_identifier(name: &str) -> std::result::Result<(), String> {
+pub(crate) fn check_identifier(name: &str) -> std::result::Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name

@@ -10,6 +10,7 @@ mod predictions;
 mod registry;
 mod run_control;
 mod runs;
+mod triggers;
 
 pub use datasets::DatasetRecord;
 pub use predictions::{to_json_text, Json, PredictionRecord, PredictionSummary};
@@ -18,6 +19,7 @@ pub use registry::{
 };
 pub use run_control::StoredOutput;
 pub use runs::{BlockRun, BlockStatus, BlockUpdate, NewRun, Run, RunDetail, RunStatus};
+pub use triggers::{NewTrigger, Trigger};
 
 use crate::error::{Error, Result};
 use sqlx::any::{AnyPoolOptions, AnyRow};
