@@ -167,3 +167,40 @@ fn run_variables_are_checked_against_the_pipeline() {
     let e = p.resolve_configs(&vars).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("variables.colour"));
 }
+
+#[test]
+fn conditions_timeouts_and_concurrency_are_checked_at_load() {
+    let ok = "variables: {deploy: true}\nconcurrency: 2\nmax_concurrent_runs: 1\nblocks:\n- {name: a, kind: noop}\n- {name: b, kind: noop, upstream: [a], timeout_secs: 1.5, when: \"variables.deploy and a.rows != 0\"}\n";
+    let p = parse("p", "f", ok).unwrap();
+    assert_eq!(p.concurrency, 2);
+    assert_eq!(p.max_concurrent_runs, Some(1));
+    assert_eq!(
+        p.blocks[1].timeout,
+        Some(std::time::Duration::from_millis(1500))
+    );
+    assert!(p.blocks[1].when.is_some());
+
+    let m = error_of(
+        "blocks:\n- {name: a, kind: noop}\n- {name: b, kind: noop, when: \"a.rows > 0\"}\n",
+    );
+    assert_mentions(
+        &m,
+        &["block b", "field when", "\"a.rows\"", "upstream of b"],
+    );
+    let m = error_of("blocks:\n- {name: a, kind: noop, when: \"variables.nope\"}\n");
+    assert_mentions(&m, &["block a", "field when", "variables.nope"]);
+    let m = error_of("blocks:\n- {name: a, kind: noop, when: \"variables.x = 1\"}\n");
+    assert_mentions(&m, &["block a", "field when", "use == or !="]);
+    let m = error_of("blocks:\n- {name: a, kind: noop, timeout_secs: 0}\n");
+    assert_mentions(&m, &["block a", "field timeout_secs"]);
+    let m = error_of("concurrency: 0\nblocks:\n- {name: a, kind: noop}\n");
+    assert_mentions(&m, &["field concurrency"]);
+    let m = error_of("max_concurrent_runs: 0\nblocks:\n- {name: a, kind: noop}\n");
+    assert_mentions(&m, &["field max_concurrent_runs"]);
+}
+
+#[test]
+fn noop_takes_any_upstream_blocks() {
+    let yaml = "blocks:\n- {name: data, kind: synthetic_churn}\n- {name: other, kind: noop}\n- {name: join, kind: noop, upstream: [data, other]}\n";
+    assert!(parse("p", "f", yaml).is_ok());
+}

@@ -1,0 +1,403 @@
+//! Orchestration on a real embedded platform (SQLite, artifacts on disk): triggers fired with a
+//! controlled clock, conditions, and the run limit.
+
+use chrono::{DateTime, Utc};
+use ironmage_core::store::{BlockStatus, RunStatus};
+use ironmage_core::triggers::TriggerFields;
+use ironmage_core::{ErrorCode, Platform, PlatformConfig};
+use serde_json::{json, Map, Value};
+use std::path::Path;
+
+struct Env {
+    platform: Platform,
+    _dir: tempfile::TempDir,
+}
+
+/// A platform whose project holds the given pipelines (name, pipeline.yaml).
+async fn env(pipelines: &[(&str, &str)]) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, yaml) in pipelines {
+        let folder = dir.path().join("project/pipelines").join(name);
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("pipeline.yaml"), yaml).unwrap();
+    }
+    let platform = Platform::open(&PlatformConfig {
+        data_dir: dir.path().join("data"),
+        database_url: None,
+        artifact_dir: None,
+        project_dir: dir.path().join("project"),
+        redis_url: None,
+    })
+    .await
+    .unwrap();
+    Env {
+        platform,
+        _dir: dir,
+    }
+}
+
+const NOOP: &str = "variables: {label: x}\nblocks:\n- {name: a, kind: noop}\n";
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn fields(value: Value) -> TriggerFields {
+    serde_json::from_value(value).unwrap()
+}
+
+async fn runs_of(platform: &Platform, pipeline: &str) -> Vec<ironmage_core::store::RunDetail> {
+    platform.store.list_runs(Some(pipeline), 100).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_cron_trigger_fires_once_per_fire_time_in_its_time_zone() {
+    let e = env(&[("p", NOOP)]).await;
+    let p = &e.platform;
+    let trigger = p
+        .create_trigger("p", &fields(json!({"name": "sunday", "kind": "cron", "cron": "0 2 * * SUN", "timezone": "Europe/Paris", "variables": {"label": "weekly"}})), "api")
+        .await
+        .unwrap();
+    assert_eq!(trigger.id, "p.sunday");
+
+    // Friday: the first tick schedules it for Sunday 2 AM Paris time (01:00 UTC in winter).
+    assert!(p
+        .fire_due_triggers(at("2026-11-20T12:00:00Z"))
+        .await
+        .unwrap()
+        .is_empty());
+    let scheduled = p.store.trigger("p.sunday").await.unwrap();
+    assert_eq!(
+        scheduled.next_fire_at.as_deref(),
+        Some("2026-11-22T01:00:00.000Z")
+    );
+    assert!(p
+        .fire_due_triggers(at("2026-11-22T00:59:59Z"))
+        .await
+        .unwrap()
+        .is_empty());
+
+    let fired = p
+        .fire_due_triggers(at("2026-11-22T01:00:04Z"))
+        .await
+        .unwrap();
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    let run_id = fired[0].run_id.clone().expect("a run was started");
+    let run = p.store.run(&run_id).await.unwrap();
+    assert_eq!(
+        (run.trigger.as_str(), run.status),
+        ("p.sunday", RunStatus::Queued)
+    );
+    assert_eq!(run.variables["label"], json!("weekly"));
+
+    // Handled: the next tick does not fire again, and the next time is a week later.
+    assert!(p
+        .fire_due_triggers(at("2026-11-22T01:00:09Z"))
+        .await
+        .unwrap()
+        .is_empty());
+    let after = p.store.trigger("p.sunday").await.unwrap();
+    assert_eq!(
+        after.next_fire_at.as_deref(),
+        Some("2026-11-29T01:00:00.000Z")
+    );
+    assert_eq!(after.last_run_id.as_deref(), Some(run_id.as_str()));
+    assert_eq!(runs_of(p, "p").await.len(), 1);
+}
+
+#[tokio::test]
+async fn missed_fire_times_are_skipped_or_run_once_as_the_policy_says() {
+    let e = env(&[("p", NOOP)]).await;
+    let p = &e.platform;
+    for (name, catch_up) in [("skips", "skip"), ("catches_up", "once")] {
+        p.create_trigger(
+            "p",
+            &fields(
+                json!({"name": name, "kind": "interval", "every_secs": 60, "catch_up": catch_up}),
+            ),
+            "api",
+        )
+        .await
+        .unwrap();
+    }
+    p.fire_due_triggers(at("2026-11-20T12:00:00Z"))
+        .await
+        .unwrap();
+    // The scheduler was down for an hour: sixty fire times were missed.
+    let fired = p
+        .fire_due_triggers(at("2026-11-20T13:00:30Z"))
+        .await
+        .unwrap();
+    assert_eq!(fired.len(), 2);
+    let skipped = fired.iter().find(|f| f.trigger == "p.skips").unwrap();
+    assert!(skipped.run_id.is_none());
+    assert!(
+        skipped.outcome.starts_with("skipped: missed"),
+        "{}",
+        skipped.outcome
+    );
+    let caught = fired.iter().find(|f| f.trigger == "p.catches_up").unwrap();
+    assert!(caught.run_id.is_some(), "{}", caught.outcome);
+    assert_eq!(
+        runs_of(p, "p").await.len(),
+        1,
+        "one run for all the missed times"
+    );
+    // Both go on from now, on their cadence.
+    for id in ["p.skips", "p.catches_up"] {
+        let t = p.store.trigger(id).await.unwrap();
+        assert_eq!(t.next_fire_at.as_deref(), Some("2026-11-20T13:01:30.000Z"));
+    }
+    // On time again: both fire.
+    let fired = p
+        .fire_due_triggers(at("2026-11-20T13:01:31Z"))
+        .await
+        .unwrap();
+    assert!(fired.iter().all(|f| f.run_id.is_some()), "{fired:?}");
+}
+
+#[tokio::test]
+async fn disabled_triggers_do_not_fire_and_count_from_now_when_enabled() {
+    let e = env(&[("p", NOOP)]).await;
+    let p = &e.platform;
+    p.create_trigger(
+        "p",
+        &fields(json!({"name": "often", "kind": "interval", "every_secs": 10, "enabled": false})),
+        "api",
+    )
+    .await
+    .unwrap();
+    assert!(p
+        .fire_due_triggers(at("2026-11-20T12:00:00Z"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(p
+        .fire_due_triggers(at("2026-11-20T12:05:00Z"))
+        .await
+        .unwrap()
+        .is_empty());
+    p.set_trigger_enabled("p.often", true).await.unwrap();
+    assert!(
+        p.fire_due_triggers(at("2026-11-20T12:06:00Z"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "scheduled, not fired"
+    );
+    assert_eq!(
+        p.fire_due_triggers(at("2026-11-20T12:06:10Z"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let err = p.fire_trigger("p.nope", Map::new()).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotFound);
+}
+
+#[tokio::test]
+async fn the_run_limit_holds_for_api_and_scheduled_fires() {
+    let limited =
+        "max_concurrent_runs: 1\nvariables: {label: x}\nblocks:\n- {name: a, kind: noop}\n";
+    let e = env(&[("p", limited)]).await;
+    let p = &e.platform;
+    p.create_trigger("p", &fields(json!({"name": "hook", "kind": "api"})), "api")
+        .await
+        .unwrap();
+    p.create_trigger(
+        "p",
+        &fields(json!({"name": "tick", "kind": "interval", "every_secs": 5})),
+        "api",
+    )
+    .await
+    .unwrap();
+    let first = p.fire_trigger("p.hook", Map::new()).await.unwrap();
+    let refused = p.fire_trigger("p.hook", Map::new()).await.unwrap_err();
+    assert_eq!(refused.code, ErrorCode::Conflict);
+    assert!(
+        refused.message.contains("max_concurrent_runs: 1"),
+        "{}",
+        refused.message
+    );
+
+    p.fire_due_triggers(at("2026-11-20T12:00:00Z"))
+        .await
+        .unwrap();
+    let fired = p
+        .fire_due_triggers(at("2026-11-20T12:00:05Z"))
+        .await
+        .unwrap();
+    assert_eq!(fired[0].run_id, None);
+    assert!(
+        fired[0].outcome.contains("max_concurrent_runs"),
+        "{}",
+        fired[0].outcome
+    );
+
+    // Once the active run ends, the next fire starts one.
+    p.execute_run(&first.id, "test", &|_| {})
+        .await
+        .unwrap()
+        .unwrap();
+    let fired = p
+        .fire_due_triggers(at("2026-11-20T12:00:10Z"))
+        .await
+        .unwrap();
+    assert!(fired[0].run_id.is_some(), "{}", fired[0].outcome);
+}
+
+#[tokio::test]
+async fn a_file_trigger_fires_once_per_new_file_with_its_path() {
+    let with_path = "variables: {csv_path: ''}\nblocks:\n- {name: a, kind: noop}\n";
+    let e = env(&[("p", with_path)]).await;
+    let p = &e.platform;
+    let folder = p.project.root().join("incoming");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("old.csv"), "a\n1\n").unwrap();
+    p.create_trigger("p", &fields(json!({"name": "upload", "kind": "file", "path": "incoming", "pattern": "*.csv", "variable": "csv_path"})), "api")
+        .await
+        .unwrap();
+    std::fs::write(folder.join("new.csv"), "a\n2\n").unwrap();
+    std::fs::write(folder.join("notes.txt"), "not a csv").unwrap();
+
+    // Just written: not settled yet.
+    assert!(p.fire_due_triggers(Utc::now()).await.unwrap().is_empty());
+    let later = Utc::now() + chrono::Duration::seconds(2);
+    let fired = p.fire_due_triggers(later).await.unwrap();
+    assert_eq!(fired.len(), 1, "only the new csv: {fired:?}");
+    let run = p
+        .store
+        .run(fired[0].run_id.as_deref().unwrap())
+        .await
+        .unwrap();
+    let path = run.variables["csv_path"].as_str().unwrap().to_string();
+    assert!(Path::new(&path).ends_with("incoming/new.csv"), "{path}");
+    assert!(
+        p.fire_due_triggers(later).await.unwrap().is_empty(),
+        "once per file"
+    );
+}
+
+#[tokio::test]
+async fn bad_triggers_are_refused_with_the_field_named() {
+    let e = env(&[("p", NOOP)]).await;
+    let p = &e.platform;
+    let cases = [
+        (
+            json!({"name": "t", "kind": "cron", "cron": "every day"}),
+            "cron",
+        ),
+        (
+            json!({"name": "t", "kind": "cron", "cron": "0 2 * * *", "timezone": "Paris"}),
+            "timezone",
+        ),
+        (
+            json!({"name": "t", "kind": "interval", "every_secs": 0}),
+            "every_secs",
+        ),
+        (
+            json!({"name": "t", "kind": "api", "every_secs": 5}),
+            "every_secs",
+        ),
+        (json!({"name": "T!", "kind": "api"}), "name"),
+        (
+            json!({"name": "t", "kind": "api", "variables": {"nope": 1}}),
+            "variables.nope",
+        ),
+        (
+            json!({"name": "t", "kind": "file", "path": "in", "variable": "nope"}),
+            "variable",
+        ),
+        (
+            json!({"name": "t", "kind": "api", "catch_up": "always"}),
+            "catch_up",
+        ),
+    ];
+    for (body, field) in cases {
+        let err = p
+            .create_trigger("p", &fields(body.clone()), "api")
+            .await
+            .unwrap_err();
+        assert_eq!(err.field.as_deref(), Some(field), "{body}: {err}");
+    }
+    let err = p
+        .create_trigger(
+            "missing",
+            &fields(json!({"name": "t", "kind": "api"})),
+            "api",
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotFound);
+    p.create_trigger("p", &fields(json!({"name": "t", "kind": "api"})), "api")
+        .await
+        .unwrap();
+    let err = p
+        .create_trigger("p", &fields(json!({"name": "t", "kind": "api"})), "api")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Conflict);
+    assert!(
+        p.store.triggers(None).await.unwrap().len() == 1,
+        "nothing half-written"
+    );
+}
+
+#[tokio::test]
+async fn project_triggers_are_added_once_and_then_the_store_decides() {
+    let e = env(&[]).await;
+    let p = &e.platform;
+    ironmage_core::pipeline::Project::init(p.project.root()).unwrap();
+    assert_eq!(p.sync_project_triggers().await.unwrap(), 1);
+    let weekly = p.store.trigger("demo_mlops.weekly_retrain").await.unwrap();
+    assert!(!weekly.enabled, "shipped disabled");
+    assert_eq!(weekly.source, "project");
+    p.set_trigger_enabled("demo_mlops.weekly_retrain", true)
+        .await
+        .unwrap();
+    assert_eq!(p.sync_project_triggers().await.unwrap(), 0);
+    assert!(
+        p.store
+            .trigger("demo_mlops.weekly_retrain")
+            .await
+            .unwrap()
+            .enabled,
+        "enabling survives a restart"
+    );
+}
+
+#[tokio::test]
+async fn conditions_skip_a_block_and_its_downstream() {
+    let branches = "variables: {deploy: true}\nblocks:\n\
+        - {name: start, kind: noop}\n\
+        - {name: ship, kind: noop, upstream: [start], when: \"variables.deploy\"}\n\
+        - {name: after_ship, kind: noop, upstream: [ship]}\n\
+        - {name: hold, kind: noop, upstream: [start], when: \"not variables.deploy\"}\n";
+    let e = env(&[("p", branches)]).await;
+    let p = &e.platform;
+    for (deploy, ran, skipped) in [
+        (true, vec!["start", "ship", "after_ship"], vec!["hold"]),
+        (false, vec!["start", "hold"], vec!["ship", "after_ship"]),
+    ] {
+        let mut vars = Map::new();
+        vars.insert("deploy".into(), json!(deploy));
+        let run = p.create_run("p", vars, "test").await.unwrap();
+        let outcome = p
+            .execute_run(&run.id, "test", &|_| {})
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(outcome.status, RunStatus::Success);
+        let blocks = p.store.block_runs(&run.id).await.unwrap();
+        let status = |name: &str| blocks.iter().find(|b| b.block == name).unwrap().status;
+        for name in ran {
+            assert_eq!(status(name), BlockStatus::Success, "deploy={deploy} {name}");
+        }
+        for name in skipped {
+            assert_eq!(status(name), BlockStatus::Skipped, "deploy={deploy} {name}");
+        }
+    }
+}
