@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod artifacts;
+pub mod batch_predict;
 pub mod clock;
 pub mod dataset;
 pub mod error;
@@ -27,9 +28,11 @@ pub mod names;
 pub mod pipeline;
 pub mod platform;
 pub mod queue;
+pub mod registry_workflow;
 pub mod serving;
 pub mod store;
 pub mod synthetic;
+pub mod version_compare;
 
 pub use error::{Error, ErrorCode, Result};
 pub use platform::{Platform, PlatformConfig};

@@ -80,6 +80,10 @@ pub enum Command {
     Run(RunArgs),
     /// Create a project folder with the demo pipelines.
     Init(InitArgs),
+    /// Model registry: list, show, promote, approve, reject, rollback, compare, policy.
+    Models(crate::registry_cli::ModelsArgs),
+    /// Score a CSV file with a model version chosen by stage or number.
+    PredictBatch(crate::registry_cli::PredictBatchArgs),
 }
 
 /// `ironmage up`.

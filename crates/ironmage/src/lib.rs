@@ -2,4 +2,5 @@
 //! embedded default); the role subcommands run one each. `main` and the tests share this code.
 
 pub mod config;
+pub mod registry_cli;
 pub mod stack;

@@ -19,7 +19,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(
         cli.log_json,
-        matches!(cli.command, Command::Run(_) | Command::Init(_)),
+        matches!(
+            cli.command,
+            Command::Run(_) | Command::Init(_) | Command::Models(_) | Command::PredictBatch(_)
+        ),
     );
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -70,6 +73,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run_now(Platform::open(&config).await?, args).await,
+        Command::Models(args) => {
+            ironmage::registry_cli::models(Platform::open(&config).await?, args).await
+        }
+        Command::PredictBatch(args) => {
+            ironmage::registry_cli::predict_batch(Platform::open(&config).await?, args).await
+        }
         Command::Up(args) => {
             if args.demo && !config.project_dir.join("pipelines").exists() {
                 Project::init(&config.project_dir)?;

@@ -34,12 +34,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/models/{name}/versions/{version}/transition",
             web::post().to(transition),
         );
+    crate::registry_api::routes(cfg);
 }
 
 type Data = web::Data<Platform>;
 
 /// Parse a JSON body into `T`; errors name the field (`reason`, `variables.seed`).
-fn typed_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+pub(crate) fn typed_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     let value = parse_json_body(body)?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
@@ -189,24 +190,21 @@ async fn version_lineage(
 struct TransitionBody {
     stage: String,
     reason: String,
-    #[serde(default = "default_actor")]
-    actor: String,
-}
-
-fn default_actor() -> String {
-    "api".into()
+    actor: Option<String>,
 }
 
 async fn transition(
     platform: Data,
+    req: actix_web::HttpRequest,
     path: web::Path<(String, i64)>,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let (name, version) = path.into_inner();
     let body: TransitionBody = typed_body(&read_body(payload, crate::BODY_LIMIT).await?)?;
     let stage = Stage::parse_user(&body.stage)?;
+    let actor = crate::registry_api::actor(&req, body.actor)?;
     let changed = platform
-        .transition(&name, version, stage, &body.actor, &body.reason)
+        .transition(&name, version, stage, &actor, &body.reason)
         .await?;
     Ok(HttpResponse::Ok().json(changed))
 }

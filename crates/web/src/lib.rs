@@ -4,6 +4,7 @@
 //! answer. Runs are executed elsewhere (executors); triggering one answers `202` with its id.
 
 mod api;
+mod registry_api;
 
 use actix_web::{web, HttpResponse};
 use ironmage_core::Platform;

@@ -4,17 +4,22 @@
 //! (production topology): the SQL is written once, with `$N` placeholders, text timestamps and
 //! JSON as text, and only the migrations differ per backend.
 
+mod approvals;
+mod audit;
 mod datasets;
 mod leases;
 mod predictions;
 mod registry;
+mod registry_policy;
 mod runs;
 
+pub use approvals::{Approval, ApprovalOutcome, ApprovalRequest};
 pub use datasets::DatasetRecord;
 pub use predictions::{to_json_text, Json, PredictionRecord, PredictionSummary};
 pub use registry::{
     ArtifactRefs, Deployment, ModelSummary, ModelVersion, NewVersion, Stage, Transition,
 };
+pub use registry_policy::{Gate, GateOp, Policy, PolicySettings, DEFAULT_APPROVALS};
 pub use runs::{BlockRun, BlockStatus, BlockUpdate, NewRun, Run, RunDetail, RunStatus};
 
 use crate::error::{Error, Result};
