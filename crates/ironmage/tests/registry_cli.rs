@@ -69,7 +69,7 @@ fn every_registry_command_has_help() {
             "--output",
             "b",
         ],
-        "--version",
+        "--stage <STAGE>",
     );
 }
 
