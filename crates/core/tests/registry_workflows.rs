@@ -35,6 +35,7 @@ both_backends! {
     no_approval_once_the_version_left_staging => sqlite_no_approval_once_the_version_left_staging, postgres_no_approval_once_the_version_left_staging;
     requests_need_staging_and_one_pending_per_version => sqlite_requests_need_staging_and_one_pending_per_version, postgres_requests_need_staging_and_one_pending_per_version;
     concurrent_approvals_leave_one_production => sqlite_concurrent_approvals_leave_one_production, postgres_concurrent_approvals_leave_one_production;
+    approvals_racing_direct_promotions_leave_one_production => sqlite_approvals_racing_direct_promotions_leave_one_production, postgres_approvals_racing_direct_promotions_leave_one_production;
     keep_latest_archives_older_non_production_versions => sqlite_keep_latest_archives_older_non_production_versions, postgres_keep_latest_archives_older_non_production_versions;
     deletion_spares_production_and_keeps_numbers => sqlite_deletion_spares_production_and_keeps_numbers, postgres_deletion_spares_production_and_keeps_numbers;
     policies_are_validated_and_stored => sqlite_policies_are_validated_and_stored, postgres_policies_are_validated_and_stored;
@@ -416,6 +417,72 @@ async fn concurrent_approvals_leave_one_production(t: TestStore) {
     assert_eq!(production, 1);
     assert_eq!(archived, promoted - 1);
     assert_audit_complete(&s.transitions("m").await.unwrap());
+}
+
+/// Approvals, direct promotions and deletions race on one model: at every end there is one
+/// Production version, and each promotion's audit line is there.
+async fn approvals_racing_direct_promotions_leave_one_production(t: TestStore) {
+    const N: i64 = 6;
+    let s = &t.store;
+    staged(s, "m", 2 * N as usize, 1).await;
+    let mut ids = Vec::new();
+    for v in 1..=N {
+        ids.push(
+            s.request_promotion("m", v, "race", "alice")
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let barrier = Arc::new(Barrier::new(2 * N as usize));
+    let mut tasks = Vec::new();
+    for (i, id) in ids.into_iter().enumerate() {
+        let (store, gate) = (s.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            gate.wait().await;
+            store
+                .approve("m", id, "bob", "")
+                .await
+                .map(|o| o.promoted.is_some())
+        }));
+        let (store, gate) = (s.clone(), barrier.clone());
+        let direct = N + 1 + i as i64;
+        tasks.push(tokio::spawn(async move {
+            gate.wait().await;
+            store
+                .transition("m", direct, Stage::Production, "ops", "direct")
+                .await
+                .map(|_| true)
+        }));
+    }
+    let mut promoted = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(moved) => promoted += usize::from(moved),
+            Err(e) => assert_eq!(e.code, ErrorCode::Conflict, "{e:?}"),
+        }
+    }
+    let versions = s.versions("m").await.unwrap();
+    assert_eq!(
+        versions
+            .iter()
+            .filter(|v| v.stage == Stage::Production)
+            .count(),
+        1
+    );
+    let audit = s.transitions("m").await.unwrap();
+    assert_eq!(
+        audit.iter().filter(|a| a.to_stage == "Production").count(),
+        promoted
+    );
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|a| a.from_stage == "Production")
+            .count(),
+        promoted - 1
+    );
+    assert_audit_complete(&audit);
 }
 
 async fn keep_latest_archives_older_non_production_versions(t: TestStore) {
