@@ -83,7 +83,7 @@ pub enum Command {
     /// Model registry: list, show, promote, approve, reject, rollback, compare, policy.
     Models(crate::registry_cli::ModelsArgs),
     /// Score a CSV file with a model version chosen by stage or number.
-    PredictBatch(crate::registry_cli::PredictBatchArgs),
+    PredictBatch(crate::batch_cli::PredictBatchArgs),
 }
 
 /// `ironmage up`.

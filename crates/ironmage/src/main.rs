@@ -77,7 +77,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ironmage::registry_cli::models(Platform::open(&config).await?, args).await
         }
         Command::PredictBatch(args) => {
-            ironmage::registry_cli::predict_batch(Platform::open(&config).await?, args).await
+            ironmage::batch_cli::predict_batch(Platform::open(&config).await?, args).await
         }
         Command::Up(args) => {
             if args.demo && !config.project_dir.join("pipelines").exists() {

@@ -7,6 +7,7 @@
 mod approvals;
 mod audit;
 mod datasets;
+mod gates;
 mod leases;
 mod predictions;
 mod registry;
@@ -15,11 +16,12 @@ mod runs;
 
 pub use approvals::{Approval, ApprovalOutcome, ApprovalRequest};
 pub use datasets::DatasetRecord;
+pub use gates::{Gate, GateOp};
 pub use predictions::{to_json_text, Json, PredictionRecord, PredictionSummary};
 pub use registry::{
     ArtifactRefs, Deployment, ModelSummary, ModelVersion, NewVersion, Stage, Transition,
 };
-pub use registry_policy::{Gate, GateOp, Policy, PolicySettings, DEFAULT_APPROVALS};
+pub use registry_policy::{Policy, PolicySettings, DEFAULT_APPROVALS};
 pub use runs::{BlockRun, BlockStatus, BlockUpdate, NewRun, Run, RunDetail, RunStatus};
 
 use crate::error::{Error, Result};
