@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod artifacts;
+pub mod batch_predict;
 pub mod clock;
 pub mod dataset;
 pub mod error;
@@ -27,11 +28,13 @@ pub mod names;
 pub mod pipeline;
 pub mod platform;
 pub mod queue;
+pub mod registry_workflow;
 mod run_actions;
 pub mod serving;
 pub mod store;
 pub mod synthetic;
 pub mod triggers;
+pub mod version_compare;
 
 pub use error::{Error, ErrorCode, Result};
 pub use platform::{Platform, PlatformConfig};

@@ -90,6 +90,10 @@ pub enum Command {
     Cancel(crate::orchestration_cli::RunId),
     /// Re-run a failed run from its failed block, reusing what succeeded.
     Rerun(crate::orchestration_cli::RunId),
+    /// Model registry: list, show, promote, approve, reject, rollback, compare, policy.
+    Models(crate::registry_cli::ModelsArgs),
+    /// Score a CSV file with a model version chosen by stage or number.
+    PredictBatch(crate::batch_cli::PredictBatchArgs),
 }
 
 /// `ironmage up`.

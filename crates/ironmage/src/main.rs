@@ -87,6 +87,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rerun(args) => {
             Ok(orchestration_cli::rerun(Platform::open(&config).await?, args).await)
         }
+        Command::Models(args) => {
+            ironmage::registry_cli::models(Platform::open(&config).await?, args).await
+        }
+        Command::PredictBatch(args) => {
+            ironmage::batch_cli::predict_batch(Platform::open(&config).await?, args).await
+        }
         Command::Up(args) => {
             if args.demo && !config.project_dir.join("pipelines").exists() {
                 Project::init(&config.project_dir)?;

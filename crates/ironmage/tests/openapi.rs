@@ -3,7 +3,7 @@
 //! - every (method, path) of `crates/web/openapi.json` and `crates/prediction/openapi.json` is
 //!   routed by a running stack (its answer is not the router's `no route for …` 404), and the
 //!   status it answers with the documented examples is one the document lists;
-//! - every `.route("…", web::<method>()…)` of `crates/web/src/{api,lib}.rs` and
+//! - every `.route("…", web::<method>()…)` of `crates/web/src/{api,lib,registry_api}.rs` and
 //!   `crates/prediction/src/handlers.rs` is in the matching document.
 //!
 //! So a route added without docs, or docs of a route that does not exist, fails here.
@@ -18,6 +18,7 @@ const PREDICTION_SPEC: &str = include_str!("../../prediction/openapi.json");
 const WEB_API_SRC: &str = include_str!("../../web/src/api.rs");
 const WEB_LIB_SRC: &str = include_str!("../../web/src/lib.rs");
 const WEB_ORCHESTRATION_SRC: &str = include_str!("../../web/src/orchestration.rs");
+const WEB_REGISTRY_SRC: &str = include_str!("../../web/src/registry_api.rs");
 const PREDICTION_SRC: &str = include_str!("../../prediction/src/handlers.rs");
 
 /// The HTTP methods an OpenAPI path item can hold.
@@ -79,11 +80,20 @@ fn web_source_routes() -> BTreeSet<Route> {
             && WEB_LIB_SRC.contains(".configure(orchestration::routes)"),
         "crates/web/src/lib.rs no longer mounts api::routes and orchestration::routes under /api: update this test"
     );
+    assert!(
+        WEB_API_SRC.contains("crate::registry_api::routes(cfg);"),
+        "crates/web/src/api.rs no longer mounts registry_api::routes: update this test"
+    );
     let mut routes = source_routes(WEB_API_SRC, "/api", "crates/web/src/api.rs");
     routes.extend(source_routes(
         WEB_ORCHESTRATION_SRC,
         "/api",
         "crates/web/src/orchestration.rs",
+    ));
+    routes.extend(source_routes(
+        WEB_REGISTRY_SRC,
+        "/api",
+        "crates/web/src/registry_api.rs",
     ));
     routes.extend(source_routes(WEB_LIB_SRC, "", "crates/web/src/lib.rs"));
     routes

@@ -34,6 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/models/{name}/versions/{version}/transition",
             web::post().to(transition),
         );
+    crate::registry_api::routes(cfg);
 }
 
 type Data = web::Data<Platform>;
@@ -203,24 +204,21 @@ async fn version_lineage(
 struct TransitionBody {
     stage: String,
     reason: String,
-    #[serde(default = "default_actor")]
-    actor: String,
-}
-
-fn default_actor() -> String {
-    "api".into()
+    actor: Option<String>,
 }
 
 async fn transition(
     platform: Data,
+    req: actix_web::HttpRequest,
     path: web::Path<(String, i64)>,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let (name, version) = path.into_inner();
     let body: TransitionBody = typed_body(&read_body(payload, crate::BODY_LIMIT).await?)?;
     let stage = Stage::parse_user(&body.stage)?;
+    let actor = crate::registry_api::actor(&req, body.actor)?;
     let changed = platform
-        .transition(&name, version, stage, &body.actor, &body.reason)
+        .transition(&name, version, stage, &actor, &body.reason)
         .await?;
     Ok(HttpResponse::Ok().json(changed))
 }

@@ -5,6 +5,7 @@
 
 mod api;
 mod orchestration;
+mod registry_api;
 
 use actix_web::{web, HttpResponse};
 use ironmage_core::Platform;

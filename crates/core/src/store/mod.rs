@@ -4,19 +4,26 @@
 //! (production topology): the SQL is written once, with `$N` placeholders, text timestamps and
 //! JSON as text, and only the migrations differ per backend.
 
+mod approvals;
+mod audit;
 mod datasets;
+mod gates;
 mod leases;
 mod predictions;
 mod registry;
+mod registry_policy;
 mod run_control;
 mod runs;
 mod triggers;
 
+pub use approvals::{Approval, ApprovalOutcome, ApprovalRequest};
 pub use datasets::DatasetRecord;
+pub use gates::{Gate, GateOp};
 pub use predictions::{to_json_text, Json, PredictionRecord, PredictionSummary};
 pub use registry::{
     ArtifactRefs, Deployment, ModelSummary, ModelVersion, NewVersion, Stage, Transition,
 };
+pub use registry_policy::{Policy, PolicySettings, DEFAULT_APPROVALS};
 pub use run_control::StoredOutput;
 pub use runs::{BlockRun, BlockStatus, BlockUpdate, NewRun, Run, RunDetail, RunStatus};
 pub use triggers::{NewTrigger, Trigger};

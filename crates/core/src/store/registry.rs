@@ -1,6 +1,8 @@
 //! The model registry's tables: registered models, numbered versions with stages,
 //! the audit trail of transitions, and deployment decisions.
 
+use super::audit::{insert_transition, lock_model, move_stage, Audit};
+use super::registry_policy::apply_gates;
 use super::runs::text_enum;
 use super::{json_column, Store};
 use crate::clock;
@@ -98,6 +100,10 @@ pub struct ModelVersion {
     pub lineage: serde_json::Value,
     /// When it was registered.
     pub created_at: String,
+    /// Validation gate verdict at registration: `passed`, `failed`, or none (no gates).
+    pub gate_status: Option<String>,
+    /// Why the gates passed or failed.
+    pub gate_reason: Option<String>,
 }
 
 /// A model with its versions, newest first.
@@ -128,6 +134,10 @@ pub struct Transition {
     pub reason: String,
     /// When.
     pub created_at: String,
+    /// Users whose approvals executed this move (empty when none were needed).
+    pub approvers: Vec<String>,
+    /// The approval request this move executed, if any.
+    pub request_id: Option<i64>,
 }
 
 /// One deployment decision of a pipeline's deploy block.
@@ -147,7 +157,8 @@ pub struct Deployment {
     pub created_at: String,
 }
 
-const VERSION_COLUMNS: &str = "model, version, label, stage, run_id, dataset_version, artifacts, metrics, hyperparameters, lineage, created_at";
+const INSERT_COLUMNS: &str = "model, version, label, stage, run_id, dataset_version, artifacts, metrics, hyperparameters, lineage, created_at";
+pub(crate) const VERSION_COLUMNS: &str = "model, version, label, stage, run_id, dataset_version, artifacts, metrics, hyperparameters, lineage, created_at, gate_status, gate_reason";
 
 impl Store {
     /// Register a new version (creating the model on first use), numbered one past the last.
@@ -167,7 +178,7 @@ impl Store {
             // The version and its audit entry are written together or not at all.
             let mut tx = self.pool.begin().await?;
             let inserted = sqlx::query(&format!(
-                "INSERT INTO model_versions ({VERSION_COLUMNS}) SELECT $1, COALESCE(MAX(version), 0) + 1, $2, 'None', $3, $4, $5, $6, $7, $8, $9 FROM model_versions WHERE model = $1 RETURNING version"
+                "INSERT INTO model_versions ({INSERT_COLUMNS}) SELECT $1, COALESCE(MAX(version), 0) + 1, $2, 'None', $3, $4, $5, $6, $7, $8, $9 FROM model_versions WHERE model = $1 RETURNING version"
             ))
             .bind(&new.model)
             .bind(&label)
@@ -183,18 +194,14 @@ impl Store {
             match inserted.map_err(Error::from) {
                 Ok(row) => {
                     let version: i64 = row.try_get("version")?;
-                    insert_transition(
-                        &mut tx,
-                        &new.model,
-                        version,
-                        "None",
-                        "None",
-                        "system",
-                        "registered",
-                        &now,
-                    )
-                    .await?;
+                    let registered = Audit::by("system", "registered", &now);
+                    insert_transition(&mut tx, &new.model, version, "None", "None", &registered)
+                        .await?;
+                    // The gates' verdict is part of the registration: no window in which
+                    // the version exists without it.
+                    apply_gates(&mut tx, &new.model, version, &new.metrics, &now).await?;
                     tx.commit().await?;
+                    self.apply_keep_latest(&new.model).await?;
                     return self.version(&new.model, version).await;
                 }
                 Err(e) if e.code == ErrorCode::Conflict => {
@@ -222,7 +229,7 @@ impl Store {
     /// One version.
     pub async fn version(&self, model: &str, version: i64) -> Result<ModelVersion> {
         let row = sqlx::query(&format!(
-            "SELECT {VERSION_COLUMNS} FROM model_versions WHERE model = $1 AND version = $2"
+            "SELECT {VERSION_COLUMNS} FROM model_versions WHERE model = $1 AND version = $2 AND deleted_at IS NULL"
         ))
         .bind(model)
         .bind(version)
@@ -234,7 +241,7 @@ impl Store {
 
     /// The version of `model` in Production, if any.
     pub async fn production_version(&self, model: &str) -> Result<Option<ModelVersion>> {
-        let row = sqlx::query(&format!("SELECT {VERSION_COLUMNS} FROM model_versions WHERE model = $1 AND stage = 'Production'"))
+        let row = sqlx::query(&format!("SELECT {VERSION_COLUMNS} FROM model_versions WHERE model = $1 AND stage = 'Production' AND deleted_at IS NULL"))
             .bind(model)
             .fetch_optional(&self.pool)
             .await?;
@@ -262,7 +269,7 @@ impl Store {
     /// Versions of one model, newest first.
     pub async fn versions(&self, model: &str) -> Result<Vec<ModelVersion>> {
         let rows = sqlx::query(&format!(
-            "SELECT {VERSION_COLUMNS} FROM model_versions WHERE model = $1 ORDER BY version DESC"
+            "SELECT {VERSION_COLUMNS} FROM model_versions WHERE model = $1 AND deleted_at IS NULL ORDER BY version DESC"
         ))
         .bind(model)
         .fetch_all(&self.pool)
@@ -283,81 +290,16 @@ impl Store {
         let now = clock::now();
         let mut tx = self.pool.begin().await?;
         // Write first: on SQLite this takes the write lock before anything is read.
-        let touched = sqlx::query("UPDATE registered_models SET updated_at = $2 WHERE name = $1")
-            .bind(model)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-        if touched.rows_affected() == 0 {
-            return Err(Error::not_found(format!("model {model:?} not found")));
-        }
-        let row = sqlx::query("SELECT stage FROM model_versions WHERE model = $1 AND version = $2")
-            .bind(model)
-            .bind(version)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("model {model:?} has no version {version}")))?;
-        let from = Stage::parse(&row.try_get::<String, _>("stage")?)?;
-        if from == to {
-            return Err(Error::conflict(format!(
-                "version {version} of {model:?} is already in {}",
-                to.as_str()
-            )));
-        }
-        if to == Stage::Production {
-            let archived = sqlx::query("UPDATE model_versions SET stage = 'Archived' WHERE model = $1 AND stage = 'Production' RETURNING version")
-                .bind(model)
-                .fetch_all(&mut *tx)
-                .await?;
-            for old in &archived {
-                let old: i64 = old.try_get("version")?;
-                insert_transition(
-                    &mut tx,
-                    model,
-                    old,
-                    "Production",
-                    "Archived",
-                    actor,
-                    &format!("replaced by version {version}"),
-                    &now,
-                )
-                .await?;
-            }
-        }
-        sqlx::query("UPDATE model_versions SET stage = $3 WHERE model = $1 AND version = $2")
-            .bind(model)
-            .bind(version)
-            .bind(to.as_str())
-            .execute(&mut *tx)
-            .await?;
-        insert_transition(
-            &mut tx,
-            model,
-            version,
-            from.as_str(),
-            to.as_str(),
-            actor,
-            reason,
-            &now,
-        )
-        .await?;
-        // Read the result inside the transaction: read after the commit, a concurrent promotion
-        // could already have archived it, and the caller would be told "Archived".
-        let row = sqlx::query(&format!(
-            "SELECT {VERSION_COLUMNS} FROM model_versions WHERE model = $1 AND version = $2"
-        ))
-        .bind(model)
-        .bind(version)
-        .fetch_one(&mut *tx)
-        .await?;
-        let moved = version_from_row(&row)?;
+        lock_model(&mut tx, model, &now).await?;
+        let moved =
+            move_stage(&mut tx, model, version, to, &Audit::by(actor, reason, &now)).await?;
         tx.commit().await?;
         Ok(moved)
     }
 
     /// The audit trail of a model, oldest first.
     pub async fn transitions(&self, model: &str) -> Result<Vec<Transition>> {
-        let rows = sqlx::query("SELECT model, version, from_stage, to_stage, actor, reason, created_at FROM transitions WHERE model = $1 ORDER BY id")
+        let rows = sqlx::query("SELECT model, version, from_stage, to_stage, actor, reason, created_at, approvers, request_id FROM transitions WHERE model = $1 ORDER BY id")
             .bind(model)
             .fetch_all(&self.pool)
             .await?;
@@ -371,6 +313,8 @@ impl Store {
                     actor: r.try_get("actor")?,
                     reason: r.try_get("reason")?,
                     created_at: r.try_get("created_at")?,
+                    approvers: json_column(r, "approvers")?,
+                    request_id: r.try_get("request_id")?,
                 })
             })
             .collect()
@@ -411,31 +355,7 @@ impl Store {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn insert_transition(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    model: &str,
-    version: i64,
-    from: &str,
-    to: &str,
-    actor: &str,
-    reason: &str,
-    now: &str,
-) -> Result<()> {
-    sqlx::query("INSERT INTO transitions (model, version, from_stage, to_stage, actor, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(model)
-        .bind(version)
-        .bind(from)
-        .bind(to)
-        .bind(actor)
-        .bind(reason)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-fn version_from_row(row: &AnyRow) -> Result<ModelVersion> {
+pub(crate) fn version_from_row(row: &AnyRow) -> Result<ModelVersion> {
     Ok(ModelVersion {
         model: row.try_get("model")?,
         version: row.try_get("version")?,
@@ -448,5 +368,7 @@ fn version_from_row(row: &AnyRow) -> Result<ModelVersion> {
         hyperparameters: json_column(row, "hyperparameters")?,
         lineage: json_column(row, "lineage")?,
         created_at: row.try_get("created_at")?,
+        gate_status: row.try_get("gate_status")?,
+        gate_reason: row.try_get("gate_reason")?,
     })
 }

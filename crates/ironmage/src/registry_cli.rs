@@ -1,0 +1,426 @@
+//! `ironmage models …`: the registry from the terminal (`predict-batch` is in batch_cli.rs). Like
+//! `ironmage run`, these talk to the metadata store and artifact folder directly (same flags
+//! and environment variables), through the same core calls as the REST API.
+
+use anyhow::bail;
+use clap::{Args, Subcommand};
+use ironmage_core::registry_workflow::Promotion;
+use ironmage_core::store::{Gate, ModelVersion, PolicySettings, Stage};
+use ironmage_core::Platform;
+use std::process::ExitCode;
+
+/// `ironmage models`.
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ModelsCommand,
+}
+
+/// The acting user: `--user`, else `$USER`.
+#[derive(Debug, Clone, Args)]
+pub struct UserArg {
+    /// Who acts (recorded in the audit log).
+    #[arg(long, env = "USER", default_value = "cli")]
+    pub user: String,
+}
+
+/// Registry commands.
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// List registered models with their Production and Staging versions.
+    List,
+    /// Show a model: versions, policy, pending requests and audit log.
+    Show {
+        /// Model name.
+        name: String,
+    },
+    /// List a model's versions, newest first.
+    Versions {
+        /// Model name.
+        name: String,
+    },
+    /// Promote a version to staging, or to production (through an approval request when the
+    /// model's policy requires approvals; the request id is printed).
+    Promote {
+        /// Model name.
+        name: String,
+        /// Version number.
+        #[arg(long)]
+        version: i64,
+        /// Target stage: staging or production.
+        #[arg(long)]
+        to: String,
+        /// Why (recorded in the audit log).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        user: UserArg,
+    },
+    /// Approve a pending request; the last required approval promotes the version.
+    Approve {
+        /// Model name.
+        name: String,
+        /// Request id.
+        #[arg(long)]
+        request: i64,
+        /// Optional comment.
+        #[arg(long, default_value = "")]
+        comment: String,
+        #[command(flatten)]
+        user: UserArg,
+    },
+    /// Reject a pending request.
+    Reject {
+        /// Model name.
+        name: String,
+        /// Request id.
+        #[arg(long)]
+        request: i64,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        user: UserArg,
+    },
+    /// List a model's approval requests.
+    Requests {
+        /// Model name.
+        name: String,
+        /// Only pending, approved or rejected ones.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Bring a previous version back to Production (archives the current one).
+    Rollback {
+        /// Model name.
+        name: String,
+        /// Version to restore.
+        #[arg(long)]
+        version: i64,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        user: UserArg,
+    },
+    /// Compare two versions: metrics and parameters side by side.
+    Compare {
+        /// Model name.
+        name: String,
+        /// First version.
+        a: i64,
+        /// Second version.
+        b: i64,
+    },
+    /// Show, or change, a model's policy (gates, approvals, keep-latest-N).
+    Policy {
+        /// Model name.
+        name: String,
+        /// A validation gate such as 'auc_score>=0.85' (repeat for several; replaces the gates).
+        #[arg(long = "gate")]
+        gates: Vec<String>,
+        /// Remove every gate.
+        #[arg(long, conflicts_with = "gates")]
+        no_gates: bool,
+        /// Approvals required for Production (0: promote directly).
+        #[arg(long)]
+        approvals: Option<i64>,
+        /// Keep only the newest N versions out of Archived.
+        #[arg(long)]
+        keep_latest: Option<i64>,
+        #[command(flatten)]
+        user: UserArg,
+    },
+    /// Archive versions older than the newest N (the policy's N by default).
+    KeepLatest {
+        /// Model name.
+        name: String,
+        /// How many to keep.
+        #[arg(long)]
+        n: Option<i64>,
+        #[command(flatten)]
+        user: UserArg,
+    },
+    /// Delete a version that is not in Production.
+    Delete {
+        /// Model name.
+        name: String,
+        /// Version number.
+        #[arg(long)]
+        version: i64,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        user: UserArg,
+    },
+}
+
+fn version_line(v: &ModelVersion) -> String {
+    let auc = v.metrics.get("auc_score").and_then(|m| m.as_f64());
+    let gate = match (&v.gate_status, &v.gate_reason) {
+        (Some(s), Some(r)) => format!("  gate {s}: {r}"),
+        _ => String::new(),
+    };
+    format!(
+        "  v{:<4} {:<10} {}  auc={}{gate}",
+        v.version,
+        v.stage.as_str(),
+        v.label,
+        auc.map_or("-".into(), |a| format!("{a:.4}"))
+    )
+}
+
+/// Run a `models` command.
+pub async fn models(platform: Platform, args: ModelsArgs) -> anyhow::Result<ExitCode> {
+    use ModelsCommand as C;
+    let p = &platform;
+    match args.command {
+        C::List => {
+            let models = p.store.list_models().await?;
+            if models.is_empty() {
+                println!("no registered models");
+            }
+            for m in models {
+                let at = |s: Stage| {
+                    m.versions
+                        .iter()
+                        .find(|v| v.stage == s)
+                        .map_or("-".into(), |v| format!("v{}", v.version))
+                };
+                println!(
+                    "{:<24} versions={:<4} production={:<6} staging={}",
+                    m.name,
+                    m.versions.len(),
+                    at(Stage::Production),
+                    at(Stage::Staging)
+                );
+            }
+        }
+        C::Show { name } => {
+            let policy = p.store.policy(&name).await?;
+            println!("model {name}");
+            let gates: Vec<String> = policy
+                .settings
+                .gates
+                .iter()
+                .map(|g| format!("{}{}{}", g.metric, g.op.as_str(), g.threshold))
+                .collect();
+            println!(
+                "policy: gates=[{}] approvals={} keep_latest={}",
+                gates.join(", "),
+                policy.settings.required_approvals,
+                policy
+                    .settings
+                    .keep_latest_n
+                    .map_or("-".into(), |n| n.to_string())
+            );
+            println!("versions:");
+            for v in p.store.versions(&name).await? {
+                println!("{}", version_line(&v));
+            }
+            println!("pending requests:");
+            for r in p.store.approval_requests(&name, Some("pending")).await? {
+                println!(
+                    "  #{} v{} by {} ({}/{} approvals): {}",
+                    r.id,
+                    r.version,
+                    r.requested_by,
+                    r.approvals.len(),
+                    r.required_approvals,
+                    r.reason
+                );
+            }
+            println!("audit log:");
+            for t in p.store.transitions(&name).await? {
+                let approvers = if t.approvers.is_empty() {
+                    String::new()
+                } else {
+                    format!(" approvers={}", t.approvers.join(","))
+                };
+                println!(
+                    "  {} v{} {} -> {} by {}: {}{approvers}",
+                    t.created_at, t.version, t.from_stage, t.to_stage, t.actor, t.reason
+                );
+            }
+        }
+        C::Versions { name } => {
+            let versions = p.store.versions(&name).await?;
+            if versions.is_empty() {
+                bail!("model {name:?} not found");
+            }
+            for v in versions {
+                println!("{}", version_line(&v));
+            }
+        }
+        C::Promote {
+            name,
+            version,
+            to,
+            reason,
+            user,
+        } => {
+            let to = match to.to_ascii_lowercase().as_str() {
+                "staging" => Stage::Staging,
+                "production" => Stage::Production,
+                _ => bail!("--to: unknown stage {to:?}: expected staging or production"),
+            };
+            match p.promote(&name, version, to, &user.user, &reason).await? {
+                Promotion::Moved { version } => println!("{name} v{} is now in {}", version.version, version.stage.as_str()),
+                Promotion::Requested { request } => println!(
+                    "approval request {} opened for {name} v{} ({} approvals required)\nrequest id: {}",
+                    request.id, request.version, request.required_approvals, request.id
+                ),
+            }
+        }
+        C::Approve {
+            name,
+            request,
+            comment,
+            user,
+        } => {
+            let outcome = p.approve(&name, request, &user.user, &comment).await?;
+            let r = &outcome.request;
+            println!(
+                "{} approved request {} ({}/{} approvals)",
+                user.user,
+                r.id,
+                r.approvals.len(),
+                r.required_approvals
+            );
+            if let Some(v) = outcome.promoted {
+                println!("{name} v{} is now in Production", v.version);
+            }
+        }
+        C::Reject {
+            name,
+            request,
+            reason,
+            user,
+        } => {
+            let r = p.reject(&name, request, &user.user, &reason).await?;
+            println!("request {} rejected by {}: {reason}", r.id, user.user);
+        }
+        C::Requests { name, status } => {
+            p.store.policy(&name).await?;
+            for r in p.store.approval_requests(&name, status.as_deref()).await? {
+                let approvers: Vec<&str> =
+                    r.approvals.iter().map(|a| a.approver.as_str()).collect();
+                println!(
+                    "#{} v{} {} by {} approvals={}/{} [{}] {}",
+                    r.id,
+                    r.version,
+                    r.status,
+                    r.requested_by,
+                    r.approvals.len(),
+                    r.required_approvals,
+                    approvers.join(","),
+                    r.reason
+                );
+            }
+        }
+        C::Rollback {
+            name,
+            version,
+            reason,
+            user,
+        } => {
+            let v = p.rollback(&name, version, &user.user, &reason).await?;
+            println!("{name} v{} is back in Production", v.version);
+        }
+        C::Compare { name, a, b } => {
+            let c = p.compare(&name, a, b).await?;
+            println!(
+                "{:<22} {:>12} {:>12} {:>12}  better",
+                "metric",
+                format!("v{a}"),
+                format!("v{b}"),
+                "delta"
+            );
+            let num = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.4}"));
+            for m in &c.metrics {
+                println!(
+                    "{:<22} {:>12} {:>12} {:>12}  {}",
+                    m.name,
+                    num(m.a),
+                    num(m.b),
+                    m.delta.map_or("-".into(), |d| format!("{d:+.4}")),
+                    m.better.map_or("", |w| if w == "a" {
+                        "A"
+                    } else if w == "b" {
+                        "B"
+                    } else {
+                        "="
+                    })
+                );
+            }
+            println!(
+                "{:<22} {:>12} {:>12}",
+                "param",
+                format!("v{a}"),
+                format!("v{b}")
+            );
+            for d in &c.params {
+                let show = |v: &Option<serde_json::Value>| {
+                    v.as_ref().map_or("-".into(), |v| v.to_string())
+                };
+                println!(
+                    "{:<22} {:>12} {:>12}{}",
+                    d.name,
+                    show(&d.a),
+                    show(&d.b),
+                    if d.differs { "  *" } else { "" }
+                );
+            }
+        }
+        C::Policy {
+            name,
+            gates,
+            no_gates,
+            approvals,
+            keep_latest,
+            user,
+        } => {
+            let current = match p.store.policy(&name).await {
+                Ok(policy) => policy.settings,
+                Err(e) if e.code == ironmage_core::ErrorCode::NotFound => PolicySettings::default(),
+                Err(e) => return Err(e.into()),
+            };
+            let changed =
+                !gates.is_empty() || no_gates || approvals.is_some() || keep_latest.is_some();
+            let settings = if changed {
+                let mut s = current;
+                if no_gates {
+                    s.gates.clear();
+                } else if !gates.is_empty() {
+                    s.gates = gates
+                        .iter()
+                        .map(|g| Gate::parse(g))
+                        .collect::<Result<_, _>>()?;
+                }
+                s.required_approvals = approvals.unwrap_or(s.required_approvals);
+                s.keep_latest_n = keep_latest.or(s.keep_latest_n);
+                p.set_policy(&name, &s, &user.user).await?.settings
+            } else {
+                current
+            };
+            println!("{}", serde_json::to_string_pretty(&settings)?);
+        }
+        C::KeepLatest { name, n, user } => {
+            let archived = p.keep_latest(&name, n, &user.user).await?;
+            println!("archived {} version(s): {archived:?}", archived.len());
+        }
+        C::Delete {
+            name,
+            version,
+            reason,
+            user,
+        } => {
+            p.delete_version(&name, version, &user.user, &reason)
+                .await?;
+            println!("{name} v{version} deleted");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
