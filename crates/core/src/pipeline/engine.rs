@@ -40,6 +40,11 @@ impl BlockContext {
         }
     }
 
+    /// The name of the running block.
+    pub fn block_name(&self) -> &str {
+        &self.block
+    }
+
     /// Run CPU-bound work on the blocking pool.
     pub async fn blocking<T, F>(&self, work: F) -> Result<T>
     where
@@ -262,8 +267,10 @@ fn summarize<'a>(outputs: impl Iterator<Item = &'a Output>) -> Value {
     for output in outputs {
         match output {
             Output::Dataset(d) => {
-                summary.insert("data_version".into(), json!(d.record.version));
-                summary.insert("data_hash".into(), json!(d.record.hash));
+                if let Some(record) = &d.record {
+                    summary.insert("data_version".into(), json!(record.version));
+                    summary.insert("data_hash".into(), json!(record.hash));
+                }
             }
             Output::Trained(t) => {
                 summary.insert("metrics".into(), json!(t.metrics));
@@ -279,7 +286,6 @@ fn summarize<'a>(outputs: impl Iterator<Item = &'a Output>) -> Value {
                     json!({"status": d.deployment.status, "reason": d.deployment.reason}),
                 );
             }
-            Output::Prepared(_) => {}
         }
     }
     Value::Object(summary)

@@ -1,16 +1,26 @@
 //! The built-in block kinds: what each takes, gives, and how its config is typed.
 
+mod command;
+mod data;
 mod deploy;
-mod preprocess;
+pub mod evaluate;
+mod loaders;
 mod register;
-mod synthetic;
 mod train;
+mod trainers;
+mod transforms;
 
+pub use data::VersionedDataset;
 pub use deploy::Deployed;
-pub use preprocess::Prepared;
 pub use register::Registered;
-pub use synthetic::VersionedDataset;
-pub use train::Trained;
+pub use train::{regression_metrics, Trained};
+
+use loaders::{csv, synthetic_churn, synthetic_credit, synthetic_sales};
+use trainers::{
+    decision_tree, linear_regression, logistic_regression, random_forest_classifier,
+    random_forest_regressor,
+};
+use transforms::{impute, one_hot, preprocess, rename_columns, scale, select_columns, split};
 
 use super::engine::BlockContext;
 use crate::error::Result;
@@ -21,10 +31,8 @@ use std::sync::Arc;
 /// What flows along an edge of the DAG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Port {
-    /// A versioned dataset.
+    /// A table (split or not) with its fitted steps and dataset version.
     Dataset,
-    /// Train/test matrices with fitted preprocessing.
-    Prepared,
     /// A fitted model with its evaluation.
     Trained,
     /// A registered model version.
@@ -36,10 +44,8 @@ pub enum Port {
 /// A block's output, shared with its downstream blocks.
 #[derive(Debug, Clone)]
 pub enum Output {
-    /// From a loader.
+    /// From a loader, a transformer or a command.
     Dataset(Arc<VersionedDataset>),
-    /// From preprocessing.
-    Prepared(Arc<Prepared>),
     /// From a trainer.
     Trained(Arc<Trained>),
     /// From the register block.
@@ -102,11 +108,38 @@ macro_rules! block_kinds {
 }
 
 block_kinds! {
-    SyntheticChurn => "synthetic_churn", synthetic, [] -> Dataset;
-    Preprocess => "preprocess", preprocess, [Dataset] -> Prepared;
-    RandomForestClassifier => "random_forest_classifier", train, [Prepared] -> Trained;
+    SyntheticChurn => "synthetic_churn", synthetic_churn, [] -> Dataset;
+    SyntheticCredit => "synthetic_credit", synthetic_credit, [] -> Dataset;
+    SyntheticSales => "synthetic_sales", synthetic_sales, [] -> Dataset;
+    Csv => "csv", csv, [] -> Dataset;
+    Command => "command", command, [] -> Dataset;
+    Split => "split", split, [Dataset] -> Dataset;
+    Impute => "impute", impute, [Dataset] -> Dataset;
+    Scale => "scale", scale, [Dataset] -> Dataset;
+    OneHot => "one_hot", one_hot, [Dataset] -> Dataset;
+    SelectColumns => "select_columns", select_columns, [Dataset] -> Dataset;
+    RenameColumns => "rename_columns", rename_columns, [Dataset] -> Dataset;
+    Preprocess => "preprocess", preprocess, [Dataset] -> Dataset;
+    RandomForestClassifier => "random_forest_classifier", random_forest_classifier, [Dataset] -> Trained;
+    RandomForestRegressor => "random_forest_regressor", random_forest_regressor, [Dataset] -> Trained;
+    DecisionTree => "decision_tree", decision_tree, [Dataset] -> Trained;
+    LogisticRegression => "logistic_regression", logistic_regression, [Dataset] -> Trained;
+    LinearRegression => "linear_regression", linear_regression, [Dataset] -> Trained;
+    Evaluate => "evaluate", evaluate, [Trained] -> Trained;
     RegisterModel => "register_model", register, [Trained] -> Registered;
     Deploy => "deploy", deploy, [Registered] -> Deployed;
+    Promote => "promote", deploy, [Registered] -> Deployed;
+}
+
+impl BlockKind {
+    /// Whether upstream blocks giving `given` fit this kind: a `command` takes any number of
+    /// tables, every other kind exactly its [`BlockKind::inputs`].
+    pub fn accepts(self, given: &[Port]) -> bool {
+        match self {
+            BlockKind::Command => given.iter().all(|p| *p == Port::Dataset),
+            _ => given == self.inputs().as_slice(),
+        }
+    }
 }
 
 /// A config check's error as `field config.<field>: <message>`, like the type errors.
@@ -134,7 +167,6 @@ impl Output {
     pub fn preview(&self) -> Value {
         match self {
             Output::Dataset(d) => d.preview(),
-            Output::Prepared(p) => p.preview(),
             Output::Trained(t) => t.preview(),
             Output::Registered(r) => r.preview(),
             Output::Deployed(d) => d.preview(),
