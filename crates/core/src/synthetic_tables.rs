@@ -65,7 +65,7 @@ pub fn credit_borrowers(spec: &TableSpec) -> Result<Table> {
     spec.validate()?;
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let n = spec.rows;
-    let mut cols: Vec<Vec<f64>> = vec![Vec::with_capacity(n); 10];
+    let mut cols: Vec<Vec<f64>> = (0..10).map(|_| Vec::with_capacity(n)).collect();
     let mut risk = Vec::with_capacity(n);
     let count = |rng: &mut ChaCha8Rng, mean: f64| -> f64 {
         // Geometric counts: mostly 0, a long tail, as in the real data.
@@ -152,7 +152,7 @@ pub fn store_sales(spec: &TableSpec) -> Result<Table> {
     const TYPES: [&str; 4] = ["a", "b", "c", "d"];
     const ASSORTMENTS: [&str; 3] = ["basic", "extra", "extended"];
     const DAY_FACTOR: [f64; 7] = [1.18, 1.02, 0.98, 0.97, 1.03, 0.92, 0.6];
-    let mut c: Vec<Vec<f64>> = vec![Vec::with_capacity(spec.rows); 7];
+    let mut c: Vec<Vec<f64>> = (0..7).map(|_| Vec::with_capacity(spec.rows)).collect();
     let (mut types, mut assortments) = (Vec::new(), Vec::new());
     for _ in 0..spec.rows {
         let store = rng.gen_range(0..stores);
@@ -198,7 +198,7 @@ pub fn store_sales(spec: &TableSpec) -> Result<Table> {
         .map(|&s| store_traits[s as usize - 1].2)
         .enumerate()
         .map(|(i, d)| {
-            if (i * 7919 + spec.seed as usize) % 97 == 0 {
+            if (i as u64 * 7919 + spec.seed).is_multiple_of(97) {
                 f64::NAN
             } else {
                 d

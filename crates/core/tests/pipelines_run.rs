@@ -280,3 +280,64 @@ blocks:
         err.message
     );
 }
+
+#[tokio::test]
+async fn sql_loads_the_metadata_database_and_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = platform(dir.path()).await;
+    std::fs::write(dir.path().join("project/t.csv"), "a,b\n1,x\n2,y\n").unwrap();
+    write_pipeline(
+        dir.path(),
+        "seed",
+        "name: seed\nblocks:\n  - {name: t, kind: csv, config: {path: t.csv}}\n",
+    );
+    assert_eq!(run(&p, "seed", json!({})).await.0, RunStatus::Success);
+    write_pipeline(
+        dir.path(),
+        "meta",
+        "name: meta\nblocks:\n  - {name: q, kind: sql, config: {query: 'SELECT version, row_count, feature_count FROM datasets'}}\n",
+    );
+    let (status, summary, blocks) = run(&p, "meta", json!({})).await;
+    assert_eq!(status, RunStatus::Success, "{blocks:?}");
+    assert!(
+        blocks[0]
+            .3
+            .iter()
+            .any(|l| l.contains("Query returned 1 rows, 3 columns")),
+        "{blocks:?}"
+    );
+    assert!(summary["data_version"].is_string());
+
+    write_pipeline(
+        dir.path(),
+        "bad",
+        "name: bad\nblocks:\n  - {name: q, kind: sql, config: {query: 'DELETE FROM datasets'}}\n",
+    );
+    let err = p.create_run("bad", Map::new(), "test").await.unwrap_err();
+    assert!(
+        err.message.contains("block q") && err.message.contains("config.query"),
+        "{}",
+        err.message
+    );
+
+    let Ok(url) = std::env::var("IRONMAGE_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must set IRONMAGE_TEST_POSTGRES_URL"
+        );
+        return;
+    };
+    let yaml = format!(
+        "name: pg\nblocks:\n  - {{name: q, kind: sql, config: {{url: '{url}', label: n, query: \"SELECT n, (n * 0.5)::float8 AS half, CASE WHEN n > 2 THEN 'big' END AS size FROM generate_series(1, 4) AS n\"}}}}\n"
+    );
+    write_pipeline(dir.path(), "pg", &yaml);
+    let (status, _, blocks) = run(&p, "pg", json!({})).await;
+    assert_eq!(status, RunStatus::Success, "{blocks:?}");
+    assert!(
+        blocks[0]
+            .3
+            .iter()
+            .any(|l| l.contains("Query returned 4 rows, 3 columns")),
+        "{blocks:?}"
+    );
+}

@@ -6,6 +6,7 @@ mod deploy;
 pub mod evaluate;
 mod loaders;
 mod register;
+mod sql;
 mod train;
 mod trainers;
 mod transforms;
@@ -112,6 +113,7 @@ block_kinds! {
     SyntheticCredit => "synthetic_credit", synthetic_credit, [] -> Dataset;
     SyntheticSales => "synthetic_sales", synthetic_sales, [] -> Dataset;
     Csv => "csv", csv, [] -> Dataset;
+    Sql => "sql", sql, [] -> Dataset;
     Command => "command", command, [] -> Dataset;
     Split => "split", split, [Dataset] -> Dataset;
     Impute => "impute", impute, [Dataset] -> Dataset;
