@@ -123,7 +123,7 @@ pub struct FeatureSchema {
     pub inputs: Vec<(String, Kind)>,
     /// Feature names in the model's column order, after preprocessing.
     pub features: Vec<String>,
-    /// The label's name (`churn`, `Sales`).
+    /// The label's name in the raw input (`churn`, `Sales`), which requests do not carry.
     pub label: String,
     /// Classification or regression.
     #[serde(default)]

@@ -341,3 +341,152 @@ async fn sql_loads_the_metadata_database_and_postgres() {
         "{blocks:?}"
     );
 }
+
+#[tokio::test]
+async fn every_trainer_runs_deterministically_and_bad_configs_name_block_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = platform(dir.path()).await;
+    write_pipeline(
+        dir.path(),
+        "trainers",
+        r#"name: trainers
+blocks:
+  - {name: credit, kind: synthetic_credit, config: {rows: 1500, seed: 3}}
+  - {name: credit_split, kind: split, upstream: [credit], config: {seed: 1}}
+  - {name: credit_filled, kind: impute, upstream: [credit_split], config: {strategy: mean}}
+  - {name: credit_scaled, kind: scale, upstream: [credit_filled], config: {}}
+  - {name: logistic, kind: logistic_regression, upstream: [credit_scaled], config: {l2: 1.0}}
+  - {name: tree, kind: decision_tree, upstream: [credit_scaled], config: {task: classifier, max_depth: 4}}
+  - {name: sales, kind: synthetic_sales, config: {rows: 1500, seed: 3}}
+  - {name: sales_split, kind: split, upstream: [sales], config: {}}
+  - {name: sales_filled, kind: impute, upstream: [sales_split], config: {strategy: constant, value: 5000}}
+  - {name: sales_encoded, kind: one_hot, upstream: [sales_filled], config: {}}
+  - {name: sales_kept, kind: select_columns, upstream: [sales_encoded], config: {columns: [Promo, DayOfWeek, StoreType=b, Assortment=extended]}}
+  - {name: sales_renamed, kind: rename_columns, upstream: [sales_kept], config: {columns: {Sales: revenue}}}
+  - {name: linear, kind: linear_regression, upstream: [sales_renamed], config: {l2: 0.1}}
+  - {name: regression_tree, kind: decision_tree, upstream: [sales_renamed], config: {task: regressor, max_depth: 6}}
+  - {name: register_linear, kind: register_model, upstream: [linear], config: {model: sales_linear}}
+"#,
+    );
+    let metrics = |blocks: &[(String, String, Option<String>, Vec<String>)]| -> Vec<String> {
+        blocks
+            .iter()
+            .map(|b| {
+                format!(
+                    "{} {} {}",
+                    b.0,
+                    b.1,
+                    b.3.iter()
+                        .filter(|l| l.contains(": 0.") || l.contains("RMSE"))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join("|")
+                )
+            })
+            .collect()
+    };
+    let (status, _, first) = run(&p, "trainers", json!({})).await;
+    assert_eq!(status, RunStatus::Success, "{first:?}");
+    let (_, _, second) = run(&p, "trainers", json!({})).await;
+    assert_eq!(
+        metrics(&first),
+        metrics(&second),
+        "same data and seed, same metrics"
+    );
+    let logistic = first
+        .iter()
+        .find(|b| b.0 == "logistic")
+        .unwrap()
+        .3
+        .join("\n");
+    assert!(
+        logistic.contains("AUC Score: 0.8") || logistic.contains("AUC Score: 0.7"),
+        "{logistic}"
+    );
+    // Requests carry the raw columns (the label renamed in training is still not one of them);
+    // the model reads the selected one-hot columns.
+    let model = served(&p, "sales_linear").await;
+    assert_eq!(model.bundle.schema.label, "Sales");
+    assert_eq!(
+        model.bundle.schema.features,
+        ["Promo", "DayOfWeek", "StoreType=b", "Assortment=extended"]
+    );
+    let body = json!({"Store": 1, "DayOfWeek": 1, "Promo": 1, "StateHoliday": 0, "SchoolHoliday": 0, "Month": 3,
+        "StoreType": "b", "Assortment": "basic", "CompetitionDistance": 900});
+    let row = parse_request(&model.bundle.schema, &body)
+        .unwrap()
+        .rows
+        .remove(0);
+    assert!(matches!(model.score(row), Score::Value(v) if v > 0.0));
+
+    let bad = [
+        (
+            "{name: f, kind: impute, upstream: [l], config: {strategy: constant}}",
+            "config.value",
+        ),
+        (
+            "{name: f, kind: evaluate, upstream: [t], config: {gates: [{metric: speed, min: 1}]}}",
+            "config.gates[0].metric",
+        ),
+        (
+            "{name: f, kind: decision_tree, upstream: [l], config: {task: forest}}",
+            "config.task",
+        ),
+        (
+            "{name: f, kind: promote, upstream: [r], config: {to: moon}}",
+            "config.to",
+        ),
+    ];
+    for (block, field) in bad {
+        let yaml = format!(
+            "name: bad\nblocks:\n  - {{name: l, kind: synthetic_credit, config: {{}}}}\n  - {{name: t, kind: random_forest_classifier, upstream: [l], config: {{}}}}\n  - {{name: r, kind: register_model, upstream: [t], config: {{model: m}}}}\n  - {block}\n"
+        );
+        write_pipeline(dir.path(), "bad", &yaml);
+        let err = p.create_run("bad", Map::new(), "test").await.unwrap_err();
+        assert!(
+            err.message.contains("block f") && err.message.contains(field),
+            "{field}: {}",
+            err.message
+        );
+    }
+}
+
+#[tokio::test]
+async fn dropping_a_running_command_kills_its_whole_process_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = platform(dir.path()).await;
+    let pid_file = dir.path().join("pid");
+    write_pipeline(
+        dir.path(),
+        "slow",
+        &format!("name: slow\nblocks:\n  - {{name: s, kind: command, config: {{shell: 'sleep 60 & echo $! > {}; wait'}}}}\n", pid_file.display()),
+    );
+    let run = p.create_run("slow", Map::new(), "test").await.unwrap();
+    // The engine cancels or times out a block by dropping its future: do the same here.
+    let ended = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        p.execute_run(&run.id, "test", &|_| {}),
+    )
+    .await;
+    assert!(ended.is_err(), "the command should still be running");
+    let pid = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    let mut alive = true;
+    for _ in 0..50 {
+        alive = std::process::Command::new("kill")
+            .args(["-0", &pid])
+            .status()
+            .unwrap()
+            .success();
+        if !alive {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        !alive,
+        "the grandchild `sleep` (pid {pid}) outlived the block"
+    );
+}

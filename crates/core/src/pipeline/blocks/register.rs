@@ -9,6 +9,7 @@ use crate::lineage::code_lineage;
 use crate::model::{FeatureSchema, ModelBundle, Preprocessing, Task};
 use crate::pipeline::engine::BlockContext;
 use crate::store::{ModelVersion, NewVersion};
+use crate::table::steps::FittedStep;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -49,7 +50,7 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
     let schema = FeatureSchema {
         inputs: data.inputs.clone(),
         features: trained.features.clone(),
-        label: trained.label.clone(),
+        label: raw_label(&data.steps, &trained.label),
         task: trained.task,
         classes,
         threshold: trained.threshold,
@@ -117,6 +118,19 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         version,
         evaluation,
     })))
+}
+
+/// The label's name in the raw input (what requests do not carry): undo the renames.
+fn raw_label(steps: &[FittedStep], label: &str) -> String {
+    let mut name = label.to_string();
+    for step in steps.iter().rev() {
+        if let FittedStep::Rename { from, to } = step {
+            if let Some(i) = to.iter().position(|t| *t == name) {
+                name = from[i].clone();
+            }
+        }
+    }
+    name
 }
 
 impl Registered {
