@@ -166,6 +166,32 @@ async fn sales_forecast_passes_the_rmspe_gate_into_staging_and_serves_a_number()
         panic!("a regressor")
     };
     assert!(sales > 1000.0 && sales < 30000.0, "{sales}");
+    // Previews carry the scalars `when:` conditions read.
+    let run_id = p.store.versions("sales_forecast").await.unwrap()[0]
+        .run_id
+        .clone()
+        .unwrap();
+    let previews: std::collections::HashMap<String, Value> = p
+        .store
+        .block_runs(&run_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.block, b.preview.unwrap_or_default()))
+        .collect();
+    assert_eq!(previews["split"]["rows"], 3000);
+    assert_eq!(previews["split"]["test_rows"], 600);
+    assert!(
+        previews["load_sales"]["stats"]["CompetitionDistance"]["missing"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert_eq!(previews["load_sales"]["stats"]["StoreType"]["distinct"], 4);
+    assert!(previews["train"]["metrics"]["rmspe"].is_f64());
+    assert_eq!(previews["evaluate"]["passed"], true);
+    assert_eq!(previews["register"]["version"], 1);
+    assert_eq!(previews["promote"]["passed"], true);
     let answer = model.answer(Score::Value(sales));
     assert!(answer.get("probability").is_none() && answer["prediction"].is_f64());
 

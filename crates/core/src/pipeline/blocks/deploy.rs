@@ -124,6 +124,7 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
 
 impl Deployed {
     pub(super) fn preview(&self) -> Value {
-        json!({"deployment": self.deployment})
+        let d = &self.deployment;
+        json!({"deployment": d, "passed": d.status == "deployed", "status": d.status, "version": d.version})
     }
 }

@@ -254,14 +254,19 @@ fn importances(model: &Model) -> Vec<f64> {
 
 impl Trained {
     pub(super) fn preview(&self) -> Value {
-        json!({
+        let mut preview = json!({
             "task": self.task,
             "label": self.label,
             "features": self.features,
             "metrics": self.metrics,
             "hyperparameters": self.hyperparameters,
             "evaluation": self.evaluation,
-        })
+        });
+        // After `evaluate`, `passed` is a top-level scalar for `when:` conditions.
+        if let Some(evaluation) = &self.evaluation {
+            preview["passed"] = json!(evaluation.passed);
+        }
+        preview
     }
 }
 

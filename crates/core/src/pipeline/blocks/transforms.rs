@@ -48,17 +48,26 @@ fn columns_or_numeric(data: &VersionedDataset, columns: &Option<Vec<String>>) ->
     columns.clone().unwrap_or_else(|| data.numeric_features())
 }
 
+/// Most distinct label values `split` stratifies on.
+const MAX_STRATA: usize = 50;
+
+fn distinct(values: &[usize]) -> usize {
+    values
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+}
+
 fn fill(data: &VersionedDataset, test_size: f64, seed: u64) -> Result<VersionedDataset> {
     if data.test.is_some() {
         return Err(Error::invalid("the data is already split"));
     }
-    // Stratify on a class label; any other label (or none) gives a plain seeded shuffle.
-    let strata = match &data.label {
-        Some(label) => data
-            .train
-            .class_labels(label)
-            .unwrap_or_else(|_| vec![0; data.train.rows()]),
-        None => vec![0; data.train.rows()],
+    // Stratify on a class label (whole numbers, few distinct values); a regression target or
+    // no label gives a plain seeded shuffle.
+    let none = vec![0; data.train.rows()];
+    let strata = match data.label.as_ref().map(|l| data.train.class_labels(l)) {
+        Some(Ok(classes)) if distinct(&classes) <= MAX_STRATA => classes,
+        _ => none,
     };
     let (train, test) = stratified_split(&strata, test_size, seed)?;
     let mut next = data.clone();
