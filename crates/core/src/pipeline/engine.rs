@@ -273,7 +273,14 @@ fn summarize<'a>(outputs: impl Iterator<Item = &'a Output>) -> Value {
                 }
             }
             Output::Trained(t) => {
-                summary.insert("metrics".into(), json!(t.metrics));
+                // Scalars only: importances stay with the version's metrics.
+                let scalars: Map<String, Value> = t
+                    .metrics
+                    .iter()
+                    .filter(|(_, v)| v.is_number())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                summary.insert("metrics".into(), Value::Object(scalars));
             }
             Output::Registered(r) => {
                 summary.insert("model".into(), json!(r.version.model));
