@@ -1,9 +1,10 @@
 //! Batch prediction from CSV to CSV with a loaded version: the output holds every input
-//! column plus `prediction` (the class) and `probability` (of the positive class). Rows are
+//! column plus `prediction` and, for a classifier, `probability` (of the positive class). Rows are
 //! checked against the model's feature schema first; errors name the line and the column.
 
 use crate::error::{Error, Result};
-use crate::serving::ServedModel;
+use crate::serving::{missing, Score, ServedModel};
+use crate::table::steps::{Cell, Kind};
 
 /// Most row errors listed before giving up.
 const MAX_REPORTED: usize = 10;
@@ -64,20 +65,24 @@ fn quote(field: &str) -> String {
 }
 
 /// Score every row of `csv` with `model`; returns the output CSV and the row count.
-/// An empty cell is a missing value (imputed like at training time).
+/// An empty cell is a missing value (imputed like at training time). A classifier fills
+/// `prediction` (the class) and `probability` (of the positive class); a regressor fills
+/// `prediction` and leaves `probability` empty.
 pub fn predict_csv(model: &ServedModel, csv: &str) -> Result<(String, usize)> {
     let mut records = parse_csv(csv)?.into_iter();
     let (_, header) = records
         .next()
         .ok_or_else(|| Error::invalid("the input is empty: expected a header line"))?;
-    let features = &model.bundle.schema.features;
-    let columns: Vec<usize> = features
+    let schema = &model.bundle.schema;
+    let fields: Vec<&(String, Kind)> = schema.request_fields().collect();
+    let columns: Vec<usize> = fields
         .iter()
-        .map(|f| header.iter().position(|h| h.trim() == f))
+        .map(|(f, _)| header.iter().position(|h| h.trim() == f))
         .collect::<Option<_>>()
         .ok_or_else(|| {
-            let missing: Vec<&String> = features
+            let missing: Vec<&String> = fields
                 .iter()
+                .map(|(f, _)| f)
                 .filter(|f| !header.iter().any(|h| h.trim() == f.as_str()))
                 .collect();
             Error::invalid(format!(
@@ -107,29 +112,52 @@ pub fn predict_csv(model: &ServedModel, csv: &str) -> Result<(String, usize)> {
             ));
             continue;
         }
-        let mut row = Vec::with_capacity(features.len());
-        for (feature, &at) in features.iter().zip(&columns) {
-            let cell = record[at].trim();
-            match cell {
-                "" => row.push(f64::NAN),
-                _ => match cell.parse::<f64>() {
-                    Ok(v) if v.is_finite() => row.push(v),
-                    _ => errors.push(format!(
-                        "line {line}, column {feature}: {cell:?} is not a finite number"
-                    )),
-                },
+        let mut given = fields
+            .iter()
+            .zip(&columns)
+            .map(|(field, &at)| (field, record[at].trim()));
+        // Cells in the schema's input order; the label's stays missing.
+        let mut row = Vec::with_capacity(schema.inputs.len());
+        let mut bad = false;
+        for (name, kind) in &schema.inputs {
+            if name == &schema.label {
+                row.push(missing(*kind));
+                continue;
             }
+            let Some(((_, kind), cell)) = given.next() else {
+                break;
+            };
+            row.push(match (kind, cell) {
+                (Kind::Number, "") => Cell::Number(f64::NAN),
+                (Kind::Number, text) => match text.parse::<f64>() {
+                    Ok(v) if v.is_finite() => Cell::Number(v),
+                    _ => {
+                        errors.push(format!(
+                            "line {line}, column {name}: {text:?} is not a finite number"
+                        ));
+                        bad = true;
+                        Cell::Number(f64::NAN)
+                    }
+                },
+                (Kind::Text, "") => Cell::Text(None),
+                (Kind::Text, text) => Cell::Text(Some(text.to_string())),
+            });
         }
-        if row.len() != features.len() || !errors.is_empty() {
+        if bad || !errors.is_empty() {
             if errors.len() >= MAX_REPORTED {
                 break;
             }
             continue;
         }
-        let score = model.score(&mut row);
         let fields: Vec<String> = record.iter().map(|f| quote(f)).collect();
         out.push_str(&fields.join(","));
-        out.push_str(&format!(",{},{}\n", score.prediction, score.positive));
+        match model.score(row) {
+            Score::Class {
+                prediction,
+                positive,
+            } => out.push_str(&format!(",{prediction},{positive}\n")),
+            Score::Value(value) => out.push_str(&format!(",{value},\n")),
+        }
         rows += 1;
     }
     if !errors.is_empty() {

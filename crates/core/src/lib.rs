@@ -6,7 +6,7 @@
 //! - [`pipeline`]: pipeline files, built-in blocks and the engine that runs them.
 //! - [`ml`]: ironmage's own tree learner, preprocessing and metrics.
 //! - [`model`], [`serving`]: the model format and what scoring a request needs.
-//! - [`lineage`], [`dataset`], [`synthetic`]: provenance, fingerprints, demo data.
+//! - [`lineage`], [`dataset`], [`table`], [`synthetic`]: provenance, tables and fingerprints, demo data.
 //! - [`platform`]: the handle the roles hold, and the service calls the edges make.
 //!
 //! Threading: everything here is async on tokio except CPU work (training, fingerprinting),
@@ -33,6 +33,8 @@ mod run_actions;
 pub mod serving;
 pub mod store;
 pub mod synthetic;
+pub mod synthetic_tables;
+pub mod table;
 pub mod triggers;
 pub mod version_compare;
 

@@ -3,9 +3,10 @@
 
 use crate::artifacts::ArtifactStore;
 use crate::error::{Error, Result};
-use crate::model::{FeatureSchema, ModelBundle};
+use crate::model::{FeatureSchema, ModelBundle, Task};
 use crate::store::ModelVersion;
-use serde_json::Value;
+use crate::table::steps::{Cell, Kind};
+use serde_json::{json, Map, Value};
 
 /// Most rows accepted in one batch request.
 pub const MAX_BATCH: usize = 10_000;
@@ -23,11 +24,16 @@ pub struct ServedModel {
 
 /// The answer for one row.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Score {
-    /// Predicted class (1 = positive, e.g. churn).
-    pub prediction: usize,
-    /// Probability of the positive class.
-    pub positive: f64,
+pub enum Score {
+    /// A classifier's answer.
+    Class {
+        /// Predicted class (1 = positive, e.g. churn).
+        prediction: usize,
+        /// Probability of the positive class.
+        positive: f64,
+    },
+    /// A regressor's answer.
+    Value(f64),
 }
 
 impl ServedModel {
@@ -40,26 +46,64 @@ impl ServedModel {
             bundle,
             loaded_at: crate::clock::now(),
         };
-        let mut probe = vec![f64::NAN; served.bundle.schema.features.len()];
-        let score = served.score(&mut probe);
-        if !score.positive.is_finite() || !(0.0..=1.0).contains(&score.positive) {
-            return Err(Error::internal(
-                "warm-up prediction gave no valid probability",
-            ));
+        let probe = served
+            .bundle
+            .schema
+            .inputs
+            .iter()
+            .map(|(_, kind)| missing(*kind))
+            .collect();
+        let valid = match served.score(probe) {
+            Score::Class { positive, .. } => (0.0..=1.0).contains(&positive),
+            Score::Value(v) => v.is_finite(),
+        };
+        if !valid {
+            return Err(Error::internal("warm-up prediction gave no valid answer"));
         }
         Ok(served)
     }
 
-    /// Score one validated raw row (it is imputed and scaled in place).
-    pub fn score(&self, row: &mut [f64]) -> Score {
-        let mut proba = [0.0; 2];
-        let n = self.bundle.schema.classes.len().min(2);
-        self.bundle.predict_proba(row, &mut proba[..n]);
-        let positive = proba[1];
-        Score {
-            prediction: usize::from(positive > self.bundle.schema.threshold),
-            positive,
+    /// Score one validated raw row (preprocessed here).
+    pub fn score(&self, row: Vec<Cell>) -> Score {
+        let value = self.bundle.score_cells(row);
+        match self.bundle.schema.task {
+            Task::Classification => Score::Class {
+                prediction: usize::from(value > self.bundle.schema.threshold),
+                positive: value,
+            },
+            Task::Regression => Score::Value(value),
         }
+    }
+
+    /// The answer's fields: `prediction`, plus `probability` and `risk_level` for a classifier.
+    pub fn answer(&self, score: Score) -> Map<String, Value> {
+        let mut answer = Map::new();
+        match score {
+            Score::Class {
+                prediction,
+                positive,
+            } => {
+                let classes = &self.bundle.schema.classes;
+                answer.insert("prediction".into(), json!(prediction));
+                answer.insert(
+                    "probability".into(),
+                    json!({classes[1].clone(): positive, classes[0].clone(): 1.0 - positive}),
+                );
+                answer.insert("risk_level".into(), json!(risk_level(positive)));
+            }
+            Score::Value(v) => {
+                answer.insert("prediction".into(), json!(v));
+            }
+        }
+        answer
+    }
+}
+
+/// The missing value of a column kind.
+pub(crate) fn missing(kind: Kind) -> Cell {
+    match kind {
+        Kind::Number => Cell::Number(f64::NAN),
+        Kind::Text => Cell::Text(None),
     }
 }
 
@@ -77,8 +121,8 @@ pub fn risk_level(probability: f64) -> &'static str {
 /// A parsed request: the rows, and whether they came as a batch (a JSON array).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedRequest {
-    /// Feature rows in the schema's column order.
-    pub rows: Vec<Vec<f64>>,
+    /// Raw rows in the schema's input order (the label cell missing).
+    pub rows: Vec<Vec<Cell>>,
     /// Whether the body was an array.
     pub batch: bool,
 }
@@ -124,7 +168,7 @@ pub fn parse_request(schema: &FeatureSchema, body: &Value) -> Result<ParsedReque
     }
 }
 
-fn parse_row(schema: &FeatureSchema, item: &Value, prefix: &str) -> Result<Vec<f64>> {
+fn parse_row(schema: &FeatureSchema, item: &Value, prefix: &str) -> Result<Vec<Cell>> {
     let field = |name: &str| {
         if prefix.is_empty() {
             name.to_string()
@@ -143,25 +187,38 @@ fn parse_row(schema: &FeatureSchema, item: &Value, prefix: &str) -> Result<Vec<f
             format!("expected an object of features, got {}", type_name(item)),
         ));
     };
-    if let Some(unknown) = map.keys().find(|k| !schema.features.contains(k)) {
+    let known = |k: &String| schema.request_fields().any(|(n, _)| n == k);
+    if let Some(unknown) = map.keys().find(|k| !known(k)) {
+        let expected: Vec<&str> = schema.request_fields().map(|(n, _)| n.as_str()).collect();
         return Err(Error::invalid_field(
             field(unknown),
-            format!("unknown feature (expected: {})", schema.features.join(", ")),
+            format!("unknown feature (expected: {})", expected.join(", ")),
         ));
     }
     schema
-        .features
+        .inputs
         .iter()
-        .map(|name| match map.get(name) {
-            None => Err(Error::invalid_field(field(name), "missing feature")),
-            Some(Value::Number(n)) => match n.as_f64() {
-                Some(v) if v.is_finite() => Ok(v),
-                _ => Err(Error::invalid_field(field(name), "must be a finite number")),
-            },
-            Some(other) => Err(Error::invalid_field(
-                field(name),
-                format!("expected a number, got {}", type_name(other)),
-            )),
+        .map(|(name, kind)| {
+            if name == &schema.label {
+                return Ok(missing(*kind));
+            }
+            match (kind, map.get(name)) {
+                (_, None) => Err(Error::invalid_field(field(name), "missing feature")),
+                (Kind::Number, Some(Value::Number(n))) => match n.as_f64() {
+                    Some(v) if v.is_finite() => Ok(Cell::Number(v)),
+                    _ => Err(Error::invalid_field(field(name), "must be a finite number")),
+                },
+                (Kind::Text, Some(Value::String(s))) => Ok(Cell::Text(Some(s.clone()))),
+                (Kind::Text, Some(Value::Null)) => Ok(Cell::Text(None)),
+                (Kind::Number, Some(other)) => Err(Error::invalid_field(
+                    field(name),
+                    format!("expected a number, got {}", type_name(other)),
+                )),
+                (Kind::Text, Some(other)) => Err(Error::invalid_field(
+                    field(name),
+                    format!("expected a string, got {}", type_name(other)),
+                )),
+            }
         })
         .collect()
 }
@@ -183,19 +240,37 @@ mod tests {
     use serde_json::json;
 
     fn schema() -> FeatureSchema {
-        FeatureSchema::binary(vec!["a".into(), "b".into()], "churn", 0.5)
+        FeatureSchema {
+            inputs: vec![
+                ("a".into(), Kind::Number),
+                ("churn".into(), Kind::Number),
+                ("b".into(), Kind::Number),
+            ],
+            features: vec!["a".into(), "b".into()],
+            label: "churn".into(),
+            task: Task::Classification,
+            classes: vec!["no_churn".into(), "churn".into()],
+            threshold: 0.5,
+        }
+    }
+
+    fn numbers(cells: &[Cell]) -> Vec<f64> {
+        cells
+            .iter()
+            .map(|c| match c {
+                Cell::Number(v) => *v,
+                Cell::Text(_) => -1.0,
+            })
+            .collect()
     }
 
     #[test]
     fn accepts_objects_and_batches_in_schema_order() {
         let one = parse_request(&schema(), &json!({"b": 2, "a": 1.5})).unwrap();
-        assert_eq!(
-            one,
-            ParsedRequest {
-                rows: vec![vec![1.5, 2.0]],
-                batch: false
-            }
-        );
+        assert!(!one.batch);
+        let row = numbers(&one.rows[0]);
+        assert_eq!((row[0], row[2]), (1.5, 2.0));
+        assert!(row[1].is_nan(), "the label is not part of a request");
         let many = parse_request(&schema(), &json!([{"a": 1, "b": 2}, {"a": 3, "b": 4}])).unwrap();
         assert_eq!(many.rows.len(), 2);
         assert!(many.batch);
@@ -208,6 +283,11 @@ mod tests {
             (json!({"a": 1, "b": "x"}), "b", "expected a number"),
             (json!({"a": 1, "b": null}), "b", "expected a number"),
             (json!({"a": 1, "b": 2, "c": 3}), "c", "unknown feature"),
+            (
+                json!({"a": 1, "b": 2, "churn": 1}),
+                "churn",
+                "unknown feature",
+            ),
             (
                 json!([{"a": 1, "b": 2}, {"a": true, "b": 2}]),
                 "[1].a",

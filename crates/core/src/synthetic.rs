@@ -20,6 +20,9 @@ pub const CHURN_FEATURES: [&str; 10] = [
     "satisfaction_score",
 ];
 
+/// The label column of the churn demo.
+pub const CHURN_LABEL: &str = "churn";
+
 /// How to generate churn customers.
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -136,7 +139,7 @@ pub fn churn_customers(spec: &ChurnSpec) -> Result<Dataset> {
     }
     Dataset::new(
         CHURN_FEATURES.iter().map(|s| s.to_string()).collect(),
-        "churn".into(),
+        CHURN_LABEL.into(),
         features,
         labels,
     )
@@ -150,19 +153,19 @@ fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-fn sigmoid(z: f64) -> f64 {
+pub(crate) fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }
 
 /// Standard normal draw (Box–Muller), so the stream depends on nothing but the seed.
-fn normal(rng: &mut ChaCha8Rng) -> f64 {
+pub(crate) fn normal(rng: &mut ChaCha8Rng) -> f64 {
     let u1: f64 = 1.0 - rng.gen::<f64>();
     let u2: f64 = rng.gen();
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
 /// The intercept `b` with mean(sigmoid(risk + b)) = rate, by bisection (the mean is monotone in b).
-fn intercept_for_rate(risk: &[f64], rate: f64) -> f64 {
+pub(crate) fn intercept_for_rate(risk: &[f64], rate: f64) -> f64 {
     let (mut lo, mut hi) = (-30.0, 30.0);
     for _ in 0..100 {
         let mid = (lo + hi) / 2.0;

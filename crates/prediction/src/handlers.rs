@@ -4,7 +4,7 @@
 use crate::{ServingState, Swapper};
 use actix_web::{web, HttpResponse};
 use ironmage_core::http::{read_body, ApiResult};
-use ironmage_core::serving::{parse_json_body, parse_request, risk_level, ServedModel};
+use ironmage_core::serving::{parse_json_body, parse_request, ServedModel};
 use ironmage_core::store::{to_json_text, PredictionRecord};
 use ironmage_core::{clock, Error};
 use serde_json::{json, Map, Value};
@@ -54,21 +54,17 @@ async fn predict(state: State, payload: web::Payload) -> ApiResult<HttpResponse>
     let request = parse_request(&model.bundle.schema, &value)?;
     let mut answers = Vec::with_capacity(request.rows.len());
     let time = clock::now();
-    for (mut row, input) in request.rows.into_iter().zip(inputs(&value)) {
+    for (row, input) in request.rows.into_iter().zip(inputs(&value)) {
         let started = Instant::now();
-        let score = model.score(&mut row);
+        let score = model.score(row);
         let latency_us = started.elapsed().as_micros() as i64;
-        let classes = &model.bundle.schema.classes;
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let answer = json!({
-            "prediction": score.prediction,
-            "probability": {classes[1].clone(): score.positive, classes[0].clone(): 1.0 - score.positive},
-            "risk_level": risk_level(score.positive),
-            "model_version": model.version.label,
-            "model_version_number": model.version.version,
-            "prediction_time": time,
-            "prediction_id": id,
-        });
+        let mut answer = model.answer(score);
+        answer.insert("model_version".into(), json!(model.version.label));
+        answer.insert("model_version_number".into(), json!(model.version.version));
+        answer.insert("prediction_time".into(), json!(time));
+        answer.insert("prediction_id".into(), json!(id));
+        let answer = Value::Object(answer);
         let record = PredictionRecord {
             id,
             model: model.version.model.clone(),
@@ -150,6 +146,8 @@ async fn model_info(state: State) -> ApiResult<HttpResponse> {
         "stage": v.stage.as_str(),
         "loaded_at": model.loaded_at,
         "features": model.bundle.schema.features,
+        "inputs": model.bundle.schema.request_fields().map(|(name, kind)| json!({"name": name, "type": kind})).collect::<Vec<_>>(),
+        "task": model.bundle.schema.task,
         "classes": model.bundle.schema.classes,
         "metrics": v.metrics,
         "hyperparameters": v.hyperparameters,

@@ -52,6 +52,7 @@ pub mod gbdt;
 mod gbdt_model;
 mod hist_split;
 mod hist_tree;
+pub mod linear;
 mod linfa_impls;
 pub mod metrics;
 mod predict;

@@ -22,8 +22,8 @@ pub struct BlockContext {
 }
 
 impl BlockContext {
-    /// The block's name.
-    pub fn block(&self) -> &str {
+    /// The name of the running block.
+    pub fn block_name(&self) -> &str {
         &self.block
     }
 

@@ -472,11 +472,20 @@ fn summarize<'a>(outputs: impl Iterator<Item = &'a Output>) -> Value {
     for output in outputs {
         match output {
             Output::Dataset(d) => {
-                summary.insert("data_version".into(), json!(d.record.version));
-                summary.insert("data_hash".into(), json!(d.record.hash));
+                if let Some(record) = &d.record {
+                    summary.insert("data_version".into(), json!(record.version));
+                    summary.insert("data_hash".into(), json!(record.hash));
+                }
             }
             Output::Trained(t) => {
-                summary.insert("metrics".into(), json!(t.metrics));
+                // Scalars only: importances stay with the version's metrics.
+                let scalars: Map<String, Value> = t
+                    .metrics
+                    .iter()
+                    .filter(|(_, v)| v.is_number())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                summary.insert("metrics".into(), Value::Object(scalars));
             }
             Output::Registered(r) => {
                 summary.insert("model".into(), json!(r.version.model));
@@ -489,7 +498,7 @@ fn summarize<'a>(outputs: impl Iterator<Item = &'a Output>) -> Value {
                     json!({"status": d.deployment.status, "reason": d.deployment.reason}),
                 );
             }
-            Output::Prepared(_) | Output::Empty => {}
+            Output::Empty => {}
         }
     }
     Value::Object(summary)

@@ -14,6 +14,22 @@ const DEMO_FILES: &[(&str, &str)] = &[
         "pipelines/demo_mlops/triggers.yaml",
         include_str!("../../../../project/pipelines/demo_mlops/triggers.yaml"),
     ),
+    (
+        "pipelines/credit_risk/pipeline.yaml",
+        include_str!("../../../../project/pipelines/credit_risk/pipeline.yaml"),
+    ),
+    (
+        "pipelines/sales_forecast/pipeline.yaml",
+        include_str!("../../../../project/pipelines/sales_forecast/pipeline.yaml"),
+    ),
+    (
+        "pipelines/python_features/pipeline.yaml",
+        include_str!("../../../../project/pipelines/python_features/pipeline.yaml"),
+    ),
+    (
+        "pipelines/python_features/features.py",
+        include_str!("../../../../project/pipelines/python_features/features.py"),
+    ),
     ("README.md", include_str!("../../../../project/README.md")),
 ];
 

@@ -262,7 +262,7 @@ impl Pipeline {
                 .map(|u| u.kind.output())
                 .collect();
             let wanted = b.kind.inputs();
-            if !b.kind.takes_any_inputs() && inputs != wanted {
+            if !b.kind.accepts(&inputs) {
                 return Err(Error::invalid(format!(
                     "pipeline {}: block {}: field upstream: a {} block takes {:?} but its upstream blocks give {:?}",
                     self.name,

@@ -3,12 +3,12 @@
 use super::{json_column, Store};
 use crate::clock;
 use crate::error::{Error, ErrorCode, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 /// A versioned dataset: its fingerprint, id and statistics.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatasetRecord {
     /// `data_v_YYYYMMDD_HHMMSS` (with `_N` appended when two versions share a second).
     pub version: String,

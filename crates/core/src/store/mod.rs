@@ -69,6 +69,11 @@ impl Store {
         Ok(Store { pool })
     }
 
+    /// The connection pool, for the `sql` loader's read-only queries.
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

@@ -1,54 +1,51 @@
-//! `deploy`: the validation gate. A version whose metric clears the threshold becomes the
-//! Production version (the previous one is archived in the same transaction); one that does
-//! not leaves Production untouched, and the reason is recorded either way.
-
+//! `deploy` (also `promote`): move a registered version to a stage (`to: production`, the
+//! default, or `staging`) only when its validation gates pass: the block's own `gate` and
+//! those of an upstream `evaluate`. A version with no gate at all is not promoted. Promoting
+//! to Production archives the previous Production version in the same transaction; the
+//! decision and its reason are recorded either way.
+use super::evaluate::Gate;
 use super::{single_input, Output};
 use crate::clock;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::events::Event;
 use crate::pipeline::engine::BlockContext;
 use crate::store::{Deployment, Stage};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::Arc;
-
-/// Metrics a trainer records that a gate can test.
-const GATE_METRICS: &[&str] = &["accuracy", "auc_score", "precision", "recall", "f1_score"];
 
 /// The block's config.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// The gate to pass.
-    pub gate: Gate,
+    /// A gate on the version's metrics, besides any upstream `evaluate` gates.
+    #[serde(default)]
+    pub gate: Option<Gate>,
+    /// The stage to promote to: `production` (default) or `staging`.
+    #[serde(default = "production")]
+    pub to: Target,
 }
 
-/// A metric threshold: the version passes when `metric >= min`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Gate {
-    /// Metric name, as stored with the version (`auc_score`, `accuracy`, …).
-    pub metric: String,
-    /// Lowest passing value.
-    pub min: f64,
+/// Where a passing version goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// Served by the prediction service.
+    Production,
+    /// Under evaluation.
+    Staging,
+}
+
+fn production() -> Target {
+    Target::Production
 }
 
 impl Config {
     pub(super) fn validate(&self) -> Result<()> {
-        if !GATE_METRICS.contains(&self.gate.metric.as_str()) {
-            return Err(Error::invalid_field(
-                "gate.metric",
-                format!(
-                    "unknown metric {:?} (known: {})",
-                    self.gate.metric,
-                    GATE_METRICS.join(", ")
-                ),
-            ));
+        match &self.gate {
+            Some(gate) => gate.validate("gate"),
+            None => Ok(()),
         }
-        if !self.gate.min.is_finite() {
-            return Err(Error::invalid_field("gate.min", "must be a finite number"));
-        }
-        Ok(())
     }
 }
 
@@ -62,28 +59,28 @@ pub struct Deployed {
 pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>) -> Result<Output> {
     let registered = single_input!(inputs, Registered);
     let version = &registered.version;
-    let gate = &config.gate;
-    let value = version
-        .metrics
-        .get(&gate.metric)
-        .and_then(Value::as_f64)
-        .ok_or_else(|| {
-            let known: Vec<&String> = version.metrics.keys().collect();
-            Error::invalid_field(
-                "config.gate.metric",
-                format!(
-                    "version {} has no metric {:?} (known: {known:?})",
-                    version.version, gate.metric
-                ),
-            )
-        })?;
-    let passed = value >= gate.min;
-    let reason = format!(
-        "{} {value:.4} {} {}",
-        gate.metric,
-        if passed { ">=" } else { "<" },
-        gate.min
-    );
+    let mut gates = registered
+        .evaluation
+        .clone()
+        .map(|e| e.gates)
+        .unwrap_or_default();
+    if let Some(gate) = &config.gate {
+        gates.push(gate.check(&version.metrics, "gate")?);
+    }
+    let passed = !gates.is_empty() && gates.iter().all(|g| g.passed);
+    let reason = if gates.is_empty() {
+        "no validation gate ran: add an evaluate block or a gate".to_string()
+    } else {
+        gates
+            .iter()
+            .map(|g| g.reason.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let (stage, stage_name) = match config.to {
+        Target::Production => (Stage::Production, "Production"),
+        Target::Staging => (Stage::Staging, "Staging"),
+    };
     let store = &ctx.platform.store;
     if passed {
         let actor = format!("pipeline:{}", ctx.run_id);
@@ -91,7 +88,7 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
             .transition(
                 &version.model,
                 version.version,
-                Stage::Production,
+                stage,
                 &actor,
                 &format!("validation gate passed: {reason}"),
             )
@@ -101,16 +98,16 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
             .publish(Event::StageChanged {
                 model: version.model.clone(),
                 version: version.version,
-                stage: "Production".into(),
+                stage: stage_name.into(),
             })
             .await;
         ctx.log(format!(
-            "✅ Deployed {} version {} ({}) to Production: {reason}",
+            "✅ Deployed {} version {} ({}) to {stage_name}: {reason}",
             version.model, version.version, version.label
         ));
     } else {
         ctx.log(format!(
-            "⛔ Not deployed: {reason}; Production is unchanged"
+            "⛔ Not deployed: {reason}; {stage_name} is unchanged"
         ));
     }
     let deployment = Deployment {
@@ -127,6 +124,7 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
 
 impl Deployed {
     pub(super) fn preview(&self) -> Value {
-        json!({"deployment": self.deployment})
+        let d = &self.deployment;
+        json!({"deployment": d, "passed": d.status == "deployed", "status": d.status, "version": d.version})
     }
 }

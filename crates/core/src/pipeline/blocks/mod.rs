@@ -1,17 +1,28 @@
 //! The built-in block kinds: what each takes, gives, and how its config is typed.
 
+mod command;
+mod data;
 mod deploy;
+pub mod evaluate;
+mod loaders;
 mod noop;
-mod preprocess;
 mod register;
-mod synthetic;
+mod sql;
 mod train;
+mod trainers;
+mod transforms;
 
+pub use data::VersionedDataset;
 pub use deploy::Deployed;
-pub use preprocess::Prepared;
 pub use register::Registered;
-pub use synthetic::VersionedDataset;
-pub use train::Trained;
+pub use train::{regression_metrics, Trained};
+
+use loaders::{csv, synthetic_churn, synthetic_credit, synthetic_sales};
+use trainers::{
+    decision_tree, linear_regression, logistic_regression, random_forest_classifier,
+    random_forest_regressor,
+};
+use transforms::{impute, one_hot, preprocess, rename_columns, scale, select_columns, split};
 
 use super::engine::BlockContext;
 use crate::error::Result;
@@ -22,10 +33,8 @@ use std::sync::Arc;
 /// What flows along an edge of the DAG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Port {
-    /// A versioned dataset.
+    /// A table (split or not) with its fitted steps and dataset version.
     Dataset,
-    /// Train/test matrices with fitted preprocessing.
-    Prepared,
     /// A fitted model with its evaluation.
     Trained,
     /// A registered model version.
@@ -40,10 +49,8 @@ pub enum Port {
 /// failed run can be re-run from the failed block.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Output {
-    /// From a loader.
+    /// From a loader, a transformer or a command.
     Dataset(Arc<VersionedDataset>),
-    /// From preprocessing.
-    Prepared(Arc<Prepared>),
     /// From a trainer.
     Trained(Arc<Trained>),
     /// From the register block.
@@ -84,11 +91,6 @@ macro_rules! block_kinds {
                 match self { $(Self::$variant => vec![$(Port::$input),*]),* }
             }
 
-            /// Whether it takes any number of upstream outputs of any port.
-            pub fn takes_any_inputs(self) -> bool {
-                self == Self::Noop
-            }
-
             /// The port it gives.
             pub fn output(self) -> Port {
                 match self { $(Self::$variant => Port::$output),* }
@@ -113,12 +115,41 @@ macro_rules! block_kinds {
 }
 
 block_kinds! {
-    SyntheticChurn => "synthetic_churn", synthetic, [] -> Dataset;
-    Preprocess => "preprocess", preprocess, [Dataset] -> Prepared;
-    RandomForestClassifier => "random_forest_classifier", train, [Prepared] -> Trained;
+    SyntheticChurn => "synthetic_churn", synthetic_churn, [] -> Dataset;
+    SyntheticCredit => "synthetic_credit", synthetic_credit, [] -> Dataset;
+    SyntheticSales => "synthetic_sales", synthetic_sales, [] -> Dataset;
+    Csv => "csv", csv, [] -> Dataset;
+    Sql => "sql", sql, [] -> Dataset;
+    Command => "command", command, [] -> Dataset;
+    Split => "split", split, [Dataset] -> Dataset;
+    Impute => "impute", impute, [Dataset] -> Dataset;
+    Scale => "scale", scale, [Dataset] -> Dataset;
+    OneHot => "one_hot", one_hot, [Dataset] -> Dataset;
+    SelectColumns => "select_columns", select_columns, [Dataset] -> Dataset;
+    RenameColumns => "rename_columns", rename_columns, [Dataset] -> Dataset;
+    Preprocess => "preprocess", preprocess, [Dataset] -> Dataset;
+    RandomForestClassifier => "random_forest_classifier", random_forest_classifier, [Dataset] -> Trained;
+    RandomForestRegressor => "random_forest_regressor", random_forest_regressor, [Dataset] -> Trained;
+    DecisionTree => "decision_tree", decision_tree, [Dataset] -> Trained;
+    LogisticRegression => "logistic_regression", logistic_regression, [Dataset] -> Trained;
+    LinearRegression => "linear_regression", linear_regression, [Dataset] -> Trained;
+    Evaluate => "evaluate", evaluate, [Trained] -> Trained;
     RegisterModel => "register_model", register, [Trained] -> Registered;
     Deploy => "deploy", deploy, [Registered] -> Deployed;
     Noop => "noop", noop, [] -> Empty;
+    Promote => "promote", deploy, [Registered] -> Deployed;
+}
+
+impl BlockKind {
+    /// Whether upstream blocks giving `given` fit this kind: a `command` takes any number of
+    /// tables, a `noop` anything, every other kind exactly its [`BlockKind::inputs`].
+    pub fn accepts(self, given: &[Port]) -> bool {
+        match self {
+            BlockKind::Command => given.iter().all(|p| *p == Port::Dataset),
+            BlockKind::Noop => true,
+            _ => given == self.inputs().as_slice(),
+        }
+    }
 }
 
 /// A config check's error as `field config.<field>: <message>`, like the type errors.
@@ -161,7 +192,6 @@ impl Output {
     pub fn preview(&self) -> Value {
         match self {
             Output::Dataset(d) => d.preview(),
-            Output::Prepared(p) => p.preview(),
             Output::Trained(t) => t.preview(),
             Output::Registered(r) => r.preview(),
             Output::Deployed(d) => d.preview(),

@@ -1,13 +1,15 @@
 //! `register_model`: store the model's artifacts and record a new registry version with its
 //! metrics, hyperparameters and lineage (code state read with git2, data version).
 
+use super::evaluate::Evaluation;
 use super::{single_input, Output};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::lineage::code_lineage;
-use crate::model::{FeatureSchema, ModelBundle, Preprocessing};
+use crate::model::{FeatureSchema, ModelBundle, Preprocessing, Task};
 use crate::pipeline::engine::BlockContext;
 use crate::store::{ModelVersion, NewVersion};
+use crate::table::steps::FittedStep;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -31,24 +33,33 @@ impl Config {
 pub struct Registered {
     /// The new version.
     pub version: ModelVersion,
+    /// The validation gates an upstream `evaluate` checked.
+    pub evaluation: Option<Evaluation>,
 }
 
 pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>) -> Result<Output> {
     let trained = single_input!(inputs, Trained);
-    let prepared = &trained.prepared;
-    let dataset = &prepared.dataset;
-    let bundle = ModelBundle {
-        forest: trained.forest.clone(),
-        preprocessing: Preprocessing {
-            imputer: prepared.imputer.clone(),
-            scaler: prepared.scaler.clone(),
-        },
-        schema: FeatureSchema::binary(
-            dataset.data.feature_names.clone(),
-            &dataset.data.label_name,
-            trained.threshold,
-        ),
+    let data = &trained.data;
+    let dataset = data.record.as_ref().ok_or_else(|| {
+        Error::invalid("the training data has no dataset version (a command block wrote no table)")
+    })?;
+    let classes = match trained.task {
+        Task::Classification => vec![format!("no_{}", trained.label), trained.label.clone()],
+        Task::Regression => Vec::new(),
     };
+    let schema = FeatureSchema {
+        inputs: data.inputs.clone(),
+        features: trained.features.clone(),
+        label: raw_label(&data.steps, &trained.label),
+        task: trained.task,
+        classes,
+        threshold: trained.threshold,
+    };
+    let preprocessing = Preprocessing {
+        steps: data.steps.clone(),
+    };
+    // Built (and so checked) before anything is stored: a bundle that cannot serve is refused.
+    let bundle = ModelBundle::new(trained.model.clone(), preprocessing, schema)?;
     let artifacts = ctx.platform.artifacts.clone();
     let refs = ctx.blocking(move || bundle.save(&artifacts)).await?;
     let training_block = ctx
@@ -64,7 +75,7 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         .await?;
     let lineage = json!({
         "code_lineage": code,
-        "data_lineage": {"version": dataset.record.version, "hash": dataset.record.hash},
+        "data_lineage": {"version": dataset.version, "hash": dataset.hash},
         "pipeline": {"name": ctx.pipeline.name, "file": ctx.pipeline.file, "file_hash": ctx.pipeline.file_hash},
     });
     let version = ctx
@@ -74,9 +85,9 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
             model: config.model.clone(),
             label: format!("v_{}", clock::version_stamp(chrono::Utc::now())),
             run_id: Some(ctx.run_id.clone()),
-            dataset_version: Some(dataset.record.version.clone()),
+            dataset_version: Some(dataset.version.clone()),
             artifacts: refs,
-            metrics: trained.metrics_map(),
+            metrics: trained.metrics.clone(),
             hyperparameters: trained.hyperparameters.clone(),
             lineage,
         })
@@ -86,19 +97,45 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         "   Model: {} version {} ({})",
         version.model, version.version, version.label
     ));
-    ctx.log(format!("   Accuracy: {:.4}", trained.metrics.accuracy));
-    ctx.log(format!("   AUC Score: {:.4}", trained.metrics.auc_score));
+    let headline = [
+        ("accuracy", "Accuracy"),
+        ("auc_score", "AUC Score"),
+        ("rmse", "RMSE"),
+        ("rmspe", "RMSPE"),
+    ];
+    for (key, name) in headline {
+        if let Some(v) = trained.metrics.get(key).and_then(Value::as_f64) {
+            ctx.log(format!("   {name}: {v:.4}"));
+        }
+    }
     ctx.log(format!(
         "   Git Commit: {}",
         code.git_commit.as_deref().unwrap_or("none")
     ));
     ctx.log(format!("   Model artifact: {}", version.artifacts.model));
-    Ok(Output::Registered(Arc::new(Registered { version })))
+    let evaluation = trained.evaluation.clone();
+    Ok(Output::Registered(Arc::new(Registered {
+        version,
+        evaluation,
+    })))
+}
+
+/// The label's name in the raw input (what requests do not carry): undo the renames.
+fn raw_label(steps: &[FittedStep], label: &str) -> String {
+    let mut name = label.to_string();
+    for step in steps.iter().rev() {
+        if let FittedStep::Rename { from, to } = step {
+            if let Some(i) = to.iter().position(|t| *t == name) {
+                name = from[i].clone();
+            }
+        }
+    }
+    name
 }
 
 impl Registered {
     pub(super) fn preview(&self) -> Value {
         let v = &self.version;
-        json!({"model": v.model, "version": v.version, "label": v.label, "stage": v.stage.as_str(), "artifacts": v.artifacts, "lineage": v.lineage})
+        json!({"model": v.model, "version": v.version, "label": v.label, "stage": v.stage.as_str(), "artifacts": v.artifacts, "lineage": v.lineage, "evaluation": self.evaluation})
     }
 }

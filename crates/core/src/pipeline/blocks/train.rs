@@ -1,198 +1,286 @@
-//! `random_forest_classifier`: fit ironmage's random forest and evaluate it on the test part.
+//! Trainers: fit a model on the training part, score the test part. Shared by every learner:
+//! which columns are features, the label, the metrics and the record handed downstream.
 
-use super::{single_input, Output, Prepared};
+use super::data::VersionedDataset;
+use super::evaluate::Evaluation;
+use super::{single_input, Output};
 use crate::error::{Error, Result};
-use crate::ml::{ClassificationMetrics, MaxFeatures, RandomForestClassifier, RandomForestParams};
+use crate::ml::linear::LinearParams;
+use crate::ml::{ClassificationMetrics, RandomForestParams};
+use crate::model::{Model, Task};
 use crate::pipeline::engine::BlockContext;
+use crate::table::Table;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
-/// The block's config: scikit-learn's names and defaults, except the demo's depth and seed.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    /// Number of trees.
-    #[serde(default = "default_trees")]
-    pub n_estimators: usize,
-    /// Depth limit (none when absent).
-    #[serde(default)]
-    pub max_depth: Option<usize>,
-    /// Minimum samples to split a node.
-    #[serde(default = "two")]
-    pub min_samples_split: usize,
-    /// Minimum samples in a leaf.
-    #[serde(default = "one")]
-    pub min_samples_leaf: usize,
-    /// Features tried per split: `sqrt`, `log2`, `all`, a count or a fraction.
-    #[serde(default = "default_max_features")]
-    pub max_features: Value,
-    /// Sample rows with replacement per tree.
-    #[serde(default = "yes")]
-    pub bootstrap: bool,
-    /// Seed of the forest.
-    #[serde(default)]
-    pub random_state: u64,
-    /// Probability of the positive class above which a row is predicted positive.
-    #[serde(default = "half")]
-    pub threshold: f64,
-}
-
-fn default_trees() -> usize {
-    100
-}
-fn two() -> usize {
-    2
-}
-fn one() -> usize {
-    1
-}
-fn yes() -> bool {
-    true
-}
-fn half() -> f64 {
-    0.5
-}
-fn default_max_features() -> Value {
-    json!("sqrt")
-}
-
-impl Config {
-    pub(super) fn validate(&self) -> Result<()> {
-        self.params()?.validate().map_err(Error::from)?;
-        if !(0.0..=1.0).contains(&self.threshold) {
-            return Err(Error::invalid_field("threshold", "must be between 0 and 1"));
-        }
-        Ok(())
-    }
-
-    fn params(&self) -> Result<RandomForestParams> {
-        let max_features = match &self.max_features {
-            Value::String(s) if s == "sqrt" => MaxFeatures::Sqrt,
-            Value::String(s) if s == "log2" => MaxFeatures::Log2,
-            Value::String(s) if s == "all" => MaxFeatures::All,
-            Value::Number(n) if n.is_u64() => MaxFeatures::Count(n.as_u64().unwrap_or(1) as usize),
-            Value::Number(n) => MaxFeatures::Fraction(n.as_f64().unwrap_or(1.0)),
-            other => {
-                return Err(Error::invalid_field(
-                    "max_features",
-                    format!("expected sqrt, log2, all, a count or a fraction, got {other}"),
-                ))
-            }
-        };
-        Ok(RandomForestParams {
-            n_estimators: self.n_estimators,
-            max_depth: self.max_depth,
-            min_samples_split: self.min_samples_split,
-            min_samples_leaf: self.min_samples_leaf,
-            max_features,
-            bootstrap: self.bootstrap,
-            random_state: self.random_state,
-            ..RandomForestParams::default()
-        })
-    }
-}
-
 /// A fitted model and how it did on the test part.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Trained {
-    /// What it was trained on.
-    pub prepared: Arc<Prepared>,
-    /// The forest.
-    pub forest: RandomForestClassifier,
-    /// Probability cut-off for the positive class.
+    /// What it was trained on (with the fitted steps to replay).
+    pub data: Arc<VersionedDataset>,
+    /// The model.
+    pub model: Model,
+    /// Classification or regression.
+    pub task: Task,
+    /// The label column.
+    pub label: String,
+    /// Feature columns, in the model's order.
+    pub features: Vec<String>,
+    /// Probability cut-off for the positive class (classifiers).
     pub threshold: f64,
     /// The config as hyperparameters.
     pub hyperparameters: Map<String, Value>,
-    /// Test metrics.
-    pub metrics: ClassificationMetrics,
+    /// Test metrics (`auc_score`, `rmse`, …) and sample counts.
+    pub metrics: Map<String, Value>,
     /// Features by decreasing importance.
     pub feature_importance: Vec<(String, f64)>,
+    /// The gates an `evaluate` block checked, if one ran.
+    pub evaluation: Option<Evaluation>,
 }
 
-pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>) -> Result<Output> {
-    let prepared = single_input!(inputs, Prepared);
-    let params = config.params()?;
-    let threshold = config.threshold;
-    let data = prepared.clone();
-    let (forest, metrics) = ctx
+/// What to fit.
+#[derive(Debug, Clone)]
+pub(super) enum Learner {
+    ForestClassifier(RandomForestParams),
+    ForestRegressor(RandomForestParams),
+    Logistic(LinearParams),
+    Linear(LinearParams),
+}
+
+/// Fields every trainer accepts.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Columns {
+    /// The label column (default: the one the loader named).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Feature columns (default: every column but the label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<String>>,
+}
+
+/// Fit `learner` on the single upstream dataset and log the test metrics.
+pub(super) async fn fit(
+    ctx: &BlockContext,
+    inputs: Vec<Output>,
+    learner: Learner,
+    columns: Columns,
+    threshold: f64,
+    hyperparameters: Value,
+) -> Result<Output> {
+    let data = single_input!(inputs, Dataset);
+    let trained = ctx
         .blocking(move || {
-            let forest = params.fit(data.x_train.view(), &data.y_train)?;
-            if forest.n_classes() != 2 {
-                return Err(Error::invalid(format!(
-                    "a binary classifier needs both classes in the training part, found {} class(es): give it more rows",
-                    forest.n_classes()
-                )));
-            }
-            let proba = forest.predict_proba(data.x_test.view());
-            let positive: Vec<f64> = proba.column(1).to_vec();
-            let metrics = ClassificationMetrics::compute(&data.y_test, &positive, threshold)?;
-            Ok((forest, metrics))
+            let label = data.label_or(columns.target.as_ref())?;
+            let features = columns.features.clone().unwrap_or_else(|| {
+                data.train.names().into_iter().filter(|n| n != &label).collect()
+            });
+            let test = data.test.as_ref().ok_or_else(|| {
+                Error::invalid("the data has no test part: add a split (or preprocess) block upstream")
+            })?;
+            let x_train = features_of(&data.train, &features)?;
+            let x_test = features_of(test, &features)?;
+            let (model, task, metrics) = match &learner {
+                Learner::ForestClassifier(params) => {
+                    let y = data.train.class_labels(&label)?;
+                    let forest = params.fit(x_train.view(), &y)?;
+                    if forest.n_classes() != 2 {
+                        return Err(Error::invalid(format!(
+                            "a binary classifier needs both classes in the training part, found {} class(es): give it more rows",
+                            forest.n_classes()
+                        )));
+                    }
+                    let model = Model::ForestClassifier(forest);
+                    let metrics = classify(&model, test, &label, &x_test, threshold)?;
+                    (model, Task::Classification, metrics)
+                }
+                Learner::Logistic(params) => {
+                    let y = data.train.class_labels(&label)?;
+                    let model = Model::Logistic(params.fit_logistic(x_train.view(), &y)?);
+                    let metrics = classify(&model, test, &label, &x_test, threshold)?;
+                    (model, Task::Classification, metrics)
+                }
+                Learner::ForestRegressor(params) => {
+                    let y = data.train.targets(&label)?;
+                    let model = Model::ForestRegressor(params.fit_regressor(x_train.view(), &y, None)?);
+                    let metrics = regress(&model, test, &label, &x_test)?;
+                    (model, Task::Regression, metrics)
+                }
+                Learner::Linear(params) => {
+                    let y = data.train.targets(&label)?;
+                    let model = Model::Linear(params.fit_linear(x_train.view(), &y)?);
+                    let metrics = regress(&model, test, &label, &x_test)?;
+                    (model, Task::Regression, metrics)
+                }
+            };
+            let mut feature_importance: Vec<(String, f64)> = features.iter().cloned().zip(importances(&model)).collect();
+            feature_importance.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let mut metrics = metrics;
+            metrics.insert("training_samples".into(), json!(data.train.rows()));
+            metrics.insert("test_samples".into(), json!(test.rows()));
+            let importance: Map<String, Value> = feature_importance.iter().map(|(n, v)| (n.clone(), json!(v))).collect();
+            metrics.insert("feature_importance".into(), Value::Object(importance));
+            let hyperparameters = match hyperparameters {
+                Value::Object(map) => map,
+                _ => Map::new(),
+            };
+            Ok(Trained { data, model, task, label, features, threshold, hyperparameters, metrics, feature_importance, evaluation: None })
         })
         .await?;
-    let mut feature_importance: Vec<(String, f64)> = prepared
-        .dataset
-        .data
-        .feature_names
-        .iter()
-        .cloned()
-        .zip(forest.feature_importances())
-        .collect();
-    feature_importance.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let hyperparameters = match serde_json::to_value(&config)? {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    };
     ctx.log("✅ Model trained successfully!");
     ctx.log(format!(
         "   Trained on {} samples, tested on {}",
-        prepared.y_train.len(),
-        prepared.y_test.len()
+        trained.metrics["training_samples"], trained.metrics["test_samples"]
     ));
-    ctx.log(format!("   Accuracy: {:.4}", metrics.accuracy));
-    ctx.log(format!("   AUC Score: {:.4}", metrics.auc_score));
-    ctx.log(format!(
-        "   Precision {:.4} / Recall {:.4} / F1 {:.4}",
-        metrics.precision, metrics.recall, metrics.f1_score
-    ));
-    let top: Vec<&str> = feature_importance
+    for (name, value) in &trained.metrics {
+        if let Some(v) = value.as_f64().filter(|_| !name.ends_with("samples")) {
+            ctx.log(format!("   {}: {v:.4}", display_name(name)));
+        }
+    }
+    let top: Vec<&str> = trained
+        .feature_importance
         .iter()
         .take(3)
         .map(|(n, _)| n.as_str())
         .collect();
     ctx.log(format!("   Top 3 features: [{}]", top.join(", ")));
-    Ok(Output::Trained(Arc::new(Trained {
-        prepared,
-        forest,
-        threshold,
-        hyperparameters,
-        metrics,
-        feature_importance,
-    })))
+    Ok(Output::Trained(Arc::new(trained)))
+}
+
+/// `auc_score` → `AUC Score`, as the demo's log shows it.
+fn display_name(metric: &str) -> String {
+    match metric {
+        "auc_score" => "AUC Score".into(),
+        "f1_score" => "F1".into(),
+        "rmse" | "mae" | "rmspe" => metric.to_uppercase(),
+        "r2" => "R²".into(),
+        other => {
+            let mut s = other.replace('_', " ");
+            if let Some(first) = s.get_mut(0..1) {
+                first.make_ascii_uppercase();
+            }
+            s
+        }
+    }
+}
+
+fn features_of(table: &Table, features: &[String]) -> Result<ndarray::Array2<f64>> {
+    let x = table
+        .matrix(features)
+        .map_err(|e| e.with_field("features"))?;
+    for (c, name) in features.iter().enumerate() {
+        if x.column(c).iter().any(|v| !v.is_finite()) {
+            return Err(Error::invalid_field(
+                "features",
+                format!("column {name:?} has missing values: add an impute block upstream"),
+            ));
+        }
+    }
+    Ok(x)
+}
+
+fn predictions(model: &Model, x: &ndarray::Array2<f64>) -> Vec<f64> {
+    x.rows()
+        .into_iter()
+        .map(|r| model.score_row(&r.to_vec()))
+        .collect()
+}
+
+fn classify(
+    model: &Model,
+    test: &Table,
+    label: &str,
+    x: &ndarray::Array2<f64>,
+    threshold: f64,
+) -> Result<Map<String, Value>> {
+    let y = test.class_labels(label)?;
+    let metrics = ClassificationMetrics::compute(&y, &predictions(model, x), threshold)?;
+    match serde_json::to_value(metrics)? {
+        Value::Object(map) => Ok(map),
+        _ => Ok(Map::new()),
+    }
+}
+
+fn regress(
+    model: &Model,
+    test: &Table,
+    label: &str,
+    x: &ndarray::Array2<f64>,
+) -> Result<Map<String, Value>> {
+    let y = test.targets(label)?;
+    let m = regression_metrics(&y, &predictions(model, x));
+    Ok(m.into_iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect())
+}
+
+/// `rmse`, `mae`, `r2`, and `rmspe` (over the rows whose target is not 0, as Rossmann scores it).
+pub fn regression_metrics(y: &[f64], pred: &[f64]) -> Vec<(&'static str, f64)> {
+    let n = y.len().max(1) as f64;
+    let mean = y.iter().sum::<f64>() / n;
+    let sse: f64 = y.iter().zip(pred).map(|(a, b)| (a - b).powi(2)).sum();
+    let sst: f64 = y.iter().map(|a| (a - mean).powi(2)).sum();
+    let mae = y.iter().zip(pred).map(|(a, b)| (a - b).abs()).sum::<f64>() / n;
+    let pct: Vec<f64> = y
+        .iter()
+        .zip(pred)
+        .filter(|(a, _)| **a != 0.0)
+        .map(|(a, b)| ((a - b) / a).powi(2))
+        .collect();
+    let rmspe = (pct.iter().sum::<f64>() / pct.len().max(1) as f64).sqrt();
+    vec![
+        ("rmse", (sse / n).sqrt()),
+        ("mae", mae),
+        ("r2", if sst > 0.0 { 1.0 - sse / sst } else { 0.0 }),
+        ("rmspe", rmspe),
+    ]
+}
+
+/// Forest importances; for a linear model, the absolute weights normalised to sum to 1
+/// (features are comparable once scaled).
+fn importances(model: &Model) -> Vec<f64> {
+    let raw: Vec<f64> = match model {
+        Model::ForestClassifier(m) => return m.feature_importances(),
+        Model::ForestRegressor(m) => vec![0.0; m.n_features()],
+        Model::Logistic(m) => m.weights.iter().map(|w| w.abs()).collect(),
+        Model::Linear(m) => m.weights.iter().map(|w| w.abs()).collect(),
+    };
+    let total: f64 = raw.iter().sum();
+    raw.iter()
+        .map(|w| if total > 0.0 { w / total } else { 0.0 })
+        .collect()
 }
 
 impl Trained {
-    /// Metrics as stored with the version (the seed's names plus sample counts and importances).
-    pub fn metrics_map(&self) -> Map<String, Value> {
-        let importance: Map<String, Value> = self
-            .feature_importance
-            .iter()
-            .map(|(n, v)| (n.clone(), json!(v)))
-            .collect();
-        let mut map = match serde_json::to_value(self.metrics) {
-            Ok(Value::Object(m)) => m,
-            _ => Map::new(),
-        };
-        map.insert(
-            "training_samples".into(),
-            json!(self.prepared.y_train.len()),
-        );
-        map.insert("test_samples".into(), json!(self.prepared.y_test.len()));
-        map.insert("feature_importance".into(), Value::Object(importance));
-        map
-    }
-
     pub(super) fn preview(&self) -> Value {
-        json!({"metrics": self.metrics_map(), "hyperparameters": self.hyperparameters})
+        let mut preview = json!({
+            "task": self.task,
+            "label": self.label,
+            "features": self.features,
+            "metrics": self.metrics,
+            "hyperparameters": self.hyperparameters,
+            "evaluation": self.evaluation,
+        });
+        // After `evaluate`, `passed` is a top-level scalar for `when:` conditions.
+        if let Some(evaluation) = &self.evaluation {
+            preview["passed"] = json!(evaluation.passed);
+        }
+        preview
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regression_metrics_by_hand() {
+        let m = regression_metrics(&[100.0, 200.0, 0.0], &[110.0, 180.0, 5.0]);
+        let get = |k| m.iter().find(|(n, _)| *n == k).unwrap().1;
+        assert!((get("mae") - 35.0 / 3.0).abs() < 1e-9);
+        assert!((get("rmse") - ((100.0 + 400.0 + 25.0) / 3.0f64).sqrt()).abs() < 1e-9);
+        assert!((get("rmspe") - ((0.01 + 0.01) / 2.0f64).sqrt()).abs() < 1e-9);
+        assert!(get("r2") > 0.9);
     }
 }
