@@ -7,6 +7,8 @@
 //! `IRONMAGE_BENCH_DIR`, fits and times our four models, then runs `bench/sklearn/sklearn_side.py`
 //! with `IRONMAGE_BENCH_PYTHON` on the same file and split, and prints one table. The regression
 //! target is a smooth nonlinear function of the features ([`regression_target`]).
+//! `IRONMAGE_BENCH_MODELS` (comma-separated, default `rf_cls,rf_reg,gb_cls,gb_reg`) selects the
+//! models; `IRONMAGE_BENCH_SKLEARN=0` skips scikit-learn (ours only, for profiling).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -88,6 +90,8 @@ fn main() {
         .collect();
     let arg = |i: usize, d: usize| args.get(i).map_or(d, |s| s.parse().expect("number"));
     let (trees, depth, iters) = (arg(2, 100), arg(3, 10), arg(4, 100));
+    let models = setting("IRONMAGE_BENCH_MODELS", "rf_cls,rf_reg,gb_cls,gb_reg");
+    let want = |m: &str| models.split(',').any(|w| w == m);
     let mut table = Vec::new();
     for &n in &sizes {
         let spec = ChurnSpec {
@@ -134,6 +138,7 @@ fn main() {
             ..gb.clone()
         };
 
+        if want("rf_cls") {
         let t = Instant::now();
         let m = rf.fit(xtr.view(), &ytr).expect("fit");
         put("rf_cls", "fit_s", t.elapsed().as_secs_f64());
@@ -151,7 +156,9 @@ fn main() {
         put("rf_cls", "p10k_ms", p10k);
         let p = m.predict_proba(xte.view()).column(1).to_vec();
         put("rf_cls", "auc", roc_auc(&yte, &p).expect("auc"));
+        }
 
+        if want("rf_reg") {
         let t = Instant::now();
         let m = rf.fit_regressor(xtr.view(), &ttr, None).expect("fit");
         put("rf_reg", "fit_s", t.elapsed().as_secs_f64());
@@ -165,7 +172,9 @@ fn main() {
             "rmse",
             rmse(&tte, &m.predict(xte.view()).to_vec()),
         );
+        }
 
+        if want("gb_cls") {
         let t = Instant::now();
         let m = gb.fit(xtr.view(), &ytr_f, None).expect("fit");
         put("gb_cls", "fit_s", t.elapsed().as_secs_f64());
@@ -176,7 +185,9 @@ fn main() {
         put("gb_cls", "p10k_ms", p10k);
         let p = m.predict(xte.view()).to_vec();
         put("gb_cls", "auc", roc_auc(&yte, &p).expect("auc"));
+        }
 
+        if want("gb_reg") {
         let t = Instant::now();
         let m = gbr.fit(xtr.view(), &ttr, None).expect("fit");
         put("gb_reg", "fit_s", t.elapsed().as_secs_f64());
@@ -190,10 +201,15 @@ fn main() {
             "rmse",
             rmse(&tte, &m.predict(xte.view()).to_vec()),
         );
+        }
         let mut ours_sorted: Vec<_> = ours.iter().collect();
         ours_sorted.sort_by(|a, b| a.0.cmp(b.0));
         eprintln!("n={n}: ours done ({ours_sorted:?}), running scikit-learn");
 
+        if setting("IRONMAGE_BENCH_SKLEARN", "1") == "0" {
+            table.push((n, ours, Results::new()));
+            continue;
+        }
         let out = Command::new(setting("IRONMAGE_BENCH_PYTHON", "python3"))
             .arg(setting(
                 "IRONMAGE_BENCH_SCRIPT",
@@ -231,6 +247,9 @@ fn main() {
     );
     for (n, ours, theirs) in &table {
         for m in ["rf_cls", "rf_reg", "gb_cls", "gb_reg"] {
+            if !want(m) {
+                continue;
+            }
             let score = if m.ends_with("cls") { "auc" } else { "rmse" };
             for k in ["fit_s", "p1_us", "p1_hot_us", "p10k_ms", score] {
                 let key = (m.to_string(), k.to_string());

@@ -54,6 +54,7 @@ mod hist_split;
 mod hist_tree;
 mod linfa_impls;
 pub mod metrics;
+mod packed;
 mod predict;
 pub mod preprocess;
 pub mod regressor;
