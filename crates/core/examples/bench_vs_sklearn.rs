@@ -139,68 +139,75 @@ fn main() {
         };
 
         if want("rf_cls") {
-        let t = Instant::now();
-        let m = rf.fit(xtr.view(), &ytr).expect("fit");
-        put("rf_cls", "fit_s", t.elapsed().as_secs_f64());
-        let (p1, hot, p10k) = time_predict(
-            &x10k,
-            |r| {
-                let mut b = [0.0; 2];
-                m.predict_proba_row_into(r, &mut b);
-                b[1]
-            },
-            || m.predict_proba(x10k.view())[[0, 1]],
-        );
-        put("rf_cls", "p1_us", p1);
-        put("rf_cls", "p1_hot_us", hot);
-        put("rf_cls", "p10k_ms", p10k);
-        let p = m.predict_proba(xte.view()).column(1).to_vec();
-        put("rf_cls", "auc", roc_auc(&yte, &p).expect("auc"));
+            let t = Instant::now();
+            let m = rf.fit(xtr.view(), &ytr).expect("fit");
+            put("rf_cls", "fit_s", t.elapsed().as_secs_f64());
+            // artifact load time: what the prediction service pays to pick up a new model
+            let bytes = m.to_bytes().expect("encode");
+            let t = Instant::now();
+            let back = RandomForestClassifier::from_bytes(&bytes).expect("decode");
+            put("rf_cls", "load_ms", t.elapsed().as_secs_f64() * 1e3);
+            put("rf_cls", "artifact_kb", bytes.len() as f64 / 1024.0);
+            assert!(back == m, "artifact round trip");
+            let (p1, hot, p10k) = time_predict(
+                &x10k,
+                |r| {
+                    let mut b = [0.0; 2];
+                    m.predict_proba_row_into(r, &mut b);
+                    b[1]
+                },
+                || m.predict_proba(x10k.view())[[0, 1]],
+            );
+            put("rf_cls", "p1_us", p1);
+            put("rf_cls", "p1_hot_us", hot);
+            put("rf_cls", "p10k_ms", p10k);
+            let p = m.predict_proba(xte.view()).column(1).to_vec();
+            put("rf_cls", "auc", roc_auc(&yte, &p).expect("auc"));
         }
 
         if want("rf_reg") {
-        let t = Instant::now();
-        let m = rf.fit_regressor(xtr.view(), &ttr, None).expect("fit");
-        put("rf_reg", "fit_s", t.elapsed().as_secs_f64());
-        let (p1, hot, p10k) =
-            time_predict(&x10k, |r| m.predict_row(r), || m.predict(x10k.view())[0]);
-        put("rf_reg", "p1_us", p1);
-        put("rf_reg", "p1_hot_us", hot);
-        put("rf_reg", "p10k_ms", p10k);
-        put(
-            "rf_reg",
-            "rmse",
-            rmse(&tte, &m.predict(xte.view()).to_vec()),
-        );
+            let t = Instant::now();
+            let m = rf.fit_regressor(xtr.view(), &ttr, None).expect("fit");
+            put("rf_reg", "fit_s", t.elapsed().as_secs_f64());
+            let (p1, hot, p10k) =
+                time_predict(&x10k, |r| m.predict_row(r), || m.predict(x10k.view())[0]);
+            put("rf_reg", "p1_us", p1);
+            put("rf_reg", "p1_hot_us", hot);
+            put("rf_reg", "p10k_ms", p10k);
+            put(
+                "rf_reg",
+                "rmse",
+                rmse(&tte, &m.predict(xte.view()).to_vec()),
+            );
         }
 
         if want("gb_cls") {
-        let t = Instant::now();
-        let m = gb.fit(xtr.view(), &ytr_f, None).expect("fit");
-        put("gb_cls", "fit_s", t.elapsed().as_secs_f64());
-        let (p1, hot, p10k) =
-            time_predict(&x10k, |r| m.predict_row(r), || m.predict(x10k.view())[0]);
-        put("gb_cls", "p1_us", p1);
-        put("gb_cls", "p1_hot_us", hot);
-        put("gb_cls", "p10k_ms", p10k);
-        let p = m.predict(xte.view()).to_vec();
-        put("gb_cls", "auc", roc_auc(&yte, &p).expect("auc"));
+            let t = Instant::now();
+            let m = gb.fit(xtr.view(), &ytr_f, None).expect("fit");
+            put("gb_cls", "fit_s", t.elapsed().as_secs_f64());
+            let (p1, hot, p10k) =
+                time_predict(&x10k, |r| m.predict_row(r), || m.predict(x10k.view())[0]);
+            put("gb_cls", "p1_us", p1);
+            put("gb_cls", "p1_hot_us", hot);
+            put("gb_cls", "p10k_ms", p10k);
+            let p = m.predict(xte.view()).to_vec();
+            put("gb_cls", "auc", roc_auc(&yte, &p).expect("auc"));
         }
 
         if want("gb_reg") {
-        let t = Instant::now();
-        let m = gbr.fit(xtr.view(), &ttr, None).expect("fit");
-        put("gb_reg", "fit_s", t.elapsed().as_secs_f64());
-        let (p1, hot, p10k) =
-            time_predict(&x10k, |r| m.predict_row(r), || m.predict(x10k.view())[0]);
-        put("gb_reg", "p1_us", p1);
-        put("gb_reg", "p1_hot_us", hot);
-        put("gb_reg", "p10k_ms", p10k);
-        put(
-            "gb_reg",
-            "rmse",
-            rmse(&tte, &m.predict(xte.view()).to_vec()),
-        );
+            let t = Instant::now();
+            let m = gbr.fit(xtr.view(), &ttr, None).expect("fit");
+            put("gb_reg", "fit_s", t.elapsed().as_secs_f64());
+            let (p1, hot, p10k) =
+                time_predict(&x10k, |r| m.predict_row(r), || m.predict(x10k.view())[0]);
+            put("gb_reg", "p1_us", p1);
+            put("gb_reg", "p1_hot_us", hot);
+            put("gb_reg", "p10k_ms", p10k);
+            put(
+                "gb_reg",
+                "rmse",
+                rmse(&tte, &m.predict(xte.view()).to_vec()),
+            );
         }
         let mut ours_sorted: Vec<_> = ours.iter().collect();
         ours_sorted.sort_by(|a, b| a.0.cmp(b.0));
@@ -251,9 +258,18 @@ fn main() {
                 continue;
             }
             let score = if m.ends_with("cls") { "auc" } else { "rmse" };
-            for k in ["fit_s", "p1_us", "p1_hot_us", "p10k_ms", score] {
+            for k in [
+                "fit_s",
+                "p1_us",
+                "p1_hot_us",
+                "p10k_ms",
+                "load_ms",
+                "artifact_kb",
+                score,
+            ] {
                 let key = (m.to_string(), k.to_string());
-                let (a, b) = (ours[&key], theirs.get(&key).copied().unwrap_or(f64::NAN));
+                let Some(&a) = ours.get(&key) else { continue };
+                let b = theirs.get(&key).copied().unwrap_or(f64::NAN);
                 let ratio = if b.is_nan() {
                     "n/a".to_string()
                 } else if k == score {

@@ -57,7 +57,12 @@ impl PackedTrees {
     /// children already checked to lie after their parent inside the range).
     /// A node reachable twice (a shared child) is an error, so a crafted
     /// artifact cannot blow the walk up exponentially.
-    pub fn push_tree(&mut self, a: &TreeArrays<'_>, start: usize, end: usize) -> Result<(), String> {
+    pub fn push_tree(
+        &mut self,
+        a: &TreeArrays<'_>,
+        start: usize,
+        end: usize,
+    ) -> Result<(), String> {
         let first = self.nodes.len();
         if first + (end - start) >= u32::MAX as usize {
             return Err("too many nodes".into());
@@ -130,5 +135,48 @@ impl PackedTrees {
                 visit(nodes[a].right as usize);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arrays<'a>(f: &'a [u32], t: &'a [f64], l: &'a [u32], r: &'a [u32]) -> TreeArrays<'a> {
+        TreeArrays {
+            feature: f,
+            threshold: t,
+            left: l,
+            right: r,
+        }
+    }
+
+    #[test]
+    fn best_first_order_is_repacked_in_pre_order() {
+        // root splits on f0 at 0.5; its left child (node 2 here) splits on f1
+        let (f, t) = ([0, LEAF, 1, LEAF, LEAF], [0.5, 0.0, 1.5, 0.0, 0.0]);
+        let (l, r) = ([2, 0, 3, 1, 2], [1, 0, 4, 0, 0]);
+        let p = PackedTrees::from_arrays(&[0], &arrays(&f, &t, &l, &r)).unwrap();
+        let leaf = |row: &[f64]| {
+            let mut out = Vec::new();
+            p.for_each_leaf(row, |k| out.push(k));
+            out
+        };
+        assert_eq!(leaf(&[0.0, 0.0]), vec![1]);
+        assert_eq!(leaf(&[0.5, 2.0]), vec![2]);
+        assert_eq!(leaf(&[0.7, 0.0]), vec![0]);
+        assert_eq!(leaf(&[f64::NAN, 0.0]), vec![0]);
+        assert_eq!(p.nodes.len(), 5);
+        assert_eq!(p.nodes[1].feature, 1, "left child right after its parent");
+    }
+
+    #[test]
+    fn a_shared_child_is_rejected() {
+        // children after their parent, in range, but node 1 and 2 are reached
+        // by two paths each: walking it as a tree would blow up
+        let (f, t) = ([0, 0, LEAF], [0.5, 0.5, 0.0]);
+        let (l, r) = ([1, 2, 0], [1, 2, 0]);
+        let e = PackedTrees::from_arrays(&[0], &arrays(&f, &t, &l, &r)).unwrap_err();
+        assert!(e.contains("twice"), "{e}");
     }
 }

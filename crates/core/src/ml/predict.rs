@@ -6,6 +6,7 @@ use ndarray::{Array1, Array2, ArrayBase, ArrayView2, Data, Ix2};
 use rayon::prelude::*;
 
 use super::forest::RandomForestClassifier;
+#[cfg(test)]
 use super::tree::LEAF;
 
 impl RandomForestClassifier {
