@@ -7,6 +7,8 @@
 //! `IRONMAGE_BENCH_DIR`, fits and times our four models, then runs `bench/sklearn/sklearn_side.py`
 //! with `IRONMAGE_BENCH_PYTHON` on the same file and split, and prints one table. The regression
 //! target is a smooth nonlinear function of the features ([`regression_target`]).
+//! `IRONMAGE_BENCH_MODELS` (comma-separated, default `rf_cls,rf_reg,gb_cls,gb_reg`) selects the
+//! models; `IRONMAGE_BENCH_SKLEARN=0` skips scikit-learn (ours only, for profiling).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -88,6 +90,8 @@ fn main() {
         .collect();
     let arg = |i: usize, d: usize| args.get(i).map_or(d, |s| s.parse().expect("number"));
     let (trees, depth, iters) = (arg(2, 100), arg(3, 10), arg(4, 100));
+    let models = setting("IRONMAGE_BENCH_MODELS", "rf_cls,rf_reg,gb_cls,gb_reg");
+    let want = |m: &str| models.split(',').any(|w| w == m);
     let mut table = Vec::new();
     for &n in &sizes {
         let spec = ChurnSpec {
@@ -134,66 +138,85 @@ fn main() {
             ..gb.clone()
         };
 
-        let t = Instant::now();
-        let m = rf.fit(xtr.view(), &ytr).expect("fit");
-        put("rf_cls", "fit_s", t.elapsed().as_secs_f64());
-        let (p1, hot, p10k) = time_predict(
-            &x10k,
-            |r| {
-                let mut b = [0.0; 2];
-                m.predict_proba_row_into(r, &mut b);
-                b[1]
-            },
-            || m.predict_proba(x10k.view())[[0, 1]],
-        );
-        put("rf_cls", "p1_us", p1);
-        put("rf_cls", "p1_hot_us", hot);
-        put("rf_cls", "p10k_ms", p10k);
-        let p = m.predict_proba(xte.view()).column(1).to_vec();
-        put("rf_cls", "auc", roc_auc(&yte, &p).expect("auc"));
+        if want("rf_cls") {
+            let t = Instant::now();
+            let m = rf.fit(xtr.view(), &ytr).expect("fit");
+            put("rf_cls", "fit_s", t.elapsed().as_secs_f64());
+            // artifact load time: what the prediction service pays to pick up a new model
+            let bytes = m.to_bytes().expect("encode");
+            let t = Instant::now();
+            let back = RandomForestClassifier::from_bytes(&bytes).expect("decode");
+            put("rf_cls", "load_ms", t.elapsed().as_secs_f64() * 1e3);
+            put("rf_cls", "artifact_kb", bytes.len() as f64 / 1024.0);
+            assert!(back == m, "artifact round trip");
+            let (p1, hot, p10k) = time_predict(
+                &x10k,
+                |r| {
+                    let mut b = [0.0; 2];
+                    m.predict_proba_row_into(r, &mut b);
+                    b[1]
+                },
+                || m.predict_proba(x10k.view())[[0, 1]],
+            );
+            put("rf_cls", "p1_us", p1);
+            put("rf_cls", "p1_hot_us", hot);
+            put("rf_cls", "p10k_ms", p10k);
+            let p = m.predict_proba(xte.view()).column(1).to_vec();
+            put("rf_cls", "auc", roc_auc(&yte, &p).expect("auc"));
+        }
 
-        let t = Instant::now();
-        let m = rf.fit_regressor(xtr.view(), &ttr, None).expect("fit");
-        put("rf_reg", "fit_s", t.elapsed().as_secs_f64());
-        let (p1, hot, p10k) =
-            time_predict(&x10k, |r| m.predict_row(r), || m.predict(x10k.view())[0]);
-        put("rf_reg", "p1_us", p1);
-        put("rf_reg", "p1_hot_us", hot);
-        put("rf_reg", "p10k_ms", p10k);
-        put(
-            "rf_reg",
-            "rmse",
-            rmse(&tte, &m.predict(xte.view()).to_vec()),
-        );
+        if want("rf_reg") {
+            let t = Instant::now();
+            let m = rf.fit_regressor(xtr.view(), &ttr, None).expect("fit");
+            put("rf_reg", "fit_s", t.elapsed().as_secs_f64());
+            let (p1, hot, p10k) =
+                time_predict(&x10k, |r| m.predict_row(r), || m.predict(x10k.view())[0]);
+            put("rf_reg", "p1_us", p1);
+            put("rf_reg", "p1_hot_us", hot);
+            put("rf_reg", "p10k_ms", p10k);
+            put(
+                "rf_reg",
+                "rmse",
+                rmse(&tte, &m.predict(xte.view()).to_vec()),
+            );
+        }
 
-        let t = Instant::now();
-        let m = gb.fit(xtr.view(), &ytr_f, None).expect("fit");
-        put("gb_cls", "fit_s", t.elapsed().as_secs_f64());
-        let (p1, hot, p10k) =
-            time_predict(&x10k, |r| m.predict_row(r), || m.predict(x10k.view())[0]);
-        put("gb_cls", "p1_us", p1);
-        put("gb_cls", "p1_hot_us", hot);
-        put("gb_cls", "p10k_ms", p10k);
-        let p = m.predict(xte.view()).to_vec();
-        put("gb_cls", "auc", roc_auc(&yte, &p).expect("auc"));
+        if want("gb_cls") {
+            let t = Instant::now();
+            let m = gb.fit(xtr.view(), &ytr_f, None).expect("fit");
+            put("gb_cls", "fit_s", t.elapsed().as_secs_f64());
+            let (p1, hot, p10k) =
+                time_predict(&x10k, |r| m.predict_row(r), || m.predict(x10k.view())[0]);
+            put("gb_cls", "p1_us", p1);
+            put("gb_cls", "p1_hot_us", hot);
+            put("gb_cls", "p10k_ms", p10k);
+            let p = m.predict(xte.view()).to_vec();
+            put("gb_cls", "auc", roc_auc(&yte, &p).expect("auc"));
+        }
 
-        let t = Instant::now();
-        let m = gbr.fit(xtr.view(), &ttr, None).expect("fit");
-        put("gb_reg", "fit_s", t.elapsed().as_secs_f64());
-        let (p1, hot, p10k) =
-            time_predict(&x10k, |r| m.predict_row(r), || m.predict(x10k.view())[0]);
-        put("gb_reg", "p1_us", p1);
-        put("gb_reg", "p1_hot_us", hot);
-        put("gb_reg", "p10k_ms", p10k);
-        put(
-            "gb_reg",
-            "rmse",
-            rmse(&tte, &m.predict(xte.view()).to_vec()),
-        );
+        if want("gb_reg") {
+            let t = Instant::now();
+            let m = gbr.fit(xtr.view(), &ttr, None).expect("fit");
+            put("gb_reg", "fit_s", t.elapsed().as_secs_f64());
+            let (p1, hot, p10k) =
+                time_predict(&x10k, |r| m.predict_row(r), || m.predict(x10k.view())[0]);
+            put("gb_reg", "p1_us", p1);
+            put("gb_reg", "p1_hot_us", hot);
+            put("gb_reg", "p10k_ms", p10k);
+            put(
+                "gb_reg",
+                "rmse",
+                rmse(&tte, &m.predict(xte.view()).to_vec()),
+            );
+        }
         let mut ours_sorted: Vec<_> = ours.iter().collect();
         ours_sorted.sort_by(|a, b| a.0.cmp(b.0));
         eprintln!("n={n}: ours done ({ours_sorted:?}), running scikit-learn");
 
+        if setting("IRONMAGE_BENCH_SKLEARN", "1") == "0" {
+            table.push((n, ours, Results::new()));
+            continue;
+        }
         let out = Command::new(setting("IRONMAGE_BENCH_PYTHON", "python3"))
             .arg(setting(
                 "IRONMAGE_BENCH_SCRIPT",
@@ -231,10 +254,22 @@ fn main() {
     );
     for (n, ours, theirs) in &table {
         for m in ["rf_cls", "rf_reg", "gb_cls", "gb_reg"] {
+            if !want(m) {
+                continue;
+            }
             let score = if m.ends_with("cls") { "auc" } else { "rmse" };
-            for k in ["fit_s", "p1_us", "p1_hot_us", "p10k_ms", score] {
+            for k in [
+                "fit_s",
+                "p1_us",
+                "p1_hot_us",
+                "p10k_ms",
+                "load_ms",
+                "artifact_kb",
+                score,
+            ] {
                 let key = (m.to_string(), k.to_string());
-                let (a, b) = (ours[&key], theirs.get(&key).copied().unwrap_or(f64::NAN));
+                let Some(&a) = ours.get(&key) else { continue };
+                let b = theirs.get(&key).copied().unwrap_or(f64::NAN);
                 let ratio = if b.is_nan() {
                     "n/a".to_string()
                 } else if k == score {

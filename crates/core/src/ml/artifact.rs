@@ -49,7 +49,7 @@ impl TryFrom<ForestData> for RandomForestClassifier {
     type Error = String;
 
     fn try_from(d: ForestData) -> std::result::Result<Self, String> {
-        let model = RandomForestClassifier {
+        let mut model = RandomForestClassifier {
             params: d.params,
             n_features: d.n_features,
             n_classes: d.n_classes,
@@ -60,8 +60,10 @@ impl TryFrom<ForestData> for RandomForestClassifier {
             right: d.right,
             leaf_values: d.leaf_values,
             importances: d.importances,
+            packed: Default::default(),
         };
         model.check_structure()?;
+        model.pack()?;
         Ok(model)
     }
 }

@@ -1,10 +1,12 @@
 //! Trees with one value per leaf (regression forest, gradient boosting) in
-//! flat arrays, with the lane-interleaved walk of `predict.rs` and the
-//! structural checks that make a deserialized model safe to walk.
+//! flat arrays (the serialized form), their packed prediction layout
+//! (`packed.rs`), and the structural checks that make a deserialized model
+//! safe to walk.
 
 use serde::{Deserialize, Serialize};
 
 use super::hist_tree::GradTree;
+use super::packed::{PackedTrees, TreeArrays};
 use super::tree::LEAF;
 
 /// Largest feature count of the regression forest and boosting models.
@@ -20,11 +22,14 @@ pub(crate) struct FlatTrees {
     pub left: Vec<u32>,
     pub right: Vec<u32>,
     pub leaf_values: Vec<f64>,
+    /// The prediction layout, derived by `push` and `check_and_pack`.
+    #[serde(skip)]
+    packed: PackedTrees,
 }
 
 impl FlatTrees {
     /// Appends a tree, its leaf values multiplied by `scale`.
-    pub fn push(&mut self, t: &GradTree, scale: f64) {
+    pub fn push(&mut self, t: &GradTree, scale: f64) -> super::Result<()> {
         let node_offset = self.feature.len() as u32;
         let leaf_offset = self.leaf_values.len() as u32;
         self.roots.push(node_offset);
@@ -39,6 +44,26 @@ impl FlatTrees {
         }
         self.leaf_values
             .extend(t.leaf_values.iter().map(|v| v * scale));
+        let start = node_offset as usize;
+        let end = self.feature.len();
+        let arrays = TreeArrays {
+            feature: &self.feature,
+            threshold: &self.threshold,
+            left: &self.left,
+            right: &self.right,
+        };
+        self.packed
+            .push_tree(&arrays, start, end)
+            .map_err(super::MlError::TooLarge)
+    }
+
+    fn arrays(&self) -> TreeArrays<'_> {
+        TreeArrays {
+            feature: &self.feature,
+            threshold: &self.threshold,
+            left: &self.left,
+            right: &self.right,
+        }
     }
 
     /// Number of trees.
@@ -50,39 +75,22 @@ impl FlatTrees {
     /// least as many values as the largest split feature + 1 (checked by
     /// the callers); NaN goes right.
     pub fn sum_row(&self, row: &[f64]) -> f64 {
-        const LANES: usize = 8;
         let mut sum = 0.0;
-        for group in self.roots.chunks(LANES) {
-            let mut nodes = [group[0] as usize; LANES];
-            for (n, &r) in nodes.iter_mut().zip(group) {
-                *n = r as usize;
-            }
-            loop {
-                let mut all_leaves = true;
-                for n in nodes.iter_mut() {
-                    let i = *n;
-                    let f = self.feature[i];
-                    let is_leaf = f == LEAF;
-                    all_leaves &= is_leaf;
-                    let v = row[if is_leaf { 0 } else { f as usize }];
-                    let go_left = v <= self.threshold[i];
-                    let (l, r) = (self.left[i], self.right[i]);
-                    let child = l ^ ((l ^ r) & 0u32.wrapping_sub(u32::from(!go_left)));
-                    *n = if is_leaf { i } else { child as usize };
-                }
-                if all_leaves {
-                    break;
-                }
-            }
-            for &n in &nodes[..group.len()] {
-                sum += self.leaf_values[self.left[n] as usize];
-            }
-        }
+        self.packed
+            .for_each_leaf(row, |leaf| sum += self.leaf_values[leaf]);
         sum
     }
 
+    /// Checks every invariant `sum_row` relies on for `d` features, then
+    /// derives the prediction layout (a freshly deserialized value has none).
+    pub fn check_and_pack(&mut self, d: usize) -> Result<(), String> {
+        self.check(d)?;
+        self.packed = PackedTrees::from_arrays(&self.roots, &self.arrays())?;
+        Ok(())
+    }
+
     /// Checks every invariant `sum_row` relies on for `d` features.
-    pub fn check(&self, d: usize) -> Result<(), String> {
+    fn check(&self, d: usize) -> Result<(), String> {
         let n = self.feature.len();
         if self.threshold.len() != n || self.left.len() != n || self.right.len() != n {
             return Err("node arrays have different lengths".into());

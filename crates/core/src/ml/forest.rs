@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::binning::{bin_features, MAX_BINS};
+use super::packed::{PackedTrees, TreeArrays};
 use super::tree::{build_tree, BuiltTree, TreeConfig, LEAF};
 use super::{check_finite, seeded_rng, MlError, Result};
 
@@ -236,9 +237,24 @@ pub struct RandomForestClassifier {
     pub(super) right: Vec<u32>,
     pub(super) leaf_values: Vec<f64>,
     pub(super) importances: Vec<f64>,
+    /// The trees in the layout prediction walks (derived, not serialized).
+    #[serde(skip_serializing)]
+    pub(super) packed: PackedTrees,
 }
 
 impl RandomForestClassifier {
+    /// Derives the prediction layout from the (validated) node arrays.
+    pub(super) fn pack(&mut self) -> std::result::Result<(), String> {
+        let arrays = TreeArrays {
+            feature: &self.feature,
+            threshold: &self.threshold,
+            left: &self.left,
+            right: &self.right,
+        };
+        self.packed = PackedTrees::from_arrays(&self.roots, &arrays)?;
+        Ok(())
+    }
+
     pub(super) fn from_trees(
         params: RandomForestParams,
         n_features: usize,
@@ -263,6 +279,7 @@ impl RandomForestClassifier {
             right: Vec::with_capacity(n_nodes),
             leaf_values: Vec::with_capacity(n_leaves * n_classes),
             importances: vec![0.0; n_features],
+            packed: PackedTrees::default(),
         };
         for t in &trees {
             let node_offset = m.feature.len() as u32;
@@ -289,6 +306,7 @@ impl RandomForestClassifier {
         if total > 0.0 {
             m.importances.iter_mut().for_each(|v| *v /= total);
         }
+        m.pack().map_err(MlError::TooLarge)?;
         Ok(m)
     }
 

@@ -232,20 +232,10 @@ impl GradientBoostingParams {
                     raw[i as usize] += v;
                 }
             }
-            trees.push(&tree, self.learning_rate);
+            trees.push(&tree, self.learning_rate)?;
             if self.early_stopping {
-                let one = FlatTrees {
-                    roots: vec![0],
-                    feature: tree.feature.clone(),
-                    threshold: tree.threshold.clone(),
-                    left: tree.left.clone(),
-                    right: tree.right.clone(),
-                    leaf_values: tree
-                        .leaf_values
-                        .iter()
-                        .map(|v| v * self.learning_rate)
-                        .collect(),
-                };
+                let mut one = FlatTrees::default();
+                one.push(&tree, self.learning_rate)?;
                 val_raw
                     .par_iter_mut()
                     .zip(&val_rows)

@@ -36,9 +36,9 @@ struct GbdtData {
 
 impl TryFrom<GbdtData> for GradientBoostingModel {
     type Error = String;
-    fn try_from(d: GbdtData) -> std::result::Result<Self, String> {
+    fn try_from(mut d: GbdtData) -> std::result::Result<Self, String> {
         d.params.validate().map_err(|e| e.to_string())?;
-        d.trees.check(d.n_features)?;
+        d.trees.check_and_pack(d.n_features)?;
         if !d.baseline.is_finite() {
             return Err("non-finite baseline".into());
         }

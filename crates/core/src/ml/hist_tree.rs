@@ -84,6 +84,7 @@ struct Builder<'a> {
     scratch: Vec<u32>,
     groups: Vec<(u16, Bin)>,
     sorted: Vec<(u16, f64, f64)>,
+    ordered: Vec<(f64, f64)>,
     perm: Vec<usize>,
     tree: GradTree,
 }
@@ -108,6 +109,7 @@ pub(crate) fn build_grad_tree(
         rows,
         groups: Vec::new(),
         sorted: Vec::new(),
+        ordered: Vec::new(),
         perm: (0..d).collect(),
         tree: GradTree {
             importances: vec![0.0; d],
@@ -276,16 +278,35 @@ impl Builder<'_> {
         out
     }
 
-    fn full_hist(&self, start: usize, end: usize) -> Vec<Vec<Bin>> {
+    /// Histograms of every feature over `rows[start..end]`. The node's
+    /// gradients are first gathered into row order once (scikit-learn's
+    /// "ordered gradients"), so each feature pass reads them sequentially and
+    /// only its bin column is gathered.
+    fn full_hist(&mut self, start: usize, end: usize) -> Vec<Vec<Bin>> {
         let rows = &self.rows[start..end];
-        let d = self.data.edges.len();
+        self.ordered.clear();
+        self.ordered.extend(
+            rows.iter()
+                .map(|&s| (self.g[s as usize], self.h[s as usize])),
+        );
+        let ordered = &self.ordered[..];
+        let data = self.data;
+        let one = |f: usize| {
+            let mut out = vec![Bin::default(); data.n_bins(f)];
+            let column = data.column(f);
+            for (&s, &(g, h)) in rows.iter().zip(ordered) {
+                let b = &mut out[column[s as usize] as usize];
+                b.g += g;
+                b.h += h;
+                b.n += 1;
+            }
+            out
+        };
+        let d = data.edges.len();
         if self.cfg.parallel && rows.len() >= 4096 {
-            (0..d)
-                .into_par_iter()
-                .map(|f| self.feature_hist(f, rows))
-                .collect()
+            (0..d).into_par_iter().map(one).collect()
         } else {
-            (0..d).map(|f| self.feature_hist(f, rows)).collect()
+            (0..d).map(one).collect()
         }
     }
 

@@ -1,11 +1,12 @@
-//! Prediction with a fitted [`RandomForestClassifier`]: walks the flat node
-//! arrays of several trees at once, without allocating for a single row.
+//! Prediction with a fitted [`RandomForestClassifier`]: walks the packed
+//! trees (`packed.rs`) several at once, without allocating for a single row.
 
 use linfa::traits::PredictInplace;
 use ndarray::{Array1, Array2, ArrayBase, ArrayView2, Data, Ix2};
 use rayon::prelude::*;
 
 use super::forest::RandomForestClassifier;
+#[cfg(test)]
 use super::tree::LEAF;
 
 impl RandomForestClassifier {
@@ -41,44 +42,12 @@ impl RandomForestClassifier {
         let len = c.min(out.len());
         let out = &mut out[..len];
         out.iter_mut().for_each(|v| *v = 0.0);
-        // Walk LANES trees at once with branch-free steps: independent chains
-        // hide memory latency and avoid mispredicted branches. Leaves are
-        // absorbing, so a group is done once every lane sits on a leaf.
-        const LANES: usize = 8;
-        for group in self.roots.chunks(LANES) {
-            // lanes past the end of a short last group repeat its first tree
-            // and are not counted
-            let mut nodes = [group[0] as usize; LANES];
-            for (n, &r) in nodes.iter_mut().zip(group) {
-                *n = r as usize;
+        let values = &self.leaf_values;
+        self.packed.for_each_leaf(row, |leaf| {
+            for (o, v) in out.iter_mut().zip(&values[leaf * c..leaf * c + c]) {
+                *o += v;
             }
-            loop {
-                let mut all_leaves = true;
-                for n in nodes.iter_mut() {
-                    let i = *n;
-                    let f = self.feature[i];
-                    let is_leaf = f == LEAF;
-                    all_leaves &= is_leaf;
-                    let v = row[if is_leaf { 0 } else { f as usize }];
-                    let go_left = v <= self.threshold[i];
-                    let (l, r) = (self.left[i], self.right[i]);
-                    let child = l ^ ((l ^ r) & 0u32.wrapping_sub(u32::from(!go_left)));
-                    *n = if is_leaf { i } else { child as usize };
-                }
-                if all_leaves {
-                    break;
-                }
-            }
-            for &n in &nodes[..group.len()] {
-                let leaf = self.left[n] as usize;
-                for (o, v) in out
-                    .iter_mut()
-                    .zip(&self.leaf_values[leaf * c..leaf * c + c])
-                {
-                    *o += v;
-                }
-            }
-        }
+        });
         let n = self.roots.len() as f64;
         out.iter_mut().for_each(|v| *v /= n);
     }

@@ -85,9 +85,9 @@ struct RegressorData {
 
 impl TryFrom<RegressorData> for RandomForestRegressor {
     type Error = String;
-    fn try_from(d: RegressorData) -> std::result::Result<Self, String> {
+    fn try_from(mut d: RegressorData) -> std::result::Result<Self, String> {
         d.params.validate().map_err(|e| e.to_string())?;
-        d.trees.check(d.n_features)?;
+        d.trees.check_and_pack(d.n_features)?;
         if d.trees.n_trees() == 0 {
             return Err("no tree".into());
         }
@@ -113,7 +113,7 @@ impl RandomForestParams {
         let mut trees = FlatTrees::default();
         let scale = 1.0 / self.n_estimators as f64;
         for t in &built {
-            trees.push(t, scale);
+            trees.push(t, scale)?;
         }
         Ok(RandomForestRegressor {
             params: self.clone(),
