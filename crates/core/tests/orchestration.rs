@@ -401,3 +401,243 @@ async fn conditions_skip_a_block_and_its_downstream() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The engine: retries, timeouts, parallel branches, cancel, re-run from the failed block.
+// `command` blocks run real shell lines, so what is tested is what users run.
+
+fn block<'a>(
+    blocks: &'a [ironmage_core::store::BlockRun],
+    name: &str,
+) -> &'a ironmage_core::store::BlockRun {
+    blocks
+        .iter()
+        .find(|b| b.block == name)
+        .unwrap_or_else(|| panic!("no block {name}"))
+}
+
+async fn run_once(
+    p: &Platform,
+    pipeline: &str,
+) -> (
+    ironmage_core::pipeline::RunOutcome,
+    Vec<ironmage_core::store::BlockRun>,
+) {
+    let run = p.create_run(pipeline, Map::new(), "test").await.unwrap();
+    let outcome = p
+        .execute_run(&run.id, "test", &|_| {})
+        .await
+        .unwrap()
+        .unwrap();
+    (outcome, p.store.block_runs(&run.id).await.unwrap())
+}
+
+fn millis(a: &Option<String>) -> DateTime<Utc> {
+    at(a.as_deref().expect("a time"))
+}
+
+#[tokio::test]
+async fn retries_back_off_until_an_attempt_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let counter = dir.path().join("attempts");
+    let flaky = format!(
+        "blocks:\n- name: flaky\n  kind: command\n  retries: 3\n  retry_delay_ms: 20\n  config:\n    shell: \"n=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}; echo attempt $n; [ $n -ge 3 ]\"\n",
+        c = counter.display()
+    );
+    let e = env(&[("p", &flaky)]).await;
+    let (outcome, blocks) = run_once(&e.platform, "p").await;
+    assert_eq!(outcome.status, RunStatus::Success, "{:?}", outcome.error);
+    let flaky = block(&blocks, "flaky");
+    assert_eq!((flaky.status, flaky.attempts), (BlockStatus::Success, 3));
+    let log = flaky.logs.join("\n");
+    assert!(
+        log.contains("attempt 1 failed") && log.contains("retrying in 20 ms"),
+        "{log}"
+    );
+    assert!(
+        log.contains("attempt 2 failed") && log.contains("retrying in 40 ms"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn a_timeout_fails_the_block_and_kills_its_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("finished");
+    let slow = format!(
+        "blocks:\n- name: slow\n  kind: command\n  timeout_secs: 0.3\n  config:\n    shell: \"sleep 2 && touch {}\"\n- {{name: after, kind: noop, upstream: [slow]}}\n",
+        marker.display()
+    );
+    let e = env(&[("p", &slow)]).await;
+    let (outcome, blocks) = run_once(&e.platform, "p").await;
+    assert_eq!(outcome.status, RunStatus::Failed);
+    let slow = block(&blocks, "slow");
+    assert_eq!(slow.status, BlockStatus::Failed);
+    assert!(
+        slow.error
+            .as_deref()
+            .unwrap()
+            .contains("timed out after 0.3 s"),
+        "{:?}",
+        slow.error
+    );
+    assert_eq!(block(&blocks, "after").status, BlockStatus::UpstreamFailed);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert!(
+        !marker.exists(),
+        "the timed-out command was killed, not left running"
+    );
+}
+
+#[tokio::test]
+async fn independent_branches_run_at_the_same_time_within_the_concurrency() {
+    let branches = |concurrency: usize| {
+        format!(
+            "concurrency: {concurrency}\nblocks:\n- {{name: start, kind: noop}}\n\
+             - {{name: left, kind: command, upstream: [start], config: {{shell: 'sleep 0.4'}}}}\n\
+             - {{name: right, kind: command, upstream: [start], config: {{shell: 'sleep 0.4'}}}}\n\
+             - {{name: join, kind: noop, upstream: [left, right]}}\n"
+        )
+    };
+    let e = env(&[("two", &branches(2)), ("one", &branches(1))]).await;
+    for (pipeline, overlap) in [("two", true), ("one", false)] {
+        let (outcome, blocks) = run_once(&e.platform, pipeline).await;
+        assert_eq!(outcome.status, RunStatus::Success, "{:?}", outcome.error);
+        let (l, r) = (block(&blocks, "left"), block(&blocks, "right"));
+        let overlapped = millis(&l.started_at) < millis(&r.ended_at)
+            && millis(&r.started_at) < millis(&l.ended_at);
+        assert_eq!(
+            overlapped, overlap,
+            "{pipeline}: left {:?}..{:?}, right {:?}..{:?}",
+            l.started_at, l.ended_at, r.started_at, r.ended_at
+        );
+        assert!(
+            millis(&block(&blocks, "join").started_at)
+                >= millis(&l.ended_at).max(millis(&r.ended_at))
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failed_branch_leaves_independent_ones_running() {
+    let yaml = "blocks:\n- {name: start, kind: noop}\n\
+        - {name: broken, kind: command, upstream: [start], config: {shell: 'echo bad input >&2; exit 3'}}\n\
+        - {name: fine, kind: noop, upstream: [start]}\n\
+        - {name: after_fine, kind: noop, upstream: [fine]}\n\
+        - {name: join, kind: noop, upstream: [broken, fine]}\n";
+    let e = env(&[("p", yaml)]).await;
+    let (outcome, blocks) = run_once(&e.platform, "p").await;
+    assert_eq!(outcome.status, RunStatus::Failed);
+    assert!(
+        outcome
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("block broken failed"),
+        "{:?}",
+        outcome.error
+    );
+    assert!(block(&blocks, "broken")
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("bad input"));
+    assert_eq!(block(&blocks, "after_fine").status, BlockStatus::Success);
+    assert_eq!(block(&blocks, "join").status, BlockStatus::UpstreamFailed);
+}
+
+#[tokio::test]
+async fn cancelling_a_running_run_stops_its_command_and_marks_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("finished");
+    let yaml = format!(
+        "blocks:\n- name: long\n  kind: command\n  config:\n    shell: \"echo started; sleep 3 && touch {}\"\n- {{name: after, kind: noop, upstream: [long]}}\n",
+        marker.display()
+    );
+    let e = env(&[("p", &yaml)]).await;
+    let p = e.platform.clone();
+    let run = p.create_run("p", Map::new(), "test").await.unwrap();
+    let executing = {
+        let (p, id) = (p.clone(), run.id.clone());
+        tokio::spawn(async move { p.execute_run(&id, "test", &|_| {}).await })
+    };
+    // Wait until the command runs, then cancel.
+    loop {
+        let blocks = p.store.block_runs(&run.id).await.unwrap();
+        if block(&blocks, "long").status == BlockStatus::Running {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let flagged = p.cancel_run(&run.id).await.unwrap();
+    assert!(flagged.cancel_requested);
+    let outcome = executing.await.unwrap().unwrap().unwrap();
+    assert_eq!(outcome.status, RunStatus::Cancelled);
+    let stored = p.store.run(&run.id).await.unwrap();
+    assert_eq!(stored.status, RunStatus::Cancelled);
+    let blocks = p.store.block_runs(&run.id).await.unwrap();
+    assert_eq!(block(&blocks, "long").status, BlockStatus::Cancelled);
+    assert_eq!(block(&blocks, "after").status, BlockStatus::Cancelled);
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    assert!(!marker.exists(), "the cancelled command was killed");
+    let again = p.cancel_run(&run.id).await.unwrap_err();
+    assert_eq!(again.code, ErrorCode::Conflict);
+}
+
+#[tokio::test]
+async fn a_failed_run_reruns_from_the_failed_block_with_the_outputs_it_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let (loads, gate) = (dir.path().join("loads"), dir.path().join("gate_open"));
+    let yaml = format!(
+        "blocks:\n\
+         - name: load\n  kind: command\n  config:\n    shell: \"echo x >> {loads}; printf 'a,b\\\\n1,2\\\\n3,4\\\\n' > $IRONMAGE_OUTPUT\"\n\
+         - name: check\n  kind: command\n  upstream: [load]\n  config:\n    shell: \"test -f {gate} && cat $IRONMAGE_INPUT_LOAD > $IRONMAGE_OUTPUT\"\n\
+         - {{name: done, kind: noop, upstream: [check]}}\n",
+        loads = loads.display(),
+        gate = gate.display()
+    );
+    let e = env(&[("p", &yaml)]).await;
+    let p = &e.platform;
+    let first = p.create_run("p", Map::new(), "test").await.unwrap();
+    let outcome = p
+        .execute_run(&first.id, "test", &|_| {})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome.status, RunStatus::Failed);
+    let err = p.rerun("no-such-run").await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotFound);
+
+    std::fs::write(&gate, "").unwrap();
+    let rerun = p.rerun(&first.id).await.unwrap();
+    assert_eq!(rerun.rerun_of.as_deref(), Some(first.id.as_str()));
+    assert_eq!(rerun.trigger, format!("rerun:{}", first.id));
+    let outcome = p
+        .execute_run(&rerun.id, "test", &|_| {})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome.status, RunStatus::Success, "{:?}", outcome.error);
+    let blocks = p.store.block_runs(&rerun.id).await.unwrap();
+    let load = block(&blocks, "load");
+    assert_eq!((load.status, load.attempts), (BlockStatus::Success, 0));
+    assert!(
+        load.logs[0].starts_with("reused the output"),
+        "{:?}",
+        load.logs
+    );
+    assert_eq!(
+        std::fs::read_to_string(&loads).unwrap().lines().count(),
+        1,
+        "load ran once in all"
+    );
+    assert_eq!(
+        block(&blocks, "check").preview.as_ref().unwrap()["rows"],
+        json!(2),
+        "check got load's rows"
+    );
+
+    // Only failed or cancelled runs are re-run.
+    let err = p.rerun(&rerun.id).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::Conflict);
+}

@@ -4,7 +4,8 @@
 //! - each upstream table is written as CSV; its path is in `IRONMAGE_INPUT_<UPSTREAM>` (the
 //!   test part of a split table in `IRONMAGE_INPUT_<UPSTREAM>_TEST`), and `IRONMAGE_INPUTS`
 //!   names a JSON manifest of them all;
-//! - `params` are passed as `IRONMAGE_VAR_<NAME>` and as a JSON file at `IRONMAGE_PARAMS`;
+//! - the run's variables and the block's `params` (which win) are passed as
+//!   `IRONMAGE_VAR_<NAME>`, and `params` as a JSON file at `IRONMAGE_PARAMS`;
 //! - the CSV the command writes at `IRONMAGE_OUTPUT`, if any, is the block's output table,
 //!   fingerprinted and versioned like any loaded dataset (no file: an empty table).
 //!
@@ -111,14 +112,15 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
     ));
     std::fs::create_dir_all(&dir)?;
     let work = WorkDir(dir);
-    let upstream = upstream_names(ctx);
-    let datasets: Vec<Arc<VersionedDataset>> = inputs
+    // Upstream `noop` blocks only order the command; the tables are what it is handed.
+    let (upstream, datasets): (Vec<String>, Vec<Arc<VersionedDataset>>) = upstream_names(ctx)
         .into_iter()
-        .filter_map(|o| match o {
-            Output::Dataset(d) => Some(d),
+        .zip(inputs)
+        .filter_map(|(name, o)| match o {
+            Output::Dataset(d) => Some((name, d)),
             _ => None,
         })
-        .collect();
+        .unzip();
     let env = write_inputs(ctx, &work.0, &upstream, &datasets, &config.params).await?;
     let output_path = work.0.join("output.csv");
     let mut cmd = match (&config.command, &config.shell) {
@@ -258,7 +260,10 @@ async fn write_inputs(
     let params_path = dir.join("params.json");
     std::fs::write(&params_path, serde_json::to_vec_pretty(params)?)?;
     env.push(("IRONMAGE_PARAMS".into(), params_path.display().to_string()));
-    for (name, value) in params {
+    // The run's variables, then the block's params over them.
+    let mut vars = (*ctx.variables).clone();
+    vars.extend(params.clone());
+    for (name, value) in &vars {
         let text = match value {
             Value::String(s) => s.clone(),
             other => other.to_string(),

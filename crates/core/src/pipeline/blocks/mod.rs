@@ -142,10 +142,12 @@ block_kinds! {
 
 impl BlockKind {
     /// Whether upstream blocks giving `given` fit this kind: a `command` takes any number of
-    /// tables, a `noop` anything, every other kind exactly its [`BlockKind::inputs`].
+    /// tables (and `noop` blocks, to order it), a `noop` anything, every other kind exactly its [`BlockKind::inputs`].
     pub fn accepts(self, given: &[Port]) -> bool {
         match self {
-            BlockKind::Command => given.iter().all(|p| *p == Port::Dataset),
+            BlockKind::Command => given
+                .iter()
+                .all(|p| matches!(p, Port::Dataset | Port::Empty)),
             BlockKind::Noop => true,
             _ => given == self.inputs().as_slice(),
         }
