@@ -7,6 +7,7 @@
 //! - [`ml`]: ironmage's own tree learner, preprocessing and metrics.
 //! - [`model`], [`serving`]: the model format and what scoring a request needs.
 //! - [`lineage`], [`dataset`], [`synthetic`]: provenance, fingerprints, demo data.
+//! - [`tracking`]: pipeline runs recorded as experiment-tracking runs.
 //! - [`platform`]: the handle the roles hold, and the service calls the edges make.
 //!
 //! Threading: everything here is async on tokio except CPU work (training, fingerprinting),
@@ -30,6 +31,7 @@ pub mod queue;
 pub mod serving;
 pub mod store;
 pub mod synthetic;
+pub mod tracking;
 
 pub use error::{Error, ErrorCode, Result};
 pub use platform::{Platform, PlatformConfig};

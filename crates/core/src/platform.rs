@@ -106,7 +106,8 @@ impl Platform {
         spec.resolve_configs(&variables)?;
         // The run records every variable's value, not only the overrides.
         let variables = spec.merge_variables(&variables)?;
-        self.store
+        let run = self
+            .store
             .create_run(NewRun {
                 pipeline: spec.name.clone(),
                 trigger: trigger.to_string(),
@@ -117,7 +118,9 @@ impl Platform {
                     .map(|b| (b.name.clone(), b.kind.as_str().to_string()))
                     .collect(),
             })
-            .await
+            .await?;
+        self.start_tracking_run(&run).await;
+        Ok(run)
     }
 
     /// Validate, record and enqueue a run; executors pick it up.
@@ -200,6 +203,7 @@ impl Platform {
             tracing::warn!(run = %run.id, "the run was taken over by another executor; its outcome here is discarded");
             return Ok(None);
         }
+        self.end_tracking_run(&run.id, outcome.status).await;
         self.events
             .publish(Event::RunFinished {
                 run_id: run.id.clone(),

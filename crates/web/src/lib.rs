@@ -4,6 +4,7 @@
 //! answer. Runs are executed elsewhere (executors); triggering one answers `202` with its id.
 
 mod api;
+mod mlflow;
 
 use actix_web::{web, HttpResponse};
 use ironmage_core::Platform;
@@ -17,6 +18,8 @@ pub fn configure(platform: Platform) -> impl FnOnce(&mut web::ServiceConfig) {
         ironmage_core::http::configure_extractors(cfg, BODY_LIMIT);
         cfg.app_data(web::Data::new(platform))
             .route("/", web::get().to(dashboard))
+            // MLflow's API first: the /api scope would otherwise take its paths.
+            .configure(mlflow::routes)
             .service(web::scope("/api").configure(api::routes))
             .default_service(web::to(ironmage_core::http::not_found));
     }

@@ -6,9 +6,13 @@
 
 mod datasets;
 mod leases;
+mod logged_models;
 mod predictions;
 mod registry;
+mod registry_meta;
 mod runs;
+mod tracking;
+mod tracking_search;
 
 pub use datasets::DatasetRecord;
 pub use predictions::{to_json_text, Json, PredictionRecord, PredictionSummary};
@@ -16,6 +20,13 @@ pub use registry::{
     ArtifactRefs, Deployment, ModelSummary, ModelVersion, NewVersion, Stage, Transition,
 };
 pub use runs::{BlockRun, BlockStatus, BlockUpdate, NewRun, Run, RunDetail, RunStatus};
+pub use logged_models::{ArtifactEntry, LoggedModel, LOGGED_MODEL_STATUSES};
+pub use registry_meta::{check_alias, text_to_ms, MlflowSource, RegisteredModel, VersionMeta};
+pub use tracking::{
+    now_ms, Experiment, KeyValue, MetricPoint, NewTrackingRun, TrackingRun, TrackingRunInfo,
+    ViewType, RUN_STATUSES,
+};
+pub use tracking_search::{parse_filter, Clause, Entity, Literal, RunSearch};
 
 use crate::error::{Error, Result};
 use sqlx::any::{AnyPoolOptions, AnyRow};
