@@ -24,7 +24,11 @@ impl Platform {
             .create_tracking_run(NewTrackingRun {
                 id: Some(run.id.clone()),
                 experiment_id,
-                name: Some(format!("{}-{}", run.pipeline, &run.id[..8.min(run.id.len())])),
+                name: Some(format!(
+                    "{}-{}",
+                    run.pipeline,
+                    &run.id[..8.min(run.id.len())]
+                )),
                 user_id: run.trigger.clone(),
                 start_time: now_ms(),
                 tags: vec![
@@ -60,7 +64,12 @@ impl Platform {
             .flatten()
             .filter_map(|(k, v)| Some((k, v.as_f64()?)))
             .map(|(k, value)| {
-                let point = MetricPoint { key: k.clone(), value, timestamp: now, step: 0 };
+                let point = MetricPoint {
+                    key: k.clone(),
+                    value,
+                    timestamp: now,
+                    step: 0,
+                };
                 (point, None)
             })
             .collect();
@@ -120,7 +129,11 @@ mod tests {
             stage: Stage::Production,
             run_id: None,
             dataset_version: None,
-            artifacts: ArtifactRefs { model: String::new(), scaler: String::new(), schema: String::new() },
+            artifacts: ArtifactRefs {
+                model: String::new(),
+                scaler: String::new(),
+                schema: String::new(),
+            },
             metrics: Map::new(),
             hyperparameters: Map::new(),
             lineage,
@@ -130,7 +143,8 @@ mod tests {
 
     #[test]
     fn mlflow_versions_are_not_servable() {
-        let mlflow = version(serde_json::json!({"mlflow": {"source": "models:/m-1", "model_id": "m-1"}}));
+        let mlflow =
+            version(serde_json::json!({"mlflow": {"source": "models:/m-1", "model_id": "m-1"}}));
         let err = check_servable(&mlflow).unwrap_err();
         assert!(err.message.contains("registered through MLflow"), "{err}");
         assert!(err.message.contains("models:/m-1"), "{err}");

@@ -111,11 +111,13 @@ impl Store {
 
     /// One logged model.
     pub async fn logged_model(&self, id: &str) -> Result<LoggedModel> {
-        let row = sqlx::query(&format!("SELECT {MODEL_COLUMNS} FROM logged_models WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("Logged model with ID '{id}' not found")))?;
+        let row = sqlx::query(&format!(
+            "SELECT {MODEL_COLUMNS} FROM logged_models WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("Logged model with ID '{id}' not found")))?;
         self.logged_model_from_row(&row).await
     }
 
@@ -124,17 +126,23 @@ impl Store {
         if !LOGGED_MODEL_STATUSES.contains(&status) {
             return Err(Error::invalid_field(
                 "status",
-                format!("unknown logged model status {status:?}: expected one of {}", LOGGED_MODEL_STATUSES.join(", ")),
+                format!(
+                    "unknown logged model status {status:?}: expected one of {}",
+                    LOGGED_MODEL_STATUSES.join(", ")
+                ),
             ));
         }
-        let done = sqlx::query("UPDATE logged_models SET status = $2, updated_ms = $3 WHERE id = $1")
-            .bind(id)
-            .bind(status)
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("UPDATE logged_models SET status = $2, updated_ms = $3 WHERE id = $1")
+                .bind(id)
+                .bind(status)
+                .bind(now_ms())
+                .execute(&self.pool)
+                .await?;
         if done.rows_affected() == 0 {
-            return Err(Error::not_found(format!("Logged model with ID '{id}' not found")));
+            return Err(Error::not_found(format!(
+                "Logged model with ID '{id}' not found"
+            )));
         }
         self.logged_model(id).await
     }
@@ -169,7 +177,8 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?;
             for row in &rows {
-                if name.is_some_and(|n| row.try_get::<String, _>("name").ok().as_deref() != Some(n)) {
+                if name.is_some_and(|n| row.try_get::<String, _>("name").ok().as_deref() != Some(n))
+                {
                     continue;
                 }
                 out.push(self.logged_model_from_row(row).await?);
@@ -189,10 +198,12 @@ impl Store {
             let id = id.clone();
             async move {
                 key_values(
-                    sqlx::query(&format!("SELECT key, value FROM {table} WHERE model_id = $1 ORDER BY key"))
-                        .bind(id)
-                        .fetch_all(&self.pool)
-                        .await?,
+                    sqlx::query(&format!(
+                        "SELECT key, value FROM {table} WHERE model_id = $1 ORDER BY key"
+                    ))
+                    .bind(id)
+                    .fetch_all(&self.pool)
+                    .await?,
                 )
             }
         };
@@ -243,7 +254,8 @@ impl Store {
             .bind(path)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| r.try_get("sha").map_err(Error::from)).transpose()
+        row.map(|r| r.try_get("sha").map_err(Error::from))
+            .transpose()
     }
 
     /// The direct children of folder `dir` (files and sub-folders), by name.
@@ -251,19 +263,27 @@ impl Store {
         let dir = dir.trim_end_matches('/');
         let prefix = format!("{dir}/");
         // Paths are compared by prefix in Rust: LIKE would treat `_` and `%` in names as wildcards.
-        let rows = sqlx::query("SELECT path, size FROM artifact_files WHERE path > $1 AND path < $2 ORDER BY path")
-            .bind(&prefix)
-            .bind(format!("{dir}0")) // '0' is the character after '/'
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT path, size FROM artifact_files WHERE path > $1 AND path < $2 ORDER BY path",
+        )
+        .bind(&prefix)
+        .bind(format!("{dir}0")) // '0' is the character after '/'
+        .fetch_all(&self.pool)
+        .await?;
         let mut out: Vec<ArtifactEntry> = Vec::new();
         for row in &rows {
             let path: String = row.try_get("path")?;
-            let Some(rest) = path.strip_prefix(&prefix) else { continue };
+            let Some(rest) = path.strip_prefix(&prefix) else {
+                continue;
+            };
             match rest.split_once('/') {
                 Some((folder, _)) => {
                     if out.last().map(|e| e.path.as_str()) != Some(folder) {
-                        out.push(ArtifactEntry { path: folder.to_string(), is_dir: true, file_size: None });
+                        out.push(ArtifactEntry {
+                            path: folder.to_string(),
+                            is_dir: true,
+                            file_size: None,
+                        });
                     }
                 }
                 None => out.push(ArtifactEntry {

@@ -5,6 +5,7 @@
 //! JSON as text, and only the migrations differ per backend.
 
 mod datasets;
+mod experiments;
 mod leases;
 mod logged_models;
 mod predictions;
@@ -15,16 +16,16 @@ mod tracking;
 mod tracking_search;
 
 pub use datasets::DatasetRecord;
+pub use experiments::{Experiment, ViewType};
+pub use logged_models::{ArtifactEntry, LoggedModel, LOGGED_MODEL_STATUSES};
 pub use predictions::{to_json_text, Json, PredictionRecord, PredictionSummary};
 pub use registry::{
     ArtifactRefs, Deployment, ModelSummary, ModelVersion, NewVersion, Stage, Transition,
 };
-pub use runs::{BlockRun, BlockStatus, BlockUpdate, NewRun, Run, RunDetail, RunStatus};
-pub use logged_models::{ArtifactEntry, LoggedModel, LOGGED_MODEL_STATUSES};
 pub use registry_meta::{check_alias, text_to_ms, MlflowSource, RegisteredModel, VersionMeta};
+pub use runs::{BlockRun, BlockStatus, BlockUpdate, NewRun, Run, RunDetail, RunStatus};
 pub use tracking::{
-    now_ms, Experiment, KeyValue, MetricPoint, NewTrackingRun, TrackingRun, TrackingRunInfo,
-    ViewType, RUN_STATUSES,
+    now_ms, KeyValue, MetricPoint, NewTrackingRun, TrackingRun, TrackingRunInfo, RUN_STATUSES,
 };
 pub use tracking_search::{parse_filter, Clause, Entity, Literal, RunSearch};
 

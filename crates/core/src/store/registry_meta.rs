@@ -57,7 +57,10 @@ impl ModelVersion {
         let m = self.lineage.get("mlflow")?;
         Some(MlflowSource {
             source: m.get("source")?.as_str()?.to_string(),
-            model_id: m.get("model_id").and_then(|v| v.as_str()).map(str::to_string),
+            model_id: m
+                .get("model_id")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
         })
     }
 
@@ -84,7 +87,9 @@ pub fn check_alias(alias: &str) -> Result<()> {
     if alias.is_empty()
         || alias.len() > 255
         || reserved
-        || !alias.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        || !alias
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
         return Err(Error::invalid_field(
             "alias",
@@ -141,18 +146,21 @@ impl Store {
             .await?
             .ok_or_else(|| model_not_found(name))?;
         let tags = key_values(
-            sqlx::query("SELECT key, value FROM registered_model_tags WHERE model = $1 ORDER BY key")
-                .bind(name)
-                .fetch_all(&self.pool)
-                .await?,
-        )?;
-        let aliases = sqlx::query("SELECT alias, version FROM model_aliases WHERE model = $1 ORDER BY alias")
+            sqlx::query(
+                "SELECT key, value FROM registered_model_tags WHERE model = $1 ORDER BY key",
+            )
             .bind(name)
             .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get("alias")?, r.try_get("version")?)))
-            .collect::<Result<Vec<_>>>()?;
+            .await?,
+        )?;
+        let aliases =
+            sqlx::query("SELECT alias, version FROM model_aliases WHERE model = $1 ORDER BY alias")
+                .bind(name)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("alias")?, r.try_get("version")?)))
+                .collect::<Result<Vec<_>>>()?;
         Ok(RegisteredModel {
             name: row.try_get("name")?,
             description: row.try_get("description")?,
@@ -175,12 +183,14 @@ impl Store {
 
     /// Change a registered model's description.
     pub async fn set_model_description(&self, name: &str, description: &str) -> Result<()> {
-        let done = sqlx::query("UPDATE registered_models SET description = $2, updated_at = $3 WHERE name = $1")
-            .bind(name)
-            .bind(description)
-            .bind(clock::now())
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE registered_models SET description = $2, updated_at = $3 WHERE name = $1",
+        )
+        .bind(name)
+        .bind(description)
+        .bind(clock::now())
+        .execute(&self.pool)
+        .await?;
         if done.rows_affected() == 0 {
             return Err(model_not_found(name));
         }
@@ -250,14 +260,16 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?,
         )?;
-        let aliases = sqlx::query("SELECT alias FROM model_aliases WHERE model = $1 AND version = $2 ORDER BY alias")
-            .bind(model)
-            .bind(version)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| r.try_get("alias").map_err(Error::from))
-            .collect::<Result<Vec<_>>>()?;
+        let aliases = sqlx::query(
+            "SELECT alias FROM model_aliases WHERE model = $1 AND version = $2 ORDER BY alias",
+        )
+        .bind(model)
+        .bind(version)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get("alias").map_err(Error::from))
+        .collect::<Result<Vec<_>>>()?;
         Ok(VersionMeta {
             description: match &meta {
                 Some(r) => r.try_get("description")?,
@@ -270,7 +282,12 @@ impl Store {
     }
 
     /// Change a version's description.
-    pub async fn set_version_description(&self, model: &str, version: i64, description: &str) -> Result<()> {
+    pub async fn set_version_description(
+        &self,
+        model: &str,
+        version: i64,
+        description: &str,
+    ) -> Result<()> {
         self.version(model, version).await?;
         sqlx::query("INSERT INTO model_version_meta (model, version, description, updated_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (model, version) DO UPDATE SET description = excluded.description, updated_ms = excluded.updated_ms")
             .bind(model)
@@ -283,7 +300,13 @@ impl Store {
     }
 
     /// Set (`Some`) or delete (`None`) a version tag.
-    pub async fn set_version_tag(&self, model: &str, version: i64, key: &str, value: Option<&str>) -> Result<()> {
+    pub async fn set_version_tag(
+        &self,
+        model: &str,
+        version: i64,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<()> {
         self.version(model, version).await?;
         if key.is_empty() {
             return Err(Error::invalid_field("key", "tag key must not be empty"));
@@ -321,7 +344,12 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             // MLflow answers a missing alias as a bad parameter, not as a missing resource.
-            .ok_or_else(|| Error::invalid_field("alias", format!("Registered model alias {alias} not found.")))?;
+            .ok_or_else(|| {
+                Error::invalid_field(
+                    "alias",
+                    format!("Registered model alias {alias} not found."),
+                )
+            })?;
         self.version(model, row.try_get("version")?).await
     }
 

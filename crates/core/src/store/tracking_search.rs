@@ -5,7 +5,8 @@
 //! The filter is parsed into clauses, and each clause becomes one SQL condition with bound
 //! values, so user text never reaches the SQL.
 
-use super::tracking::{run_info_from_row, TrackingRun, ViewType};
+use super::experiments::ViewType;
+use super::tracking::{run_info_from_row, TrackingRun};
 use super::Store;
 use crate::error::{Error, Result};
 
@@ -57,21 +58,28 @@ pub fn parse_filter(filter: &str) -> Result<Vec<Clause>> {
         let (Some(Token::Word(left)), Some(Token::Op(op)), Some(right)) =
             (tokens.get(i), tokens.get(i + 1), tokens.get(i + 2))
         else {
-            return Err(bad(filter, "expected `<entity> <comparator> <value>`".into()));
+            return Err(bad(
+                filter,
+                "expected `<entity> <comparator> <value>`".into(),
+            ));
         };
         let entity = entity_of(left).map_err(|m| bad(filter, m))?;
         let value = match right {
             Token::Text(t) => Literal::Text(t.clone()),
-            Token::Word(w) => Literal::Number(
-                w.parse()
-                    .map_err(|_| bad(filter, format!("{w:?} is neither a number nor a quoted string")))?,
-            ),
+            Token::Word(w) => Literal::Number(w.parse().map_err(|_| {
+                bad(
+                    filter,
+                    format!("{w:?} is neither a number nor a quoted string"),
+                )
+            })?),
             Token::Op(o) => return Err(bad(filter, format!("unexpected {o:?}"))),
         };
         if matches!(entity, Entity::Metric(_)) != matches!(value, Literal::Number(_)) {
             return Err(bad(
                 filter,
-                format!("{left} must be compared with a number for metrics, a quoted string otherwise"),
+                format!(
+                    "{left} must be compared with a number for metrics, a quoted string otherwise"
+                ),
             ));
         }
         clauses.push(Clause {
@@ -158,7 +166,9 @@ fn entity_of(word: &str) -> std::result::Result<Entity, String> {
         "params" | "param" | "parameters" | "parameter" => Ok(Entity::Param(key)),
         "tags" | "tag" => Ok(Entity::Tag(key)),
         "attributes" | "attribute" | "attr" | "run" => Ok(Entity::Attribute(key)),
-        other => Err(format!("unknown entity type {other:?}: expected metrics, params, tags or attributes")),
+        other => Err(format!(
+            "unknown entity type {other:?}: expected metrics, params, tags or attributes"
+        )),
     }
 }
 
@@ -211,10 +221,16 @@ fn conditions(clauses: &[Clause], binds: &mut Vec<Bind>) -> Result<Vec<String>> 
             Entity::Tag(k) => ("run_tags", k),
             Entity::Attribute(a) => {
                 let column = run_attribute(a)?;
-                let lhs = if ci { format!("LOWER({column})") } else { column.to_string() };
+                let lhs = if ci {
+                    format!("LOWER({column})")
+                } else {
+                    column.to_string()
+                };
                 let value = match (&clause.value, column) {
                     (Literal::Text(t), "r.start_ms" | "r.end_ms") => {
-                        let n: i64 = t.parse().map_err(|_| Error::invalid_field("filter", format!("{a} needs a number, got {t:?}")))?;
+                        let n: i64 = t.parse().map_err(|_| {
+                            Error::invalid_field("filter", format!("{a} needs a number, got {t:?}"))
+                        })?;
                         binds.push(Bind::Int(n));
                         format!("${}", binds.len())
                     }
@@ -241,12 +257,20 @@ fn order_by(order: &[String], binds: &mut Vec<Bind>) -> Result<String> {
     for item in order {
         let mut words = item.split_whitespace();
         let (Some(field), dir, None) = (words.next(), words.next(), words.next()) else {
-            return Err(Error::invalid_field("order_by", format!("invalid order_by clause {item:?}")));
+            return Err(Error::invalid_field(
+                "order_by",
+                format!("invalid order_by clause {item:?}"),
+            ));
         };
         let dir = match dir.map(str::to_ascii_uppercase).as_deref() {
             None | Some("ASC") => "ASC",
             Some("DESC") => "DESC",
-            Some(d) => return Err(Error::invalid_field("order_by", format!("invalid direction {d:?}: expected ASC or DESC"))),
+            Some(d) => {
+                return Err(Error::invalid_field(
+                    "order_by",
+                    format!("invalid direction {d:?}: expected ASC or DESC"),
+                ))
+            }
         };
         let field = field.replace('`', "");
         let expr = match entity_of(&field).map_err(|m| Error::invalid_field("order_by", m))? {
@@ -256,7 +280,9 @@ fn order_by(order: &[String], binds: &mut Vec<Bind>) -> Result<String> {
             Entity::Tag(k) => sub_select("run_tags", k, binds),
         };
         // Runs without the value come last, whatever the direction (as MLflow orders them).
-        parts.push(format!("CASE WHEN {expr} IS NULL THEN 1 ELSE 0 END, {expr} {dir}"));
+        parts.push(format!(
+            "CASE WHEN {expr} IS NULL THEN 1 ELSE 0 END, {expr} {dir}"
+        ));
     }
     parts.push("r.start_ms DESC, r.id".into());
     Ok(parts.join(", "))
@@ -264,7 +290,10 @@ fn order_by(order: &[String], binds: &mut Vec<Bind>) -> Result<String> {
 
 fn sub_select(table: &str, key: String, binds: &mut Vec<Bind>) -> String {
     binds.push(Bind::Text(key));
-    format!("(SELECT x.value FROM {table} x WHERE x.run_id = r.id AND x.key = ${})", binds.len())
+    format!(
+        "(SELECT x.value FROM {table} x WHERE x.run_id = r.id AND x.key = ${})",
+        binds.len()
+    )
 }
 
 /// A search request.
@@ -334,7 +363,10 @@ mod tests {
 
     #[test]
     fn parses_the_documented_subset() {
-        let c = parse_filter("metrics.auc > 0.8 and params.x = '1' AND tags.`a.b` != \"v\" and status = 'FINISHED'").unwrap();
+        let c = parse_filter(
+            "metrics.auc > 0.8 and params.x = '1' AND tags.`a.b` != \"v\" and status = 'FINISHED'",
+        )
+        .unwrap();
         assert_eq!(c.len(), 4);
         assert_eq!(c[0].entity, Entity::Metric("auc".into()));
         assert_eq!(c[0].value, Literal::Number(0.8));

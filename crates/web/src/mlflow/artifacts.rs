@@ -63,10 +63,19 @@ async fn download(platform: Data, path: web::Path<String>) -> MlResult {
         .await
         .map_err(|e| Error::internal(format!("artifact read crashed: {e}")))??;
     let file = path.rsplit('/').next().unwrap_or(&path).to_string();
-    let text = [".txt", ".yaml", ".json", "MLmodel"].iter().any(|s| file.ends_with(s));
+    let text = [".txt", ".yaml", ".json", "MLmodel"]
+        .iter()
+        .any(|s| file.ends_with(s));
     Ok(HttpResponse::Ok()
-        .content_type(if text { "text/plain" } else { "application/octet-stream" })
-        .insert_header(("Content-Disposition", format!("attachment; filename={file}")))
+        .content_type(if text {
+            "text/plain"
+        } else {
+            "application/octet-stream"
+        })
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename={file}"),
+        ))
         .body(bytes))
 }
 

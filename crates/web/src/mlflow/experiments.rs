@@ -25,7 +25,9 @@ pub(super) struct Tag {
 }
 
 pub(super) fn tags(list: &[Tag]) -> Vec<KeyValue> {
-    list.iter().map(|t| KeyValue::new(&t.key, &t.value)).collect()
+    list.iter()
+        .map(|t| KeyValue::new(&t.key, &t.value))
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -47,7 +49,10 @@ struct ById {
 
 async fn get(platform: Data, req: HttpRequest) -> MlResult {
     let q: ById = query(&req)?;
-    let id = number(required(&q.experiment_id, "experiment_id")?, "experiment_id")?;
+    let id = number(
+        required(&q.experiment_id, "experiment_id")?,
+        "experiment_id",
+    )?;
     let e = platform.store.experiment(id).await?;
     Ok(HttpResponse::Ok().json(j!({"experiment": json::experiment(&e)})))
 }
@@ -62,7 +67,10 @@ struct Create {
 async fn create(platform: Data, payload: web::Payload) -> MlResult {
     let b: Create = body(payload).await?;
     let name = required(&b.name, "name")?;
-    let id = platform.store.create_experiment(name, &tags(&b.tags)).await?;
+    let id = platform
+        .store
+        .create_experiment(name, &tags(&b.tags))
+        .await?;
     Ok(HttpResponse::Ok().json(j!({"experiment_id": id.to_string()})))
 }
 
@@ -87,11 +95,18 @@ async fn run_search(platform: Data, s: Search) -> MlResult {
     let (offset, limit) = page(s.page_token.as_deref(), s.max_results, 1000)?;
     // A name filter (`name = 'x'`, `name LIKE '%x%'`) is applied here; others are refused.
     let clauses = ironmage_core::store::parse_filter(s.filter.as_deref().unwrap_or(""))?;
-    let mut all = platform.store.search_experiments(view, 0, i64::MAX / 2).await?;
+    let mut all = platform
+        .store
+        .search_experiments(view, 0, i64::MAX / 2)
+        .await?;
     for c in &clauses {
         all.retain(|e| super::registry::matches_name(c, &e.name, &e.tags).unwrap_or(false));
     }
-    let page: Vec<_> = all.iter().skip(offset as usize).take(limit as usize).collect();
+    let page: Vec<_> = all
+        .iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .collect();
     let mut out = j!({"experiments": page.iter().map(|e| json::experiment(e)).collect::<Vec<_>>()});
     if (offset + limit) < all.len() as i64 {
         out["next_page_token"] = j!((offset + limit).to_string());
@@ -109,7 +124,10 @@ struct SetTag {
 
 async fn set_tag(platform: Data, payload: web::Payload) -> MlResult {
     let b: SetTag = body(payload).await?;
-    let id = number(required(&b.experiment_id, "experiment_id")?, "experiment_id")?;
+    let id = number(
+        required(&b.experiment_id, "experiment_id")?,
+        "experiment_id",
+    )?;
     let key = required(&b.key, "key")?;
     platform
         .store
@@ -128,7 +146,10 @@ async fn restore(platform: Data, payload: web::Payload) -> MlResult {
 
 async fn lifecycle(platform: Data, payload: web::Payload, stage: &str) -> MlResult {
     let b: ById = body(payload).await?;
-    let id = number(required(&b.experiment_id, "experiment_id")?, "experiment_id")?;
+    let id = number(
+        required(&b.experiment_id, "experiment_id")?,
+        "experiment_id",
+    )?;
     platform.store.set_experiment_lifecycle(id, stage).await?;
     Ok(empty())
 }

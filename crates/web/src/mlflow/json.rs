@@ -2,8 +2,8 @@
 //! epoch milliseconds, empty lists left out).
 
 use ironmage_core::store::{
-    Experiment, KeyValue, LoggedModel, MetricPoint, ModelVersion, RegisteredModel,
-    TrackingRun, TrackingRunInfo, VersionMeta,
+    Experiment, KeyValue, LoggedModel, MetricPoint, ModelVersion, RegisteredModel, TrackingRun,
+    TrackingRunInfo, VersionMeta,
 };
 use serde_json::{json, Map, Value};
 
@@ -60,7 +60,11 @@ pub fn run_info(r: &TrackingRunInfo) -> Value {
 
 pub fn run(r: &TrackingRun) -> Value {
     let mut data = Map::new();
-    put_list(&mut data, "metrics", Value::Array(r.metrics.iter().map(metric).collect()));
+    put_list(
+        &mut data,
+        "metrics",
+        Value::Array(r.metrics.iter().map(metric).collect()),
+    );
     put_list(&mut data, "params", pairs(&r.params));
     put_list(&mut data, "tags", pairs(&r.tags));
     let mut outputs = Map::new();

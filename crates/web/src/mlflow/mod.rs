@@ -13,6 +13,7 @@ mod json;
 mod models;
 mod registry;
 mod runs;
+mod versions;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -26,7 +27,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(experiments::routes)
             .configure(runs::routes)
             .configure(models::routes)
-            .configure(registry::routes),
+            .configure(registry::routes)
+            .configure(versions::routes),
     )
     .service(web::scope("/api/2.0/mlflow-artifacts").configure(artifacts::routes))
     .service(web::scope("/api/3.0/mlflow").configure(artifacts::server_info_routes));
@@ -107,7 +109,10 @@ async fn body<T: DeserializeOwned>(payload: web::Payload) -> Result<T, MlflowErr
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
-        let message = match inner.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+        let message = match inner
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next())
+        {
             Some(field) => format!("Missing value for required parameter '{field}'"),
             None if path == "." => format!("Invalid JSON body: {inner}"),
             None => format!("Invalid value for parameter '{path}': {inner}"),
@@ -143,12 +148,18 @@ fn number(value: &str, name: &str) -> Result<i64, MlflowError> {
 }
 
 /// The page token is the offset of the next page, as decimal text.
-fn page(token: Option<&str>, max_results: Option<i64>, default: i64) -> Result<(i64, i64), MlflowError> {
+fn page(
+    token: Option<&str>,
+    max_results: Option<i64>,
+    default: i64,
+) -> Result<(i64, i64), MlflowError> {
     let offset = match token {
         None | Some("") => 0,
-        Some(t) => t.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-            MlflowError(Error::invalid(format!("Invalid page token '{t}'")))
-        })?,
+        Some(t) => t
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| MlflowError(Error::invalid(format!("Invalid page token '{t}'"))))?,
     };
     let limit = max_results.unwrap_or(default);
     if !(1..=50_000).contains(&limit) {

@@ -32,7 +32,10 @@ struct Create {
 
 async fn create(platform: Data, payload: web::Payload) -> MlResult {
     let b: Create = body(payload).await?;
-    let experiment_id = number(required(&b.experiment_id, "experiment_id")?, "experiment_id")?;
+    let experiment_id = number(
+        required(&b.experiment_id, "experiment_id")?,
+        "experiment_id",
+    )?;
     let name = if b.name.is_empty() { "model" } else { &b.name };
     let model = platform
         .store
@@ -75,7 +78,10 @@ struct SetTags {
 
 async fn set_tags(platform: Data, id: web::Path<String>, payload: web::Payload) -> MlResult {
     let b: SetTags = body(payload).await?;
-    platform.store.set_logged_model_tags(&id, &tags(&b.tags)).await?;
+    platform
+        .store
+        .set_logged_model_tags(&id, &tags(&b.tags))
+        .await?;
     Ok(empty())
 }
 
@@ -105,7 +111,10 @@ async fn search(platform: Data, payload: web::Payload) -> MlResult {
             _ => {
                 return Err(Error::invalid_field(
                     "filter",
-                    format!("unsupported logged model filter {:?}: only name = '...' is supported", b.filter),
+                    format!(
+                        "unsupported logged model filter {:?}: only name = '...' is supported",
+                        b.filter
+                    ),
                 )
                 .into())
             }
@@ -117,7 +126,11 @@ async fn search(platform: Data, payload: web::Payload) -> MlResult {
         .await?;
     let mut out = j!({});
     if !models.is_empty() {
-        out["models"] = models.iter().take(limit as usize).map(json::logged_model).collect();
+        out["models"] = models
+            .iter()
+            .take(limit as usize)
+            .map(json::logged_model)
+            .collect();
     }
     if models.len() as i64 > limit {
         out["next_page_token"] = j!((offset + limit).to_string());

@@ -15,44 +15,45 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/registered-models/search", web::get().to(search_models))
         .route("/registered-models/update", web::patch().to(update_model))
         .route("/registered-models/set-tag", web::post().to(set_model_tag))
-        .route("/registered-models/delete-tag", web::delete().to(delete_model_tag))
-        .route("/registered-models/get-latest-versions", web::post().to(latest_versions))
-        .route("/registered-models/get-latest-versions", web::get().to(latest_versions_get))
+        .route(
+            "/registered-models/delete-tag",
+            web::delete().to(delete_model_tag),
+        )
+        .route(
+            "/registered-models/get-latest-versions",
+            web::post().to(latest_versions),
+        )
+        .route(
+            "/registered-models/get-latest-versions",
+            web::get().to(latest_versions_get),
+        )
         .route("/registered-models/alias", web::post().to(set_alias))
         .route("/registered-models/alias", web::get().to(get_alias))
-        .route("/registered-models/alias", web::delete().to(delete_alias))
-        .route("/model-versions/create", web::post().to(create_version))
-        .route("/model-versions/get", web::get().to(get_version))
-        .route("/model-versions/search", web::get().to(search_versions))
-        .route("/model-versions/transition-stage", web::post().to(transition))
-        .route("/model-versions/update", web::patch().to(update_version))
-        .route("/model-versions/set-tag", web::post().to(set_version_tag))
-        .route("/model-versions/delete-tag", web::delete().to(delete_version_tag))
-        .route("/model-versions/get-download-uri", web::get().to(download_uri));
+        .route("/registered-models/alias", web::delete().to(delete_alias));
 }
 
 /// MLflow's fields naming a model and a version.
 #[derive(Deserialize, Default)]
-struct Target {
-    name: Option<String>,
-    version: Option<Value>,
-    alias: Option<String>,
-    key: Option<String>,
-    value: Option<String>,
-    description: Option<String>,
-    stage: Option<String>,
+pub(super) struct Target {
+    pub name: Option<String>,
+    pub version: Option<Value>,
+    pub alias: Option<String>,
+    pub key: Option<String>,
+    pub value: Option<String>,
+    pub description: Option<String>,
+    pub stage: Option<String>,
     #[serde(default)]
-    archive_existing_versions: Option<Value>,
+    pub archive_existing_versions: Option<Value>,
     #[serde(default)]
-    stages: Vec<String>,
+    pub stages: Vec<String>,
 }
 
 impl Target {
-    fn name(&self) -> Result<&str, MlflowError> {
+    pub(super) fn name(&self) -> Result<&str, MlflowError> {
         required(&self.name, "name")
     }
 
-    fn version(&self) -> Result<i64, MlflowError> {
+    pub(super) fn version(&self) -> Result<i64, MlflowError> {
         match &self.version {
             Some(Value::Number(n)) => n.as_i64().ok_or_else(|| bad_version(&n.to_string())),
             Some(Value::String(s)) => number(s, "version"),
@@ -62,20 +63,30 @@ impl Target {
 }
 
 fn bad_version(v: &str) -> MlflowError {
-    Error::invalid(format!("Invalid value '{v}' for parameter 'version': expected an integer")).into()
+    Error::invalid(format!(
+        "Invalid value '{v}' for parameter 'version': expected an integer"
+    ))
+    .into()
 }
 
 /// A version as MLflow shows it, with its description, tags and aliases.
-async fn version_json(platform: &Data, v: &ModelVersion) -> Result<Value, MlflowError> {
+pub(super) async fn version_json(platform: &Data, v: &ModelVersion) -> Result<Value, MlflowError> {
     let meta = platform.store.version_meta(&v.model, v.version).await?;
     Ok(json::version(v, &meta))
 }
 
 /// Read a version, answering MLflow's message when it is missing.
-async fn find_version(platform: &Data, name: &str, version: i64) -> Result<ModelVersion, MlflowError> {
+pub(super) async fn find_version(
+    platform: &Data,
+    name: &str,
+    version: i64,
+) -> Result<ModelVersion, MlflowError> {
     platform.store.version(name, version).await.map_err(|e| {
         if e.code == ErrorCode::NotFound {
-            Error::not_found(format!("Model Version (name={name}, version={version}) not found")).into()
+            Error::not_found(format!(
+                "Model Version (name={name}, version={version}) not found"
+            ))
+            .into()
         } else {
             e.into()
         }
@@ -92,7 +103,12 @@ async fn latest(platform: &Data, name: &str, stages: &[String]) -> Result<Vec<Va
     let mut versions = platform.store.versions(name).await?; // newest first
     versions.sort_by_key(|v| v.version);
     let mut out = Vec::new();
-    for s in [Stage::None, Stage::Staging, Stage::Production, Stage::Archived] {
+    for s in [
+        Stage::None,
+        Stage::Staging,
+        Stage::Production,
+        Stage::Archived,
+    ] {
         if !wanted.is_empty() && !wanted.contains(&s) {
             continue;
         }
@@ -103,7 +119,7 @@ async fn latest(platform: &Data, name: &str, stages: &[String]) -> Result<Vec<Va
     Ok(out)
 }
 
-fn stage(text: &str) -> Result<Stage, MlflowError> {
+pub(super) fn stage(text: &str) -> Result<Stage, MlflowError> {
     Stage::parse_user(text).map_err(|_| {
         Error::invalid(format!(
             "Invalid Model Version stage: {text}. Value must be one of None, Staging, Production, Archived."
@@ -146,12 +162,20 @@ async fn get_model(platform: Data, req: HttpRequest) -> MlResult {
 /// `tag.k = 'v'`, `tag.k != 'v'`, which a record without the tag matches).
 pub(super) fn matches_name(c: &Clause, name: &str, tags: &[KeyValue]) -> Result<bool, Error> {
     let Literal::Text(want) = &c.value else {
-        return Err(Error::invalid_field("filter", "compare names and tags with quoted strings"));
+        return Err(Error::invalid_field(
+            "filter",
+            "compare names and tags with quoted strings",
+        ));
     };
     let have = match &c.entity {
         Entity::Attribute(a) if a == "name" => Some(name.to_string()),
         Entity::Tag(k) => tags.iter().find(|t| &t.key == k).map(|t| t.value.clone()),
-        other => return Err(Error::invalid_field("filter", format!("unsupported filter on {other:?}: use name or tag.<key>"))),
+        other => {
+            return Err(Error::invalid_field(
+                "filter",
+                format!("unsupported filter on {other:?}: use name or tag.<key>"),
+            ))
+        }
     };
     Ok(match (c.op.as_str(), have) {
         ("=", Some(h)) => &h == want,
@@ -159,14 +183,22 @@ pub(super) fn matches_name(c: &Clause, name: &str, tags: &[KeyValue]) -> Result<
         ("LIKE", Some(h)) => like(&h, want, false),
         ("ILIKE", Some(h)) => like(&h, want, true),
         ("=" | "LIKE" | "ILIKE", None) => false,
-        (op, _) => return Err(Error::invalid_field("filter", format!("unsupported comparator {op:?} for names and tags"))),
+        (op, _) => {
+            return Err(Error::invalid_field(
+                "filter",
+                format!("unsupported comparator {op:?} for names and tags"),
+            ))
+        }
     })
 }
 
 /// SQL LIKE: `%` any run, `_` any one character.
 fn like(text: &str, pattern: &str, ci: bool) -> bool {
     let (t, p): (Vec<char>, Vec<char>) = if ci {
-        (text.to_lowercase().chars().collect(), pattern.to_lowercase().chars().collect())
+        (
+            text.to_lowercase().chars().collect(),
+            pattern.to_lowercase().chars().collect(),
+        )
     } else {
         (text.chars().collect(), pattern.chars().collect())
     };
@@ -182,10 +214,10 @@ fn like(text: &str, pattern: &str, ci: bool) -> bool {
 }
 
 #[derive(Deserialize)]
-struct SearchQuery {
-    filter: Option<String>,
-    max_results: Option<i64>,
-    page_token: Option<String>,
+pub(super) struct SearchQuery {
+    pub filter: Option<String>,
+    pub max_results: Option<i64>,
+    pub page_token: Option<String>,
 }
 
 async fn search_models(platform: Data, req: HttpRequest) -> MlResult {
@@ -285,173 +317,4 @@ async fn delete_alias(platform: Data, payload: web::Payload) -> MlResult {
         .delete_alias(t.name()?, required(&t.alias, "alias")?)
         .await?;
     Ok(empty())
-}
-
-#[derive(Deserialize)]
-struct CreateVersion {
-    name: Option<String>,
-    source: Option<String>,
-    run_id: Option<String>,
-    model_id: Option<String>,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    tags: Vec<Tag>,
-}
-
-async fn create_version(platform: Data, payload: web::Payload) -> MlResult {
-    let b: CreateVersion = body(payload).await?;
-    let name = required(&b.name, "name")?;
-    let source = required(&b.source, "source")?;
-    let model_id = b
-        .model_id
-        .clone()
-        .filter(|m| !m.is_empty())
-        .or_else(|| source.strip_prefix("models:/").filter(|m| m.starts_with("m-")).map(str::to_string));
-    // The run: as given, or the logged model's source run.
-    let mut run_id = b.run_id.clone().filter(|r| !r.is_empty());
-    if let Some(id) = &model_id {
-        let logged = platform.store.logged_model(id).await?;
-        run_id = run_id.or(logged.source_run_id);
-    }
-    let v = platform
-        .store
-        .create_mlflow_version(name, source, run_id.as_deref(), model_id.as_deref())
-        .await?;
-    if !b.description.is_empty() {
-        platform.store.set_version_description(name, v.version, &b.description).await?;
-    }
-    for tag in tags(&b.tags) {
-        platform.store.set_version_tag(name, v.version, &tag.key, Some(&tag.value)).await?;
-    }
-    Ok(HttpResponse::Ok().json(j!({"model_version": version_json(&platform, &v).await?})))
-}
-
-async fn get_version(platform: Data, req: HttpRequest) -> MlResult {
-    let t: Target = query(&req)?;
-    let v = find_version(&platform, t.name()?, t.version()?).await?;
-    Ok(HttpResponse::Ok().json(j!({"model_version": version_json(&platform, &v).await?})))
-}
-
-async fn search_versions(platform: Data, req: HttpRequest) -> MlResult {
-    let q: SearchQuery = query(&req)?;
-    let (offset, limit) = page(q.page_token.as_deref(), q.max_results, 10_000)?;
-    let clauses = parse_filter(q.filter.as_deref().unwrap_or(""))?;
-    let mut found = Vec::new();
-    for name in platform.store.registered_model_names().await? {
-        for v in platform.store.versions(&name).await? {
-            let meta = platform.store.version_meta(&name, v.version).await?;
-            let mut keep = true;
-            for c in &clauses {
-                keep &= match &c.entity {
-                    Entity::Attribute(a) if a == "run_id" => {
-                        matches!(&c.value, Literal::Text(t) if (c.op == "=") == (v.run_id.as_deref() == Some(t.as_str())))
-                    }
-                    _ => matches_name(c, &v.model, &meta.tags)?,
-                };
-            }
-            if keep {
-                found.push(json::version(&v, &meta));
-            }
-        }
-    }
-    let mut out = j!({});
-    let shown: Vec<_> = found.iter().skip(offset as usize).take(limit as usize).cloned().collect();
-    if !shown.is_empty() {
-        out["model_versions"] = Value::Array(shown);
-    }
-    if ((offset + limit) as usize) < found.len() {
-        out["next_page_token"] = j!((offset + limit).to_string());
-    }
-    Ok(HttpResponse::Ok().json(out))
-}
-
-fn truthy(v: &Option<Value>) -> bool {
-    match v {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
-        _ => false,
-    }
-}
-
-/// Move a version to a stage through the platform (audited; moving to Production archives
-/// the previous Production version in the same transaction, whatever the flag says, since
-/// ironmage keeps one Production version per model). With `archive_existing_versions`, the
-/// other versions in a Staging target are archived too, as MLflow does.
-async fn transition(platform: Data, payload: web::Payload) -> MlResult {
-    let t: Target = body(payload).await?;
-    let (name, version) = (t.name()?, t.version()?);
-    let to = stage(required(&t.stage, "stage")?)?;
-    let current = find_version(&platform, name, version).await?;
-    let reason = format!("MLflow transition-stage to {}", to.as_str());
-    let moved = if current.stage == to {
-        current
-    } else {
-        platform.transition(name, version, to, "mlflow", &reason).await?
-    };
-    if truthy(&t.archive_existing_versions) && to == Stage::Staging {
-        for other in platform.store.versions(name).await? {
-            if other.version != version && other.stage == Stage::Staging {
-                let why = format!("archived: version {version} moved to Staging");
-                platform.transition(name, other.version, Stage::Archived, "mlflow", &why).await?;
-            }
-        }
-    }
-    Ok(HttpResponse::Ok().json(j!({"model_version": version_json(&platform, &moved).await?})))
-}
-
-async fn update_version(platform: Data, payload: web::Payload) -> MlResult {
-    let t: Target = body(payload).await?;
-    let (name, version) = (t.name()?, t.version()?);
-    find_version(&platform, name, version).await?;
-    if let Some(d) = &t.description {
-        platform.store.set_version_description(name, version, d).await?;
-    }
-    let v = find_version(&platform, name, version).await?;
-    Ok(HttpResponse::Ok().json(j!({"model_version": version_json(&platform, &v).await?})))
-}
-
-async fn set_version_tag(platform: Data, payload: web::Payload) -> MlResult {
-    let t: Target = body(payload).await?;
-    let (name, version) = (t.name()?, t.version()?);
-    find_version(&platform, name, version).await?;
-    let value = t.value.clone().unwrap_or_default();
-    platform
-        .store
-        .set_version_tag(name, version, required(&t.key, "key")?, Some(&value))
-        .await?;
-    Ok(empty())
-}
-
-async fn delete_version_tag(platform: Data, payload: web::Payload) -> MlResult {
-    let t: Target = body(payload).await?;
-    let (name, version) = (t.name()?, t.version()?);
-    find_version(&platform, name, version).await?;
-    platform
-        .store
-        .set_version_tag(name, version, required(&t.key, "key")?, None)
-        .await?;
-    Ok(empty())
-}
-
-/// Where a version's files are: the logged model's folder, or the run's artifact path.
-async fn download_uri(platform: Data, req: HttpRequest) -> MlResult {
-    let t: Target = query(&req)?;
-    let v = find_version(&platform, t.name()?, t.version()?).await?;
-    let source = v.mlflow_source().ok_or_else(|| {
-        Error::invalid_field(
-            "version",
-            format!("version {} of {} was trained by ironmage, not logged through MLflow: its files are an ironmage model bundle (see /api/models)", v.version, v.model),
-        )
-    })?;
-    let uri = if let Some(id) = source.model_id {
-        platform.store.logged_model(&id).await?.artifact_uri()
-    } else if let Some(rest) = source.source.strip_prefix("runs:/") {
-        let (run, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let info = platform.store.tracking_run_info(run).await?;
-        format!("{}/{}", info.artifact_uri(), path).trim_end_matches('/').to_string()
-    } else {
-        source.source
-    };
-    Ok(HttpResponse::Ok().json(j!({"artifact_uri": uri})))
 }

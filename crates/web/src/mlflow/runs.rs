@@ -92,7 +92,12 @@ async fn update(platform: Data, payload: web::Payload) -> MlResult {
     let b: Update = body(payload).await?;
     let info = platform
         .store
-        .update_tracking_run(b.run.id()?, b.status.as_deref(), b.end_time, b.run_name.as_deref())
+        .update_tracking_run(
+            b.run.id()?,
+            b.status.as_deref(),
+            b.end_time,
+            b.run_name.as_deref(),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(j!({"run_info": json::run_info(&info)})))
 }
@@ -117,14 +122,20 @@ fn text_value(v: &Option<Value>) -> String {
 async fn log_param(platform: Data, payload: web::Payload) -> MlResult {
     let b: LogParam = body(payload).await?;
     let kv = KeyValue::new(required(&b.key, "key")?, text_value(&b.value));
-    platform.store.log_batch(b.run.id()?, &[], &[kv], &[]).await?;
+    platform
+        .store
+        .log_batch(b.run.id()?, &[], &[kv], &[])
+        .await?;
     Ok(empty())
 }
 
 async fn set_tag(platform: Data, payload: web::Payload) -> MlResult {
     let b: LogParam = body(payload).await?;
     let kv = KeyValue::new(required(&b.key, "key")?, text_value(&b.value));
-    platform.store.log_batch(b.run.id()?, &[], &[], &[kv]).await?;
+    platform
+        .store
+        .log_batch(b.run.id()?, &[], &[], &[kv])
+        .await?;
     Ok(empty())
 }
 
@@ -156,7 +167,11 @@ impl Metric {
             Some(Value::String(s)) => s.parse::<f64>().ok(),
             _ => None,
         }
-        .ok_or_else(|| MlflowError::from(Error::invalid(format!("Missing or non-numeric value for metric '{key}'"))))?;
+        .ok_or_else(|| {
+            MlflowError::from(Error::invalid(format!(
+                "Missing or non-numeric value for metric '{key}'"
+            )))
+        })?;
         Ok((
             MetricPoint {
                 key,
@@ -180,7 +195,10 @@ struct LogMetric {
 async fn log_metric(platform: Data, payload: web::Payload) -> MlResult {
     let b: LogMetric = body(payload).await?;
     let point = b.metric.point()?;
-    platform.store.log_batch(b.run.id()?, &[point], &[], &[]).await?;
+    platform
+        .store
+        .log_batch(b.run.id()?, &[point], &[], &[])
+        .await?;
     Ok(empty())
 }
 
@@ -198,7 +216,11 @@ struct LogBatch {
 
 async fn log_batch(platform: Data, payload: web::Payload) -> MlResult {
     let b: LogBatch = body(payload).await?;
-    let metrics = b.metrics.iter().map(Metric::point).collect::<Result<Vec<_>, _>>()?;
+    let metrics = b
+        .metrics
+        .iter()
+        .map(Metric::point)
+        .collect::<Result<Vec<_>, _>>()?;
     platform
         .store
         .log_batch(b.run.id()?, &metrics, &tags(&b.params), &tags(&b.tags))
@@ -231,7 +253,11 @@ struct Outputs {
 
 async fn outputs(platform: Data, payload: web::Payload) -> MlResult {
     let b: Outputs = body(payload).await?;
-    let models: Vec<_> = b.models.iter().map(|m| (m.model_id.clone(), m.step)).collect();
+    let models: Vec<_> = b
+        .models
+        .iter()
+        .map(|m| (m.model_id.clone(), m.step))
+        .collect();
     platform.store.log_run_outputs(b.run.id()?, &models).await?;
     Ok(empty())
 }
@@ -282,13 +308,19 @@ async fn search(platform: Data, payload: web::Payload) -> MlResult {
 
 async fn delete(platform: Data, payload: web::Payload) -> MlResult {
     let b: RunRef = body(payload).await?;
-    platform.store.set_tracking_run_lifecycle(b.id()?, "deleted").await?;
+    platform
+        .store
+        .set_tracking_run_lifecycle(b.id()?, "deleted")
+        .await?;
     Ok(empty())
 }
 
 async fn restore(platform: Data, payload: web::Payload) -> MlResult {
     let b: RunRef = body(payload).await?;
-    platform.store.set_tracking_run_lifecycle(b.id()?, "active").await?;
+    platform
+        .store
+        .set_tracking_run_lifecycle(b.id()?, "active")
+        .await?;
     Ok(empty())
 }
 
@@ -312,7 +344,12 @@ async fn history(platform: Data, req: HttpRequest) -> MlResult {
     };
     let points = platform.store.metric_history(run.id()?, key).await?;
     let mut out = j!({});
-    let shown: Vec<_> = points.iter().skip(offset as usize).take(limit as usize).map(json::metric).collect();
+    let shown: Vec<_> = points
+        .iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .map(json::metric)
+        .collect();
     if !shown.is_empty() {
         out["metrics"] = Value::Array(shown);
     }

@@ -161,7 +161,13 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         .map(|(n, _)| n.as_str())
         .collect();
     ctx.log(format!("   Top 3 features: [{}]", top.join(", ")));
-    ctx.platform.log_training(&ctx.run_id, &hyperparameters, &serde_json::to_value(metrics)?).await;
+    ctx.platform
+        .log_training(
+            &ctx.run_id,
+            &hyperparameters,
+            &serde_json::to_value(metrics)?,
+        )
+        .await;
     Ok(Output::Trained(Arc::new(Trained {
         prepared,
         forest,
