@@ -39,7 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 type Data = web::Data<Platform>;
 
 /// Parse a JSON body into `T`; errors name the field (`reason`, `variables.seed`).
-fn typed_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+pub(crate) fn typed_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     let value = parse_json_body(body)?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();

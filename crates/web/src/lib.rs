@@ -5,6 +5,7 @@
 
 mod api;
 mod mlflow;
+mod tracking_api;
 
 use actix_web::{web, HttpResponse};
 use ironmage_core::Platform;
@@ -20,7 +21,11 @@ pub fn configure(platform: Platform) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/", web::get().to(dashboard))
             // MLflow's API first: the /api scope would otherwise take its paths.
             .configure(mlflow::routes)
-            .service(web::scope("/api").configure(api::routes))
+            .service(
+                web::scope("/api")
+                    .configure(api::routes)
+                    .configure(tracking_api::routes),
+            )
             .default_service(web::to(ironmage_core::http::not_found));
     }
 }
