@@ -4,6 +4,7 @@
 # register a version, transition it; N times. Prints ms per operation and the ratio, and
 # writes bench/mlflow/RESULTS.md. ironmage is a release build.
 # Usage: bash scripts/bench-mlflow.sh [N]   (default 20)
+#        IRONMAGE_BENCH_PROFILE=debug bash scripts/bench-mlflow.sh   (debug build: a lower bound)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/mlflow-common.sh
@@ -11,7 +12,12 @@ source scripts/mlflow-common.sh
 n=${1:-20}
 
 mlflow_venv
-cargo build --quiet --locked --release -p ironmage
+profile=${IRONMAGE_BENCH_PROFILE:-release}
+if [[ $profile == release ]]; then
+  cargo build --quiet --locked --release -p ironmage
+else
+  cargo build --quiet --locked -p ironmage
+fi
 dir=$(mktemp -d)
 MLFLOW_PID=
 cleanup() {
@@ -25,7 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start_ironmage target/release/ironmage "$dir/ironmage"
+start_ironmage "target/$profile/ironmage" "$dir/ironmage"
 mlflow_port=$(free_port)
 mkdir -p "$dir/mlflow"
 "$MLFLOW_VENV/bin/mlflow" server --host 127.0.0.1 --port "$mlflow_port" \
@@ -38,15 +44,15 @@ echo "ironmage $IRONMAGE_URL, mlflow server http://127.0.0.1:$mlflow_port, $n it
 MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true "$MLFLOW_VENV/bin/python" bench/mlflow/client_bench.py "$n" \
   "ironmage=$IRONMAGE_URL" "mlflow=http://127.0.0.1:$mlflow_port" >"$dir/results.jsonl"
 
-"$MLFLOW_VENV/bin/python" - "$dir/results.jsonl" "$n" <<'PY' | tee bench/mlflow/RESULTS.md
+"$MLFLOW_VENV/bin/python" - "$dir/results.jsonl" "$n" "$profile" <<'PY' | tee bench/mlflow/RESULTS.md
 import json, platform, subprocess, sys
-rows = {r["server"]: r for r in map(json.loads, open(sys.argv[1]))}
+rows = {r["server"]: r for r in (json.loads(l) for l in open(sys.argv[1]) if l.startswith("{"))}
 im, ml = rows["ironmage"], rows["mlflow"]
 print("# ironmage vs mlflow server: the same MLflow client script\n")
 print(f"`bash scripts/bench-mlflow.sh {sys.argv[2]}`: {sys.argv[2]} iterations of (create run, 100 x log_metric, "
       "create model version, transition to Production), official client mlflow 3.17.2, "
-      "`mlflow server` with a SQLite backend store and `--serve-artifacts`; ironmage `up` (release "
-      "build, embedded SQLite). Both on loopback, one client, sequential calls. "
+      "`mlflow server` with a SQLite backend store and `--serve-artifacts`; ironmage `up` "
+      f"({sys.argv[3]} build, embedded SQLite). Both on loopback, one client, sequential calls. "
       f"Machine: {platform.machine()}, {subprocess.getoutput('nproc')} cores (shared).\n")
 print("| operation | calls | ironmage median ms | mlflow median ms | ironmage mean ms | mlflow mean ms | ratio (median) |")
 print("|---|---|---|---|---|---|---|")
