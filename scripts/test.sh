@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine of this kind: formatting and lints, every Rust test
 # (unit, integration, end-to-end over loopback HTTP, the store and queue against real PostgreSQL
-# and Redis), the API docs, and the dashboard in a real browser. Installs what it needs, starts
+# and Redis), the MLflow client suite (tests/mlflow, in a venv), the API docs, and the dashboard
+# in a real browser. Installs what it needs, starts
 # the services it needs (scripts/services.sh); fails on the first problem.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,9 @@ cargo nextest run --workspace --locked --no-fail-fast -E "not $destructive"
 
 step "rust tests that restart services, one at a time"
 cargo nextest run --workspace --locked --no-fail-fast -E "$destructive" --test-threads 1 --no-tests=pass
+
+step "MLflow compatibility: the official Python client against ironmage"
+bash scripts/mlflow-tests.sh
 
 step "doc tests and docs"
 cargo test --workspace --doc --locked

@@ -19,7 +19,10 @@ fn chain(n: usize) -> String {
 }
 
 fn wide(width: usize) -> String {
-    let mut yaml = format!("concurrency: {}\nblocks:\n- {{name: start, kind: noop}}\n", width.min(64));
+    let mut yaml = format!(
+        "concurrency: {}\nblocks:\n- {{name: start, kind: noop}}\n",
+        width.min(64)
+    );
     let mut branches = Vec::new();
     for i in 0..width {
         let _ = writeln!(yaml, "- {{name: branch{i}, kind: noop, upstream: [start]}}");

@@ -7,6 +7,7 @@
 //! - [`ml`]: ironmage's own tree learner, preprocessing and metrics.
 //! - [`model`], [`serving`]: the model format and what scoring a request needs.
 //! - [`lineage`], [`dataset`], [`table`], [`synthetic`]: provenance, tables and fingerprints, demo data.
+//! - [`tracking`]: pipeline runs recorded as experiment-tracking runs.
 //! - [`platform`]: the handle the roles hold, and the service calls the edges make.
 //!
 //! Threading: everything here is async on tokio except CPU work (training, fingerprinting),
@@ -35,6 +36,7 @@ pub mod store;
 pub mod synthetic;
 pub mod synthetic_tables;
 pub mod table;
+pub mod tracking;
 pub mod triggers;
 pub mod version_compare;
 

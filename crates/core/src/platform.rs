@@ -115,7 +115,8 @@ impl Platform {
         spec.resolve_configs(&variables)?;
         // The run records every variable's value, not only the overrides.
         let variables = spec.merge_variables(&variables)?;
-        self.store
+        let run = self
+            .store
             .create_run(NewRun {
                 pipeline: spec.name.clone(),
                 trigger: trigger.to_string(),
@@ -127,7 +128,9 @@ impl Platform {
                     .collect(),
                 rerun_of,
             })
-            .await
+            .await?;
+        self.start_tracking_run(&run).await;
+        Ok(run)
     }
 
     /// Validate, record and enqueue a run; executors pick it up.
@@ -231,6 +234,7 @@ impl Platform {
             tracing::warn!(run = %run.id, "the run was taken over by another executor; its outcome here is discarded");
             return Ok(None);
         }
+        self.end_tracking_run(&run.id, outcome.status).await;
         self.events
             .publish(Event::RunFinished {
                 run_id: run.id.clone(),

@@ -40,6 +40,7 @@ impl ServedModel {
     /// Load and hash-check a version's artifacts, then score one row of training medians so a
     /// model that cannot answer is refused before it is swapped in. Blocking.
     pub fn load(artifacts: &ArtifactStore, version: ModelVersion) -> Result<ServedModel> {
+        crate::tracking::check_servable(&version)?;
         let bundle = ModelBundle::load(artifacts, &version.artifacts)?;
         let served = ServedModel {
             version,

@@ -3,7 +3,7 @@
 //! - every (method, path) of `crates/web/openapi.json` and `crates/prediction/openapi.json` is
 //!   routed by a running stack (its answer is not the router's `no route for …` 404), and the
 //!   status it answers with the documented examples is one the document lists;
-//! - every `.route("…", web::<method>()…)` of `crates/web/src/{api,lib,registry_api}.rs` and
+//! - every `.route("…", web::<method>()…)` of `crates/web/src/{api,lib,orchestration,registry_api,tracking_api}.rs` and
 //!   `crates/prediction/src/handlers.rs` is in the matching document.
 //!
 //! So a route added without docs, or docs of a route that does not exist, fails here.
@@ -19,6 +19,7 @@ const WEB_API_SRC: &str = include_str!("../../web/src/api.rs");
 const WEB_LIB_SRC: &str = include_str!("../../web/src/lib.rs");
 const WEB_ORCHESTRATION_SRC: &str = include_str!("../../web/src/orchestration.rs");
 const WEB_REGISTRY_SRC: &str = include_str!("../../web/src/registry_api.rs");
+const WEB_TRACKING_SRC: &str = include_str!("../../web/src/tracking_api.rs");
 const PREDICTION_SRC: &str = include_str!("../../prediction/src/handlers.rs");
 
 /// The HTTP methods an OpenAPI path item can hold.
@@ -74,27 +75,23 @@ fn source_routes(source: &str, prefix: &str, file: &str) -> BTreeSet<Route> {
 
 /// The web role's routes: api.rs is mounted under /api, lib.rs at the root (the dashboard).
 fn web_source_routes() -> BTreeSet<Route> {
+    let compact: String = WEB_LIB_SRC.split_whitespace().collect();
     assert!(
-        WEB_LIB_SRC.contains("web::scope(\"/api\")")
-            && WEB_LIB_SRC.contains(".configure(api::routes)")
-            && WEB_LIB_SRC.contains(".configure(orchestration::routes)"),
-        "crates/web/src/lib.rs no longer mounts api::routes and orchestration::routes under /api: update this test"
+        compact.contains("web::scope(\"/api\").configure(api::routes).configure(orchestration::routes).configure(tracking_api::routes)"),
+        "crates/web/src/lib.rs no longer mounts api, orchestration and tracking_api routes under /api: update this test"
     );
     assert!(
         WEB_API_SRC.contains("crate::registry_api::routes(cfg);"),
         "crates/web/src/api.rs no longer mounts registry_api::routes: update this test"
     );
     let mut routes = source_routes(WEB_API_SRC, "/api", "crates/web/src/api.rs");
-    routes.extend(source_routes(
-        WEB_ORCHESTRATION_SRC,
-        "/api",
-        "crates/web/src/orchestration.rs",
-    ));
-    routes.extend(source_routes(
-        WEB_REGISTRY_SRC,
-        "/api",
-        "crates/web/src/registry_api.rs",
-    ));
+    for (source, file) in [
+        (WEB_ORCHESTRATION_SRC, "crates/web/src/orchestration.rs"),
+        (WEB_REGISTRY_SRC, "crates/web/src/registry_api.rs"),
+        (WEB_TRACKING_SRC, "crates/web/src/tracking_api.rs"),
+    ] {
+        routes.extend(source_routes(source, "/api", file));
+    }
     routes.extend(source_routes(WEB_LIB_SRC, "", "crates/web/src/lib.rs"));
     routes
 }

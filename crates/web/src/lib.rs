@@ -4,8 +4,10 @@
 //! answer. Runs are executed elsewhere (executors); triggering one answers `202` with its id.
 
 mod api;
+mod mlflow;
 mod orchestration;
 mod registry_api;
+mod tracking_api;
 
 use actix_web::{web, HttpResponse};
 use ironmage_core::Platform;
@@ -19,10 +21,13 @@ pub fn configure(platform: Platform) -> impl FnOnce(&mut web::ServiceConfig) {
         ironmage_core::http::configure_extractors(cfg, BODY_LIMIT);
         cfg.app_data(web::Data::new(platform))
             .route("/", web::get().to(dashboard))
+            // MLflow's API first: the /api scope would otherwise take its paths.
+            .configure(mlflow::routes)
             .service(
                 web::scope("/api")
                     .configure(api::routes)
-                    .configure(orchestration::routes),
+                    .configure(orchestration::routes)
+                    .configure(tracking_api::routes),
             )
             .default_service(web::to(ironmage_core::http::not_found));
     }

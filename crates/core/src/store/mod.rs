@@ -7,25 +7,37 @@
 mod approvals;
 mod audit;
 mod datasets;
+mod experiments;
 mod gates;
 mod leases;
+mod logged_models;
 mod predictions;
 mod registry;
+mod registry_meta;
 mod registry_policy;
 mod run_control;
 mod runs;
+mod tracking;
+mod tracking_search;
 mod triggers;
 
 pub use approvals::{Approval, ApprovalOutcome, ApprovalRequest};
 pub use datasets::DatasetRecord;
+pub use experiments::{Experiment, ViewType};
 pub use gates::{Gate, GateOp};
+pub use logged_models::{ArtifactEntry, LoggedModel, LOGGED_MODEL_STATUSES};
 pub use predictions::{to_json_text, Json, PredictionRecord, PredictionSummary};
 pub use registry::{
     ArtifactRefs, Deployment, ModelSummary, ModelVersion, NewVersion, Stage, Transition,
 };
+pub use registry_meta::{check_alias, text_to_ms, MlflowSource, RegisteredModel, VersionMeta};
 pub use registry_policy::{Policy, PolicySettings, DEFAULT_APPROVALS};
 pub use run_control::StoredOutput;
 pub use runs::{BlockRun, BlockStatus, BlockUpdate, NewRun, Run, RunDetail, RunStatus};
+pub use tracking::{
+    now_ms, KeyValue, MetricPoint, NewTrackingRun, TrackingRun, TrackingRunInfo, RUN_STATUSES,
+};
+pub use tracking_search::{parse_filter, Clause, Entity, Literal, RunSearch};
 pub use triggers::{NewTrigger, Trigger};
 
 use crate::error::{Error, Result};

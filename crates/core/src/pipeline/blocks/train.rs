@@ -145,6 +145,13 @@ pub(super) async fn fit(
         .map(|(n, _)| n.as_str())
         .collect();
     ctx.log(format!("   Top 3 features: [{}]", top.join(", ")));
+    ctx.platform
+        .log_training(
+            &ctx.run_id,
+            &trained.hyperparameters,
+            &Value::Object(trained.metrics.clone()),
+        )
+        .await;
     Ok(Output::Trained(Arc::new(trained)))
 }
 

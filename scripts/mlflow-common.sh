@@ -1,0 +1,49 @@
+# Shared by scripts/mlflow-tests.sh and scripts/bench-mlflow.sh (source it; bash only):
+# the pinned MLflow client venv, free ports, and an embedded `ironmage up` in a temp folder.
+
+MLFLOW_VERSION=3.17.2
+MLFLOW_VENV=.venv-mlflow
+
+# Create the venv with the pinned official client, once.
+mlflow_venv() {
+  if ! "$MLFLOW_VENV/bin/python" -c "import mlflow, sklearn, pytest, sys; sys.exit(mlflow.__version__ != '$MLFLOW_VERSION')" 2>/dev/null; then
+    python3 -m venv "$MLFLOW_VENV"
+    "$MLFLOW_VENV/bin/pip" install --quiet "mlflow==$MLFLOW_VERSION" 'scikit-learn==1.9.1' 'pytest==9.2.0'
+  fi
+}
+
+# Print a free TCP port on 127.0.0.1.
+free_port() {
+  "$MLFLOW_VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Wait until URL answers 200, at most 60 s.
+wait_http() {
+  local url=$1
+  for _ in $(seq 1 600); do
+    if "$MLFLOW_VENV/bin/python" -c "import urllib.request,sys; urllib.request.urlopen('$url', timeout=1)" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "no answer from $url after 60 s" >&2
+  return 1
+}
+
+# Start `ironmage up` (binary $1) on free ports in a fresh folder under $2; sets IRONMAGE_URL,
+# IRONMAGE_PREDICT_URL and IRONMAGE_PID.
+start_ironmage() {
+  local bin=$1 dir=$2
+  mkdir -p "$dir"
+  "$bin" init "$dir/project" >/dev/null
+  local web predict sched exec
+  web=$(free_port); predict=$(free_port); sched=$(free_port); exec=$(free_port)
+  IRONMAGE_DATA_DIR="$dir/data" IRONMAGE_PROJECT_DIR="$dir/project" \
+    "$bin" up --web-addr "127.0.0.1:$web" --predict-addr "127.0.0.1:$predict" \
+    --scheduler-health-addr "127.0.0.1:$sched" --executor-health-addr "127.0.0.1:$exec" \
+    >"$dir/ironmage.log" 2>&1 &
+  IRONMAGE_PID=$!
+  IRONMAGE_URL="http://127.0.0.1:$web"
+  IRONMAGE_PREDICT_URL="http://127.0.0.1:$predict"
+  wait_http "$IRONMAGE_URL/api/health"
+}
