@@ -218,6 +218,18 @@ step("promoting version 1 from the dashboard archives version 2", async () => {
   await page.locator('[data-testid="toast"]').filter({ hasText: "version 1 is now in Production" }).waitFor();
 });
 
+step("the triggers panel shows the demo's weekly retraining, and enabling it from the dashboard sticks", async () => {
+  const id = "demo_mlops.weekly_retrain";
+  const row = page.locator(`[data-testid="trigger-row"][data-trigger="${id}"]`);
+  await row.and(page.locator('[data-enabled="false"]')).waitFor({ timeout: UI_TIMEOUT });
+  assert.match(await row.innerText(), /cron 0 2 \* \* SUN/);
+  await row.getByTestId("trigger-toggle").click();
+  await page.locator(`[data-testid="trigger-row"][data-trigger="${id}"][data-enabled="true"]`).waitFor({ timeout: UI_TIMEOUT });
+  const { body } = await api(`/api/triggers/${id}`);
+  assert.equal(body.enabled, true, JSON.stringify(body));
+  await page.locator('[data-testid="toast"]').filter({ hasText: `Trigger ${id} enabled` }).waitFor();
+});
+
 step("the page raised no script errors", async () => {
   assert.deepEqual(pageErrors, []);
 });
