@@ -2,7 +2,7 @@
 //! have ended, up to `concurrency` blocks at once; its `when:` condition decides whether it runs
 //! or is skipped (with everything downstream of it); a failure marks its downstream
 //! `upstream_failed` while independent branches carry on. Each block's status, attempts,
-//! timing, log and output preview are recorded as it goes (see [`super::attempts`]).
+//! timing, log and output preview are recorded as it goes (see `attempts.rs`).
 //!
 //! Blocks run on the async runtime but do their CPU work through [`BlockContext::blocking`],
 //! so training never stalls the threads that serve HTTP.

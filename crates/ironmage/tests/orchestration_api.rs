@@ -1,0 +1,178 @@
+//! Triggers, cancel and re-run over real HTTP on loopback, against a stack with every role
+//! (the scheduler adds the project's triggers; executors run what the triggers start).
+
+mod common;
+
+use common::TestStack;
+use serde_json::{json, Value};
+
+async fn send(t: &TestStack, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = t.http.request(
+        reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+        format!("{}{path}", t.web),
+    );
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(b.to_string());
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triggers_are_created_fired_toggled_and_deleted_over_http() {
+    let t = TestStack::start().await;
+    let (status, created) = send(
+        &t,
+        "POST",
+        "/api/pipelines/demo_mlops/triggers",
+        Some(json!({
+            "name": "hook", "kind": "api", "variables": {"seed": 7}
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["id"], "demo_mlops.hook");
+    assert_eq!(created["kind"], "api");
+
+    // The API trigger: the body's variables over the trigger's.
+    let (status, fired) = send(
+        &t,
+        "POST",
+        "/api/triggers/demo_mlops.hook/runs",
+        Some(json!({"variables": {"rows": 500}})),
+    )
+    .await;
+    assert_eq!(status, 202, "{fired}");
+    let run = t.wait_run(fired["run_id"].as_str().unwrap()).await;
+    assert_eq!(run["status"], "success", "{run}");
+    assert_eq!(run["trigger"], "demo_mlops.hook");
+    assert_eq!(
+        (
+            run["variables"]["seed"].clone(),
+            run["variables"]["rows"].clone()
+        ),
+        (json!(7), json!(500))
+    );
+    let (_, hook) = send(&t, "GET", "/api/triggers/demo_mlops.hook", None).await;
+    assert_eq!(hook["last_run_id"], fired["run_id"]);
+
+    let (status, off) = send(
+        &t,
+        "PATCH",
+        "/api/triggers/demo_mlops.hook",
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    assert_eq!((status, off["enabled"].clone()), (200, json!(false)));
+    let (status, refused) = send(&t, "POST", "/api/triggers/demo_mlops.hook/runs", None).await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("disabled"));
+
+    // The scheduler added the project's trigger, disabled.
+    let (_, listed) = send(&t, "GET", "/api/triggers?pipeline=demo_mlops", None).await;
+    let ids: Vec<&str> = listed["triggers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"demo_mlops.hook"), "{listed}");
+
+    let (status, _) = send(&t, "DELETE", "/api/triggers/demo_mlops.hook", None).await;
+    assert_eq!(status, 204);
+    let (status, gone) = send(&t, "GET", "/api/triggers/demo_mlops.hook", None).await;
+    assert_eq!((status, gone["code"].clone()), (404, json!("not_found")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_trigger_requests_name_the_field() {
+    let t = TestStack::start().await;
+    for (body, field) in [
+        (
+            json!({"name": "n", "kind": "cron", "cron": "every sunday"}),
+            "cron",
+        ),
+        (
+            json!({"name": "n", "kind": "cron", "cron": "0 2 * * *", "timezone": "Moon/Base"}),
+            "timezone",
+        ),
+        (json!({"name": "n", "kind": "interval"}), "every_secs"),
+        (json!({"name": "n", "kind": "api", "path": "x"}), "path"),
+        (json!({"name": "n", "kind": "hourly"}), "kind"),
+        (json!({"kind": "api"}), "name"),
+        (
+            json!({"name": "n", "kind": "api", "variables": {"sed": 1}}),
+            "variables.sed",
+        ),
+        (
+            json!({"name": "n", "kind": "api", "surprise": 1}),
+            "surprise",
+        ),
+    ] {
+        let (status, err) = send(
+            &t,
+            "POST",
+            "/api/pipelines/demo_mlops/triggers",
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}: {err}");
+        assert!(
+            err["field"].as_str().unwrap_or_default().contains(field),
+            "{body}: {err}"
+        );
+    }
+    let (status, _) = send(
+        &t,
+        "POST",
+        "/api/pipelines/nope/triggers",
+        Some(json!({"name": "n", "kind": "api"})),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = send(
+        &t,
+        "PATCH",
+        "/api/triggers/demo_mlops.weekly_retrain",
+        Some(json!({"enabled": "yes"})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (_, listed) = send(&t, "GET", "/api/triggers", None).await;
+    assert!(
+        listed["triggers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["name"] != "n"),
+        "nothing half-written: {listed}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_that_ended_cannot_be_cancelled_and_only_failed_ones_rerun() {
+    let t = TestStack::start().await;
+    let run = t.run_demo(json!({})).await;
+    assert_eq!(run["status"], "success", "{run}");
+    let id = run["id"].as_str().unwrap();
+    let (status, err) = send(&t, "POST", &format!("/api/runs/{id}/cancel"), None).await;
+    assert_eq!(
+        (status, err["code"].clone()),
+        (409, json!("conflict")),
+        "{err}"
+    );
+    let (status, err) = send(&t, "POST", &format!("/api/runs/{id}/rerun"), None).await;
+    assert_eq!(status, 409, "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("only a failed or cancelled run"),
+        "{err}"
+    );
+    let (status, _) = send(&t, "POST", "/api/runs/nope/cancel", None).await;
+    assert_eq!(status, 404);
+}
