@@ -98,8 +98,10 @@ impl Role {
         }
     }
 
+    /// Web and executors load pipelines; the scheduler fires triggers (it reads pipelines,
+    /// their triggers.yaml and the folders file triggers watch).
     fn needs_project(self) -> bool {
-        matches!(self, Role::Web | Role::Executor)
+        matches!(self, Role::Web | Role::Executor | Role::Scheduler)
     }
 
     fn writes_artifacts(self) -> bool {
