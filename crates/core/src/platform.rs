@@ -272,8 +272,30 @@ impl Platform {
     }
 
     /// Move a version to a stage (archiving the old Production on promotion), audited, and
-    /// tell the prediction services.
+    /// tell the prediction services. Refused (conflict) for Production when the model's policy
+    /// requires approvals: those go through an approval request.
     pub async fn transition(
+        &self,
+        model: &str,
+        version: i64,
+        stage: Stage,
+        actor: &str,
+        reason: &str,
+    ) -> Result<ModelVersion> {
+        if stage == Stage::Production {
+            let required = self.store.approvals_binding(model).await?;
+            if required > 0 {
+                return Err(Error::conflict(format!(
+                    "model {model} needs {required} approval(s) for Production (its policy): request them with `ironmage models promote {model} --version {version} --to production` or POST /api/models/{model}/requests"
+                )));
+            }
+        }
+        self.move_stage(model, version, stage, actor, reason).await
+    }
+
+    /// Move a version to a stage without the approval check: a rollback restores a version
+    /// that was approved before.
+    pub(crate) async fn move_stage(
         &self,
         model: &str,
         version: i64,

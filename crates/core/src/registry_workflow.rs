@@ -153,7 +153,7 @@ impl Platform {
     ) -> Result<ModelVersion> {
         check_user("actor", actor)?;
         check_reason("reason", reason)?;
-        self.transition(
+        self.move_stage(
             model,
             version,
             Stage::Production,

@@ -641,3 +641,101 @@ async fn a_failed_run_reruns_from_the_failed_block_with_the_outputs_it_has() {
     let err = p.rerun(&rerun.id).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Conflict);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A model whose policy requires approvals reaches Production only through them.
+
+#[tokio::test]
+async fn a_policy_requiring_approvals_binds_the_deploy_block_and_direct_transitions() {
+    use ironmage_core::store::{PolicySettings, Stage};
+    let e = env(&[]).await;
+    let p = &e.platform;
+    ironmage_core::pipeline::Project::init(p.project.root()).unwrap();
+    // Without a policy the demo deploys directly.
+    let (outcome, _) = run_once(p, "demo_mlops").await;
+    assert_eq!(
+        outcome.summary["deployment"]["status"], "deployed",
+        "{:?}",
+        outcome.summary
+    );
+    p.set_policy(
+        "churn",
+        &PolicySettings {
+            required_approvals: 2,
+            ..PolicySettings::default()
+        },
+        "admin",
+    )
+    .await
+    .unwrap();
+
+    let mut vars = Map::new();
+    vars.insert("seed".into(), json!(7));
+    let run = p.create_run("demo_mlops", vars, "test").await.unwrap();
+    let outcome = p
+        .execute_run(&run.id, "test", &|_| {})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome.status, RunStatus::Success, "{:?}", outcome.error);
+    assert_eq!(
+        outcome.summary["deployment"]["status"], "pending_approval",
+        "{:?}",
+        outcome.summary
+    );
+    let v2 = p.store.version("churn", 2).await.unwrap();
+    assert_eq!(v2.stage, Stage::Staging);
+    assert_eq!(
+        p.store.version("churn", 1).await.unwrap().stage,
+        Stage::Production,
+        "still serving version 1"
+    );
+    let requests = p.store.approval_requests("churn", None).await.unwrap();
+    assert_eq!(
+        (
+            requests.len(),
+            requests[0].version,
+            requests[0].required_approvals
+        ),
+        (1, 2, 2)
+    );
+
+    // A direct transition is refused, naming the way through.
+    let refused = p
+        .transition("churn", 2, Stage::Production, "ops", "skip the queue")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::Conflict);
+    assert!(
+        refused.message.contains("needs 2 approval(s)"),
+        "{}",
+        refused.message
+    );
+    assert_eq!(
+        p.store.version("churn", 2).await.unwrap().stage,
+        Stage::Staging
+    );
+    // Two approvals promote it; a rollback (restoring a version approved before) stays possible.
+    let id = requests[0].id;
+    assert!(p
+        .approve("churn", id, "alice", "ok")
+        .await
+        .unwrap()
+        .promoted
+        .is_none());
+    assert!(p
+        .approve("churn", id, "bob", "ok")
+        .await
+        .unwrap()
+        .promoted
+        .is_some());
+    assert_eq!(
+        p.store.version("churn", 2).await.unwrap().stage,
+        Stage::Production
+    );
+    p.rollback("churn", 1, "ops", "restore").await.unwrap();
+    assert_eq!(
+        p.store.version("churn", 1).await.unwrap().stage,
+        Stage::Production
+    );
+}

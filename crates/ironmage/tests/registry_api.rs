@@ -155,6 +155,27 @@ async fn gates_approvals_rollback_and_audit_over_http() {
     .await;
     assert_eq!(listed["requests"].as_array().unwrap().len(), 1);
 
+    // The policy binds direct transitions to Production too: refused while it asks for
+    // approvals, allowed once it asks for none.
+    let refused = send(
+        &t,
+        "POST",
+        "/api/models/churn/versions/3/transition",
+        Some("erin"),
+        Some(json!({"stage": "Production", "reason": "hotfix"})),
+    )
+    .await;
+    assert_error(&refused, 409, "needs 2 approval(s)");
+    let relaxed = send(
+        &t,
+        "PUT",
+        "/api/models/churn/policy",
+        Some("lead"),
+        Some(json!({"gates": [{"metric": "auc_score", "op": ">=", "threshold": 0.85}], "required_approvals": 0})),
+    )
+    .await;
+    assert_eq!(relaxed.0, 200, "{}", relaxed.1);
+
     // Direct transition (audited with the header's user), then rollback to v1.
     let moved = send(
         &t,

@@ -78,7 +78,6 @@ fn registry_workflow_from_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     ok(d, &["init", d.join("project").to_str().unwrap()]);
-    ok(d, &["models", "policy", "churn", "--approvals", "2"]);
     for seed in ["1", "2"] {
         ok(
             d,
@@ -92,6 +91,8 @@ fn registry_workflow_from_the_terminal() {
             ],
         );
     }
+    // Set after the runs: with it, the deploy block would ask for approvals instead.
+    ok(d, &["models", "policy", "churn", "--approvals", "2"]);
     assert!(ok(d, &["models", "list"]).contains("churn"));
     let versions = ok(d, &["models", "versions", "churn"]);
     assert!(

@@ -171,6 +171,14 @@ pub(crate) async fn apply_gates(
 }
 
 impl Store {
+    /// Approvals a direct move to Production needs: those of the policy set for the model, or
+    /// 0 when none was set (direct transitions and the deploy block then promote directly).
+    pub async fn approvals_binding(&self, model: &str) -> Result<i64> {
+        Ok(policy_in(&self.pool, model)
+            .await?
+            .map_or(0, |p| p.settings.required_approvals))
+    }
+
     /// A model's policy; the defaults if none was set. Not found if the model is unknown.
     pub async fn policy(&self, model: &str) -> Result<Policy> {
         if let Some(p) = policy_in(&self.pool, model).await? {

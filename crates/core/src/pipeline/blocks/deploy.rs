@@ -82,7 +82,36 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         Target::Staging => (Stage::Staging, "Staging"),
     };
     let store = &ctx.platform.store;
-    if passed {
+    // A model whose policy requires approvals reaches Production only through them: the
+    // pipeline moves the version to Staging and asks.
+    let needs_approval =
+        passed && stage == Stage::Production && store.approvals_binding(&version.model).await? > 0;
+    if needs_approval {
+        let actor = format!("pipeline:{}", ctx.run_id);
+        if store.version(&version.model, version.version).await?.stage != Stage::Staging {
+            ctx.platform
+                .move_stage(
+                    &version.model,
+                    version.version,
+                    Stage::Staging,
+                    &actor,
+                    &format!("validation gate passed: {reason}"),
+                )
+                .await?;
+        }
+        let request = store
+            .request_promotion(
+                &version.model,
+                version.version,
+                &format!("validation gate passed: {reason}"),
+                &actor,
+            )
+            .await?;
+        ctx.log(format!(
+            "⏳ {} version {} is in Staging; Production needs {} approval(s): request {}",
+            version.model, version.version, request.required_approvals, request.id
+        ));
+    } else if passed {
         let actor = format!("pipeline:{}", ctx.run_id);
         store
             .transition(
@@ -114,7 +143,12 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         model: version.model.clone(),
         version: version.version,
         run_id: Some(ctx.run_id.clone()),
-        status: if passed { "deployed" } else { "rejected" }.into(),
+        status: match (passed, needs_approval) {
+            (true, true) => "pending_approval",
+            (true, false) => "deployed",
+            (false, _) => "rejected",
+        }
+        .into(),
         reason,
         created_at: clock::now(),
     };
