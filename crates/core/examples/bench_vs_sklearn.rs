@@ -144,9 +144,17 @@ fn main() {
             put("rf_cls", "fit_s", t.elapsed().as_secs_f64());
             // artifact load time: what the prediction service pays to pick up a new model
             let bytes = m.to_bytes().expect("encode");
-            let t = Instant::now();
-            let back = RandomForestClassifier::from_bytes(&bytes).expect("decode");
-            put("rf_cls", "load_ms", t.elapsed().as_secs_f64() * 1e3);
+            // median of 5 loads: one cold load mostly measures the allocator
+            let mut loads = Vec::new();
+            let mut back = None;
+            for _ in 0..5 {
+                let t = Instant::now();
+                back = Some(RandomForestClassifier::from_bytes(&bytes).expect("decode"));
+                loads.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            loads.sort_by(f64::total_cmp);
+            put("rf_cls", "load_ms", loads[2]);
+            let back = back.expect("loaded");
             put("rf_cls", "artifact_kb", bytes.len() as f64 / 1024.0);
             assert!(back == m, "artifact round trip");
             let (p1, hot, p10k) = time_predict(

@@ -22,14 +22,17 @@ pub(crate) struct FlatTrees {
     pub left: Vec<u32>,
     pub right: Vec<u32>,
     pub leaf_values: Vec<f64>,
-    /// The prediction layout, derived by `push` and `check_and_pack`.
+    /// The prediction layout, derived by `pack` and `check_and_pack`.
     #[serde(skip)]
     packed: PackedTrees,
 }
 
 impl FlatTrees {
-    /// Appends a tree, its leaf values multiplied by `scale`.
-    pub fn push(&mut self, t: &GradTree, scale: f64) -> super::Result<()> {
+    /// Appends a tree, its leaf values multiplied by `scale`; call [`pack`]
+    /// once the trees are all in, before predicting.
+    ///
+    /// [`pack`]: FlatTrees::pack
+    pub fn push(&mut self, t: &GradTree, scale: f64) {
         let node_offset = self.feature.len() as u32;
         let leaf_offset = self.leaf_values.len() as u32;
         self.roots.push(node_offset);
@@ -44,26 +47,19 @@ impl FlatTrees {
         }
         self.leaf_values
             .extend(t.leaf_values.iter().map(|v| v * scale));
-        let start = node_offset as usize;
-        let end = self.feature.len();
+    }
+
+    /// Derives the prediction layout of fitted trees.
+    pub fn pack(&mut self) -> super::Result<()> {
         let arrays = TreeArrays {
             feature: &self.feature,
             threshold: &self.threshold,
             left: &self.left,
             right: &self.right,
         };
-        self.packed
-            .push_tree(&arrays, start, end)
-            .map_err(super::MlError::TooLarge)
-    }
-
-    fn arrays(&self) -> TreeArrays<'_> {
-        TreeArrays {
-            feature: &self.feature,
-            threshold: &self.threshold,
-            left: &self.left,
-            right: &self.right,
-        }
+        self.packed =
+            PackedTrees::from_arrays(&self.roots, &arrays).map_err(super::MlError::TooLarge)?;
+        Ok(())
     }
 
     /// Number of trees.
@@ -85,8 +81,7 @@ impl FlatTrees {
     /// derives the prediction layout (a freshly deserialized value has none).
     pub fn check_and_pack(&mut self, d: usize) -> Result<(), String> {
         self.check(d)?;
-        self.packed = PackedTrees::from_arrays(&self.roots, &self.arrays())?;
-        Ok(())
+        self.pack().map_err(|e| e.to_string())
     }
 
     /// Checks every invariant `sum_row` relies on for `d` features.

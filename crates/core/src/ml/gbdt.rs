@@ -232,10 +232,11 @@ impl GradientBoostingParams {
                     raw[i as usize] += v;
                 }
             }
-            trees.push(&tree, self.learning_rate)?;
+            trees.push(&tree, self.learning_rate);
             if self.early_stopping {
                 let mut one = FlatTrees::default();
-                one.push(&tree, self.learning_rate)?;
+                one.push(&tree, self.learning_rate);
+                one.pack()?;
                 val_raw
                     .par_iter_mut()
                     .zip(&val_rows)
@@ -251,6 +252,7 @@ impl GradientBoostingParams {
                 }
             }
         }
+        trees.pack()?;
         Ok(GradientBoostingModel::new(
             self.clone(),
             d,

@@ -1,26 +1,59 @@
-//! The prediction layout shared by every tree model: one 16-byte node per
-//! tree node, trees in pre-order so that a left child directly follows its
-//! parent (no stored left index, and the left path stays in the same cache
-//! lines). A walk touches one cache line per node instead of one per field,
-//! which is what makes a 100-tree, depth-10 forest score a row in a few
-//! microseconds when its nodes no longer fit in cache.
+//! The prediction layout shared by every tree model: one 8-byte node per tree
+//! node, trees in pre-order so that a left child directly follows its parent.
+//!
+//! A node does not hold its threshold. Every threshold of the model on a
+//! feature goes into that feature's sorted list of cuts, and a node holds the
+//! position `k` of its threshold in that list. To score a row, each feature's
+//! value is first turned into its rank (how many cuts lie below it); then
+//! `x <= cut[k]` is exactly `rank <= k`, so a walk takes the same decisions as
+//! the f64 thresholds it was derived from. Half the bytes of a node with an
+//! f64 threshold is what keeps a 100-tree, depth-10 forest's walks in cache.
 //!
 //! The models keep their trees in the field-per-array form they are fitted
-//! and serialized in (artifacts are unchanged); this layout is derived from it
-//! when a model is built or loaded, after the structure has been validated.
-//! Thresholds stay `f64`, so a packed walk takes exactly the decisions of the
-//! training-time tree.
+//! and serialized in; this layout is derived when a model is built or loaded,
+//! after the structure has been validated.
 
 use super::tree::LEAF;
 
-/// One node: `x[feature] <= threshold` goes to the next node (left child),
-/// anything else (NaN too) to `right`. A leaf has `feature == LEAF` and
-/// `right` is its leaf index.
+/// Largest node count of one tree (right-child offsets have 24 bits).
+const MAX_TREE_NODES: usize = 1 << 24;
+/// Largest number of distinct split features (24 bits).
+const MAX_SPLIT_FEATURES: usize = 1 << 24;
+/// `k` of a leaf; split positions stay below it.
+const LEAF_K: u64 = 0xFFFF;
+/// Rank of a missing or NaN value: above every split's `k`, so it goes right.
+const NAN_RANK: u16 = u16::MAX;
+
+/// A split is `k << 48 | feature << 24 | right offset` (`feature` indexes the
+/// split features, the right child sits `offset` nodes further on); a leaf is
+/// `LEAF_K << 48 | leaf index`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Node {
-    threshold: f64,
-    feature: u32,
-    right: u32,
+struct Node(u64);
+
+impl Node {
+    fn split(feature: usize, k: usize, right_offset: usize) -> Node {
+        Node((k as u64) << 48 | (feature as u64) << 24 | right_offset as u64)
+    }
+
+    fn leaf(index: u32) -> Node {
+        Node(LEAF_K << 48 | u64::from(index))
+    }
+
+    fn k(self) -> u64 {
+        self.0 >> 48
+    }
+
+    fn feature(self) -> usize {
+        ((self.0 >> 24) & 0xFF_FFFF) as usize
+    }
+
+    fn right_offset(self) -> usize {
+        (self.0 & 0xFF_FFFF) as usize
+    }
+
+    fn leaf_index(self) -> usize {
+        (self.0 & 0xFFFF_FFFF_FFFF) as usize
+    }
 }
 
 /// Trees in packed pre-order; `roots[t]` is the first node of tree `t`.
@@ -28,12 +61,18 @@ struct Node {
 pub(crate) struct PackedTrees {
     roots: Vec<u32>,
     nodes: Vec<Node>,
+    /// The row column of each split feature.
+    columns: Vec<u32>,
+    /// Split feature `j`'s distinct thresholds, ascending, are
+    /// `cuts[starts[j]..starts[j + 1]]`.
+    starts: Vec<u32>,
+    cuts: Vec<f64>,
 }
 
 /// A validated tree in field-per-array form: node `i` of `start..end` splits on
-/// `feature[i]` at `threshold[i]` with children `left[i]`, `right[i]` (indices
-/// into the same arrays, inside `start..end`), or is a leaf (`feature[i] ==
-/// LEAF`) whose leaf index is `left[i]`.
+/// `feature[i]` at `threshold[i]` (not NaN) with children `left[i]`,
+/// `right[i]` (indices into the same arrays, inside `start..end`), or is a leaf
+/// (`feature[i] == LEAF`) whose leaf index is `left[i]`.
 pub(crate) struct TreeArrays<'a> {
     pub feature: &'a [u32],
     pub threshold: &'a [f64],
@@ -41,11 +80,31 @@ pub(crate) struct TreeArrays<'a> {
     pub right: &'a [u32],
 }
 
+/// A key whose integer order is the numeric order of (non-NaN) `t`; -0.0 and
+/// 0.0, which take the same decisions, share a key.
+fn order_key(t: f64) -> u64 {
+    let bits = (t + 0.0).to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
+}
+
+fn from_order_key(key: u64) -> f64 {
+    f64::from_bits(if key >> 63 == 1 {
+        key & !(1 << 63)
+    } else {
+        !key
+    })
+}
+
 impl PackedTrees {
     /// Packs every tree of `a`, whose trees start at `roots` (ascending, the
     /// last tree ending at the end of the arrays).
     pub fn from_arrays(roots: &[u32], a: &TreeArrays<'_>) -> Result<Self, String> {
         let mut p = PackedTrees::default();
+        p.collect_cuts(a)?;
         for (t, &root) in roots.iter().enumerate() {
             let end = roots.get(t + 1).map_or(a.feature.len(), |&r| r as usize);
             p.push_tree(a, root as usize, end)?;
@@ -53,22 +112,57 @@ impl PackedTrees {
         Ok(p)
     }
 
+    /// Builds the split features and their sorted distinct cuts.
+    fn collect_cuts(&mut self, a: &TreeArrays<'_>) -> Result<(), String> {
+        // (feature, threshold as an ordered key): integer sorting is what keeps
+        // loading a 100-tree forest within a few milliseconds
+        let mut pairs: Vec<(u32, u64)> = (a.feature.iter().zip(a.threshold))
+            .filter(|(&f, _)| f != LEAF)
+            .map(|(&f, &t)| (f, order_key(t)))
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        for (f, key) in pairs {
+            if self.columns.last() != Some(&f) {
+                self.columns.push(f);
+                self.starts.push(self.cuts.len() as u32);
+            }
+            self.cuts.push(from_order_key(key));
+        }
+        self.starts.push(self.cuts.len() as u32);
+        if self.columns.len() > MAX_SPLIT_FEATURES {
+            return Err("splits on more than 2^24 features".into());
+        }
+        for j in 0..self.columns.len() {
+            // positions 0..n must stay below LEAF_K, and ranks up to n below NAN_RANK
+            if self.cuts_of(j).len() >= usize::from(NAN_RANK) {
+                return Err(format!(
+                    "feature {} has more than 65534 distinct thresholds",
+                    self.columns[j]
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn cuts_of(&self, j: usize) -> &[f64] {
+        &self.cuts[self.starts[j] as usize..self.starts[j + 1] as usize]
+    }
+
     /// Appends the tree of `a` occupying nodes `start..end` (root at `start`;
     /// children already checked to lie after their parent inside the range).
     /// A node reachable twice (a shared child) is an error, so a crafted
     /// artifact cannot blow the walk up exponentially.
-    pub fn push_tree(
-        &mut self,
-        a: &TreeArrays<'_>,
-        start: usize,
-        end: usize,
-    ) -> Result<(), String> {
+    fn push_tree(&mut self, a: &TreeArrays<'_>, start: usize, end: usize) -> Result<(), String> {
         let first = self.nodes.len();
+        if end - start > MAX_TREE_NODES {
+            return Err(format!("tree at node {start} has more than 2^24 nodes"));
+        }
         if first + (end - start) >= u32::MAX as usize {
             return Err("too many nodes".into());
         }
         self.roots.push(first as u32);
-        // (original node, packed node whose `right` must point at it)
+        // (original node, packed split whose right child it is)
         let mut stack = vec![(start, None::<usize>)];
         while let Some((i, parent)) = stack.pop() {
             if self.nodes.len() - first >= end - start {
@@ -76,31 +170,55 @@ impl PackedTrees {
             }
             let at = self.nodes.len();
             if let Some(p) = parent {
-                self.nodes[p].right = at as u32;
+                let n = self.nodes[p];
+                self.nodes[p] = Node::split(n.feature(), n.k() as usize, at - p);
             }
             if a.feature[i] == LEAF {
-                self.nodes.push(Node {
-                    threshold: 0.0,
-                    feature: LEAF,
-                    right: a.left[i],
-                });
-            } else {
-                self.nodes.push(Node {
-                    threshold: a.threshold[i],
-                    feature: a.feature[i],
-                    right: 0,
-                });
-                stack.push((a.right[i] as usize, Some(at)));
-                stack.push((a.left[i] as usize, None));
+                self.nodes.push(Node::leaf(a.left[i]));
+                continue;
             }
+            let j = self
+                .columns
+                .binary_search(&a.feature[i])
+                .map_err(|_| format!("node {i}: feature not among the split features"))?;
+            let k = self.cuts_of(j).partition_point(|&c| c < a.threshold[i]);
+            self.nodes.push(Node::split(j, k, 0));
+            stack.push((a.right[i] as usize, Some(at)));
+            stack.push((a.left[i] as usize, None));
         }
         Ok(())
     }
 
     /// Calls `visit` with the leaf index `row` reaches in every tree, in tree
-    /// order. `row` must have a value for every split feature.
+    /// order. Values missing at the end of `row`, and NaN, go right.
     #[inline]
-    pub fn for_each_leaf(&self, row: &[f64], mut visit: impl FnMut(usize)) {
+    pub fn for_each_leaf(&self, row: &[f64], visit: impl FnMut(usize)) {
+        const ON_STACK: usize = 128;
+        let n = self.columns.len().max(1);
+        if n <= ON_STACK {
+            let mut ranks = [0u16; ON_STACK];
+            self.rank_row(row, &mut ranks[..n]);
+            self.walk(&ranks[..n], visit);
+        } else {
+            let mut ranks = vec![0u16; n];
+            self.rank_row(row, &mut ranks);
+            self.walk(&ranks, visit);
+        }
+    }
+
+    /// The rank of each split feature's value: how many of its cuts lie below.
+    fn rank_row(&self, row: &[f64], ranks: &mut [u16]) {
+        for (j, (&col, rank)) in self.columns.iter().zip(ranks.iter_mut()).enumerate() {
+            let x = row.get(col as usize).copied().unwrap_or(f64::NAN);
+            *rank = if x.is_nan() {
+                NAN_RANK
+            } else {
+                self.cuts_of(j).partition_point(|&c| c < x) as u16
+            };
+        }
+    }
+
+    fn walk(&self, ranks: &[u16], mut visit: impl FnMut(usize)) {
         // Walk LANES trees at once with branch-free steps: independent chains
         // hide memory latency and avoid mispredicted branches. Leaves are
         // absorbing, so a group is done once every lane sits on a leaf.
@@ -117,13 +235,13 @@ impl PackedTrees {
                 let mut all_leaves = true;
                 for a in at.iter_mut() {
                     let n = nodes[*a];
-                    let is_leaf = n.feature == LEAF;
+                    let is_leaf = n.k() == LEAF_K;
                     all_leaves &= is_leaf;
-                    let v = row[if is_leaf { 0 } else { n.feature as usize }];
-                    let next = if v <= n.threshold {
+                    let rank = ranks[if is_leaf { 0 } else { n.feature() }];
+                    let next = if u64::from(rank) <= n.k() {
                         *a + 1
                     } else {
-                        n.right as usize
+                        *a + n.right_offset()
                     };
                     *a = if is_leaf { *a } else { next };
                 }
@@ -132,7 +250,7 @@ impl PackedTrees {
                 }
             }
             for &a in &at[..group.len()] {
-                visit(nodes[a].right as usize);
+                visit(nodes[a].leaf_index());
             }
         }
     }
@@ -151,23 +269,78 @@ mod tests {
         }
     }
 
+    fn leaves(p: &PackedTrees, row: &[f64]) -> Vec<usize> {
+        let mut out = Vec::new();
+        p.for_each_leaf(row, |k| out.push(k));
+        out
+    }
+
     #[test]
     fn best_first_order_is_repacked_in_pre_order() {
         // root splits on f0 at 0.5; its left child (node 2 here) splits on f1
         let (f, t) = ([0, LEAF, 1, LEAF, LEAF], [0.5, 0.0, 1.5, 0.0, 0.0]);
         let (l, r) = ([2, 0, 3, 1, 2], [1, 0, 4, 0, 0]);
         let p = PackedTrees::from_arrays(&[0], &arrays(&f, &t, &l, &r)).unwrap();
-        let leaf = |row: &[f64]| {
-            let mut out = Vec::new();
-            p.for_each_leaf(row, |k| out.push(k));
-            out
-        };
-        assert_eq!(leaf(&[0.0, 0.0]), vec![1]);
-        assert_eq!(leaf(&[0.5, 2.0]), vec![2]);
-        assert_eq!(leaf(&[0.7, 0.0]), vec![0]);
-        assert_eq!(leaf(&[f64::NAN, 0.0]), vec![0]);
+        assert_eq!(leaves(&p, &[0.0, 0.0]), vec![1]);
+        assert_eq!(leaves(&p, &[0.5, 2.0]), vec![2]);
+        assert_eq!(leaves(&p, &[0.7, 0.0]), vec![0]);
+        assert_eq!(leaves(&p, &[f64::NAN, 0.0]), vec![0]);
+        assert_eq!(leaves(&p, &[0.0]), vec![2], "a missing value goes right");
         assert_eq!(p.nodes.len(), 5);
-        assert_eq!(p.nodes[1].feature, 1, "left child right after its parent");
+        assert_eq!(p.nodes[1].feature(), 1, "left child right after its parent");
+    }
+
+    #[test]
+    fn ranks_take_the_decisions_of_the_thresholds() {
+        // one tree per threshold on feature 0 (leaf 2t left, 2t+1 right), the
+        // thresholds shared, repeated, signed zero, infinite and subnormal
+        let ts = [
+            -1.0,
+            0.5,
+            0.5,
+            -0.0,
+            0.0,
+            3.0,
+            f64::INFINITY,
+            -f64::INFINITY,
+            5e-324,
+            1e300,
+        ];
+        let (mut f, mut t, mut l, mut r, mut roots) = (vec![], vec![], vec![], vec![], vec![]);
+        for (k, &th) in ts.iter().enumerate() {
+            let base = f.len() as u32;
+            roots.push(base);
+            f.extend([0, LEAF, LEAF]);
+            t.extend([th, 0.0, 0.0]);
+            l.extend([base + 1, 2 * k as u32, 2 * k as u32 + 1]);
+            r.extend([base + 2, 0, 0]);
+        }
+        let p = PackedTrees::from_arrays(&roots, &arrays(&f, &t, &l, &r)).unwrap();
+        let xs = [
+            -2.0,
+            -1.0,
+            -0.5,
+            -0.0,
+            0.0,
+            5e-324,
+            1e-300,
+            0.5,
+            0.6,
+            3.0,
+            1e300,
+            1e301,
+            f64::INFINITY,
+            -f64::INFINITY,
+            f64::NAN,
+        ];
+        for x in xs {
+            let want: Vec<usize> = ts
+                .iter()
+                .enumerate()
+                .map(|(k, &th)| if x <= th { 2 * k } else { 2 * k + 1 })
+                .collect();
+            assert_eq!(leaves(&p, &[x]), want, "x = {x}");
+        }
     }
 
     #[test]
@@ -178,5 +351,13 @@ mod tests {
         let (l, r) = ([1, 2, 0], [1, 2, 0]);
         let e = PackedTrees::from_arrays(&[0], &arrays(&f, &t, &l, &r)).unwrap_err();
         assert!(e.contains("twice"), "{e}");
+    }
+
+    #[test]
+    fn a_model_without_splits_is_walked() {
+        let p =
+            PackedTrees::from_arrays(&[0, 1], &arrays(&[LEAF, LEAF], &[0.0; 2], &[0, 1], &[0; 2]))
+                .unwrap();
+        assert_eq!(leaves(&p, &[]), vec![0, 1]);
     }
 }

@@ -113,8 +113,9 @@ impl RandomForestParams {
         let mut trees = FlatTrees::default();
         let scale = 1.0 / self.n_estimators as f64;
         for t in &built {
-            trees.push(t, scale)?;
+            trees.push(t, scale);
         }
+        trees.pack()?;
         Ok(RandomForestRegressor {
             params: self.clone(),
             n_features: x.ncols(),
