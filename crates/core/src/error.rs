@@ -144,7 +144,12 @@ impl From<serde_json::Error> for Error {
 
 impl From<crate::ml::MlError> for Error {
     fn from(err: crate::ml::MlError) -> Self {
-        Error::invalid(err.to_string())
+        match err {
+            crate::ml::MlError::InvalidHyperparameter { name, .. } => {
+                Error::invalid(err.to_string()).with_field(name)
+            }
+            err => Error::invalid(err.to_string()),
+        }
     }
 }
 

@@ -5,7 +5,10 @@
 use crate::artifacts::ArtifactStore;
 use crate::error::{Error, Result};
 use crate::ml::linear::{LinearRegression, LogisticRegression};
-use crate::ml::{RandomForestClassifier, RandomForestRegressor, MAGIC, REGRESSOR_MAGIC};
+use crate::ml::{
+    GbdtLoss, GradientBoostingModel, RandomForestClassifier, RandomForestRegressor, GBDT_MAGIC,
+    MAGIC, REGRESSOR_MAGIC,
+};
 use crate::store::ArtifactRefs;
 use crate::table::steps::{Cell, FittedStep, Kind, Plan};
 use serde::{Deserialize, Serialize};
@@ -20,6 +23,8 @@ pub enum Model {
     ForestClassifier(RandomForestClassifier),
     /// Random forest (or a single decision tree) regressor.
     ForestRegressor(RandomForestRegressor),
+    /// Gradient-boosted trees: a classifier with log-loss, a regressor with squared error.
+    Boosting(GradientBoostingModel),
     /// Logistic regression.
     Logistic(LogisticRegression),
     /// Linear regression.
@@ -35,7 +40,11 @@ enum LinearModel {
 impl Model {
     /// Whether it answers with a class probability.
     pub fn is_classifier(&self) -> bool {
-        matches!(self, Model::ForestClassifier(_) | Model::Logistic(_))
+        match self {
+            Model::ForestClassifier(_) | Model::Logistic(_) => true,
+            Model::Boosting(m) => m.params().loss == GbdtLoss::LogLoss,
+            Model::ForestRegressor(_) | Model::Linear(_) => false,
+        }
     }
 
     /// Number of features it reads, when the model records it.
@@ -43,6 +52,7 @@ impl Model {
         match self {
             Model::ForestClassifier(m) => m.n_features(),
             Model::ForestRegressor(m) => m.n_features(),
+            Model::Boosting(m) => m.n_features(),
             Model::Logistic(m) => m.weights.len(),
             Model::Linear(m) => m.weights.len(),
         }
@@ -57,16 +67,18 @@ impl Model {
                 proba[1]
             }
             Model::ForestRegressor(m) => m.predict_row(row),
+            Model::Boosting(m) => m.predict_row(row),
             Model::Logistic(m) => m.predict_proba_row(row),
             Model::Linear(m) => m.predict_row(row),
         }
     }
 
-    /// The artifact bytes: the forests keep their own versioned formats.
+    /// The artifact bytes: the tree models keep their own versioned formats.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let linear = match self {
             Model::ForestClassifier(m) => return Ok(m.to_bytes()?),
             Model::ForestRegressor(m) => return Ok(m.to_bytes()?),
+            Model::Boosting(m) => return Ok(m.to_bytes()?),
             Model::Logistic(m) => LinearModel::Logistic(m.clone()),
             Model::Linear(m) => LinearModel::Linear(m.clone()),
         };
@@ -86,6 +98,9 @@ impl Model {
             return Ok(Model::ForestRegressor(RandomForestRegressor::from_bytes(
                 bytes,
             )?));
+        }
+        if bytes.starts_with(&GBDT_MAGIC) {
+            return Ok(Model::Boosting(GradientBoostingModel::from_bytes(bytes)?));
         }
         let body = bytes
             .strip_prefix(LINEAR_MAGIC)

@@ -1,6 +1,7 @@
 //! The shipped pipelines and the `command` block, run end to end on SQLite: data hand-over
 //! both ways, gates and promotion stages, and the registered models served from raw requests.
 
+use ironmage_core::model::Model;
 use ironmage_core::pipeline::Project;
 use ironmage_core::serving::{parse_request, Score, ServedModel};
 use ironmage_core::store::{RunStatus, Stage};
@@ -383,6 +384,7 @@ blocks:
   - {name: credit_scaled, kind: scale, upstream: [credit_filled], config: {}}
   - {name: logistic, kind: logistic_regression, upstream: [credit_scaled], config: {l2: 1.0}}
   - {name: tree, kind: decision_tree, upstream: [credit_scaled], config: {task: classifier, max_depth: 4}}
+  - {name: boosted, kind: gradient_boosting_classifier, upstream: [credit_scaled], config: {max_iter: 40}}
   - {name: sales, kind: synthetic_sales, config: {rows: 1500, seed: 3}}
   - {name: sales_split, kind: split, upstream: [sales], config: {}}
   - {name: sales_filled, kind: impute, upstream: [sales_split], config: {strategy: constant, value: 5000}}
@@ -391,7 +393,9 @@ blocks:
   - {name: sales_renamed, kind: rename_columns, upstream: [sales_kept], config: {columns: {Sales: revenue}}}
   - {name: linear, kind: linear_regression, upstream: [sales_renamed], config: {l2: 0.1}}
   - {name: regression_tree, kind: decision_tree, upstream: [sales_renamed], config: {task: regressor, max_depth: 6}}
+  - {name: boosted_sales, kind: gradient_boosting_regressor, upstream: [sales_renamed], config: {max_iter: 40, early_stopping: true}}
   - {name: register_linear, kind: register_model, upstream: [linear], config: {model: sales_linear}}
+  - {name: register_boosted, kind: register_model, upstream: [boosted_sales], config: {model: sales_boosted}}
 "#,
     );
     let metrics = |blocks: &[(String, String, Option<String>, Vec<String>)]| -> Vec<String> {
@@ -429,6 +433,13 @@ blocks:
         logistic.contains("AUC Score: 0.8") || logistic.contains("AUC Score: 0.7"),
         "{logistic}"
     );
+    let boosted = first
+        .iter()
+        .find(|b| b.0 == "boosted")
+        .unwrap()
+        .3
+        .join("\n");
+    assert!(boosted.contains("AUC Score: 0."), "{boosted}");
     // Requests carry the raw columns (the label renamed in training is still not one of them);
     // the model reads the selected one-hot columns.
     let model = served(&p, "sales_linear").await;
@@ -443,7 +454,10 @@ blocks:
         .unwrap()
         .rows
         .remove(0);
-    assert!(matches!(model.score(row), Score::Value(v) if v > 0.0));
+    assert!(matches!(model.score(row.clone()), Score::Value(v) if v > 0.0));
+    let boosted = served(&p, "sales_boosted").await;
+    assert!(matches!(boosted.bundle.model, Model::Boosting(_)));
+    assert!(matches!(boosted.score(row), Score::Value(v) if v > 0.0));
 
     let bad = [
         (
@@ -461,6 +475,14 @@ blocks:
         (
             "{name: f, kind: promote, upstream: [r], config: {to: moon}}",
             "config.to",
+        ),
+        (
+            "{name: f, kind: gradient_boosting_classifier, upstream: [l], config: {learning_rate: 0}}",
+            "config.learning_rate",
+        ),
+        (
+            "{name: f, kind: gradient_boosting_regressor, upstream: [l], config: {max_bins: 1}}",
+            "config.max_bins",
         ),
     ];
     for (block, field) in bad {

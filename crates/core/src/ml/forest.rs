@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::binning::{bin_features, MAX_BINS};
 use super::packed::{PackedTrees, TreeArrays};
 use super::tree::{build_tree, BuiltTree, TreeConfig, LEAF};
-use super::{check_finite, seeded_rng, MlError, Result};
+use super::{check_finite, forest_importances, seeded_rng, MlError, Result};
 
 /// Largest supported number of classes (labels must be below it).
 pub const MAX_CLASSES: usize = 1 << 16;
@@ -295,17 +295,8 @@ impl RandomForestClassifier {
                     .push(if leaf { 0 } else { t.right[i] + node_offset });
             }
             m.leaf_values.extend_from_slice(&t.leaf_values);
-            let total: f64 = t.importances.iter().map(|v| v.max(0.0)).sum();
-            if total > 0.0 {
-                for (acc, v) in m.importances.iter_mut().zip(&t.importances) {
-                    *acc += v.max(0.0) / total;
-                }
-            }
         }
-        let total: f64 = m.importances.iter().sum();
-        if total > 0.0 {
-            m.importances.iter_mut().for_each(|v| *v /= total);
-        }
+        m.importances = forest_importances(n_features, trees.iter().map(|t| &t.importances[..]));
         m.pack().map_err(MlError::TooLarge)?;
         Ok(m)
     }

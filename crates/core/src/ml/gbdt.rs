@@ -205,6 +205,7 @@ impl GradientBoostingParams {
         let mut val_loss = Vec::new();
         let val_rows: Vec<Vec<f64>> = val.iter().map(|&i| x.row(i).to_vec()).collect();
         let mut val_raw = vec![baseline; val.len()];
+        let mut gains = vec![0.0; d];
         let loss_of = |raw: &[f64], rows: &[usize]| {
             let (mut s, mut sw) = (0.0, 0.0);
             for (r, &i) in raw.iter().zip(rows) {
@@ -233,6 +234,9 @@ impl GradientBoostingParams {
                 }
             }
             trees.push(&tree, self.learning_rate);
+            for (acc, g) in gains.iter_mut().zip(&tree.importances) {
+                *acc += g.max(0.0);
+            }
             if self.early_stopping {
                 let mut one = FlatTrees::default();
                 one.push(&tree, self.learning_rate);
@@ -259,6 +263,7 @@ impl GradientBoostingParams {
             baseline,
             trees,
             val_loss,
+            gains,
         ))
     }
 }

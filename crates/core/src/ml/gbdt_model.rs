@@ -5,13 +5,14 @@ use serde::{Deserialize, Serialize};
 
 use super::flat::{decode, encode, padded, FlatTrees};
 use super::gbdt::{sigmoid, GbdtLoss, GradientBoostingParams};
-use super::regressor::predict_rows;
-use super::Result;
+use super::regressor::{check_importances, predict_rows};
+use super::{normalised, MlError, Result};
 
 /// Magic bytes of a [`GradientBoostingModel`] artifact.
 pub const GBDT_MAGIC: [u8; 8] = *b"IMGBDT\0\0";
-/// Artifact format version of [`GradientBoostingModel`].
-pub const GBDT_FORMAT_VERSION: u32 = 1;
+/// Artifact format version of [`GradientBoostingModel`] (2 added the feature
+/// importances; version 1 artifacts still load, without them).
+pub const GBDT_FORMAT_VERSION: u32 = 2;
 
 /// A fitted gradient-boosting model: `baseline + sum of tree leaf values`,
 /// through a sigmoid for log-loss.
@@ -23,10 +24,23 @@ pub struct GradientBoostingModel {
     baseline: f64,
     trees: FlatTrees,
     validation_loss: Vec<f64>,
+    /// Empty for a version 1 artifact.
+    importances: Vec<f64>,
 }
 
 #[derive(Deserialize)]
 struct GbdtData {
+    params: GradientBoostingParams,
+    n_features: usize,
+    baseline: f64,
+    trees: FlatTrees,
+    validation_loss: Vec<f64>,
+    importances: Vec<f64>,
+}
+
+/// The version 1 artifact: no importances.
+#[derive(Deserialize)]
+struct GbdtDataV1 {
     params: GradientBoostingParams,
     n_features: usize,
     baseline: f64,
@@ -42,12 +56,14 @@ impl TryFrom<GbdtData> for GradientBoostingModel {
         if !d.baseline.is_finite() {
             return Err("non-finite baseline".into());
         }
+        check_importances(&d.importances, d.n_features)?;
         Ok(GradientBoostingModel {
             params: d.params,
             n_features: d.n_features,
             baseline: d.baseline,
             trees: d.trees,
             validation_loss: d.validation_loss,
+            importances: d.importances,
         })
     }
 }
@@ -59,6 +75,7 @@ impl GradientBoostingModel {
         baseline: f64,
         trees: FlatTrees,
         validation_loss: Vec<f64>,
+        gains: Vec<f64>,
     ) -> Self {
         GradientBoostingModel {
             params,
@@ -66,6 +83,7 @@ impl GradientBoostingModel {
             baseline,
             trees,
             validation_loss,
+            importances: normalised(gains),
         }
     }
 
@@ -135,8 +153,33 @@ impl GradientBoostingModel {
         encode(&GBDT_MAGIC, GBDT_FORMAT_VERSION, self)
     }
 
-    /// Loads and validates an artifact written by [`Self::to_bytes`].
+    /// Gain-based feature importances (total split gain per feature over
+    /// every tree, normalised to sum to 1, LightGBM's `gain` importance); all
+    /// zeros when no tree has a split or the artifact predates them.
+    pub fn feature_importances(&self) -> Vec<f64> {
+        if self.importances.is_empty() {
+            return vec![0.0; self.n_features];
+        }
+        self.importances.clone()
+    }
+
+    /// Loads and validates an artifact written by [`Self::to_bytes`] (or by
+    /// a build that wrote version 1).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        decode(&GBDT_MAGIC, GBDT_FORMAT_VERSION, bytes)
+        match decode(&GBDT_MAGIC, GBDT_FORMAT_VERSION, bytes) {
+            Err(MlError::UnsupportedVersion { found: 1, .. }) => {
+                let v1: GbdtDataV1 = decode(&GBDT_MAGIC, 1, bytes)?;
+                let data = GbdtData {
+                    params: v1.params,
+                    n_features: v1.n_features,
+                    baseline: v1.baseline,
+                    trees: v1.trees,
+                    validation_loss: v1.validation_loss,
+                    importances: Vec::new(),
+                };
+                data.try_into().map_err(MlError::CorruptArtifact)
+            }
+            other => other,
+        }
     }
 }

@@ -379,3 +379,56 @@ fn weighted_classifier_matches_duplicated_rows() {
     assert!(p.fit_weighted(x.view(), &three, &w).is_err());
     assert!(p.fit_weighted(x.view(), &y, &w[..5]).is_err());
 }
+
+#[test]
+fn importances_sum_to_one_and_rank_the_informative_features_first() {
+    // the target is 3*x0 + 2*(x1 > 0.5): x1 carries a variance of 1, x0 of 0.75, the rest none
+    let (x, y) = regression_data(2000, 0.1, 21);
+    let rf = rf_params().fit_regressor(x.view(), &y, None).unwrap();
+    let gb = GradientBoostingParams {
+        loss: GbdtLoss::SquaredError,
+        max_iter: 30,
+        ..Default::default()
+    }
+    .fit(x.view(), &y, None)
+    .unwrap();
+    for imp in [rf.feature_importances(), gb.feature_importances()] {
+        assert_eq!(imp.len(), 4);
+        assert!((imp.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{imp:?}");
+        assert!(imp.iter().all(|&v| v >= 0.0), "{imp:?}");
+        assert!(imp[1] > imp[0] && imp[0] > 0.3, "{imp:?}");
+        assert!(imp[2] + imp[3] < 0.05, "{imp:?}");
+    }
+}
+
+/// A version 1 artifact: the version 2 bytes without the trailing importances
+/// (a varint length and `n` f64 values), marked version 1.
+fn as_version_1(v2: &[u8], n_features: usize) -> Vec<u8> {
+    let mut v1 = v2[..v2.len() - 1 - 8 * n_features].to_vec();
+    v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+    v1
+}
+
+#[test]
+fn version_1_artifacts_load_without_importances() {
+    let (x, y) = regression_data(500, 0.5, 9);
+    let rf = rf_params().fit_regressor(x.view(), &y, None).unwrap();
+    let old = RandomForestRegressor::from_bytes(&as_version_1(&rf.to_bytes().unwrap(), 4)).unwrap();
+    assert_eq!(old.feature_importances(), vec![0.0; 4]);
+    assert_eq!(old.predict(x.view()), rf.predict(x.view()));
+    let gb = GradientBoostingParams {
+        max_iter: 5,
+        ..Default::default()
+    }
+    .fit(
+        x.view(),
+        &y.iter()
+            .map(|&v| f64::from(u8::from(v > 2.5)))
+            .collect::<Vec<_>>(),
+        None,
+    )
+    .unwrap();
+    let old = GradientBoostingModel::from_bytes(&as_version_1(&gb.to_bytes().unwrap(), 4)).unwrap();
+    assert_eq!(old.feature_importances(), vec![0.0; 4]);
+    assert_eq!(old.predict(x.view()), gb.predict(x.view()));
+}

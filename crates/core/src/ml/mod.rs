@@ -23,8 +23,9 @@
 //!   `(random_state, tree index)`, so a fit is bit-for-bit reproducible whatever
 //!   the thread count;
 //! * the fitted model keeps all trees in flat arrays (struct of arrays, the
-//!   serialized form) and walks a packed copy of them, one 16-byte node per
-//!   step (`packed.rs`), so a single-row prediction is a few microseconds.
+//!   serialized form) and walks a packed copy of them, one 8-byte node per
+//!   step that compares the rank of the row's value among the model's
+//!   thresholds (`packed.rs`), so a single-row prediction takes about 2 µs.
 //!
 //! Everything here is deterministic and serde-serializable, and bad input gives
 //! an [`MlError`], never a panic.
@@ -179,6 +180,34 @@ pub(crate) fn check_finite(x: ndarray::ArrayView2<'_, f64>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// scikit-learn's forest importances: each tree's (non-negative) impurity
+/// decreases normalised to sum to 1, averaged over trees, normalised again;
+/// all zeros when no tree has a split.
+pub(crate) fn forest_importances<'a>(
+    n_features: usize,
+    trees: impl IntoIterator<Item = &'a [f64]>,
+) -> Vec<f64> {
+    let mut out = vec![0.0; n_features];
+    for tree in trees {
+        let total: f64 = tree.iter().map(|v| v.max(0.0)).sum();
+        if total > 0.0 {
+            for (acc, v) in out.iter_mut().zip(tree) {
+                *acc += v.max(0.0) / total;
+            }
+        }
+    }
+    normalised(out)
+}
+
+/// `v` scaled to sum to 1 (unchanged when its sum is not positive).
+pub(crate) fn normalised(mut v: Vec<f64>) -> Vec<f64> {
+    let total: f64 = v.iter().sum();
+    if total > 0.0 {
+        v.iter_mut().for_each(|x| *x /= total);
+    }
+    v
 }
 
 /// SplitMix64 finaliser: a bijective mix of a 64-bit word.

@@ -10,12 +10,13 @@ use super::binning::bin_features;
 use super::flat::{decode, encode, padded, FlatTrees};
 use super::forest::RandomForestParams;
 use super::hist_tree::{build_grad_tree, GradConfig, GradTree};
-use super::{check_finite, seeded_rng, MlError, Result};
+use super::{check_finite, forest_importances, seeded_rng, MlError, Result};
 
 /// Magic bytes of a [`RandomForestRegressor`] artifact.
 pub const REGRESSOR_MAGIC: [u8; 8] = *b"IMRFREG\0";
-/// Artifact format version of [`RandomForestRegressor`].
-pub const REGRESSOR_FORMAT_VERSION: u32 = 1;
+/// Artifact format version of [`RandomForestRegressor`] (2 added the feature
+/// importances; version 1 artifacts still load, without them).
+pub const REGRESSOR_FORMAT_VERSION: u32 = 2;
 
 /// Checks `x`, a target and optional sample weights for a regression fit,
 /// returning the weights (all ones when none are given).
@@ -74,10 +75,21 @@ pub struct RandomForestRegressor {
     params: RandomForestParams,
     n_features: usize,
     trees: FlatTrees,
+    /// Empty for a version 1 artifact.
+    importances: Vec<f64>,
 }
 
 #[derive(Deserialize)]
 struct RegressorData {
+    params: RandomForestParams,
+    n_features: usize,
+    trees: FlatTrees,
+    importances: Vec<f64>,
+}
+
+/// The version 1 artifact: no importances.
+#[derive(Deserialize)]
+struct RegressorDataV1 {
     params: RandomForestParams,
     n_features: usize,
     trees: FlatTrees,
@@ -91,10 +103,12 @@ impl TryFrom<RegressorData> for RandomForestRegressor {
         if d.trees.n_trees() == 0 {
             return Err("no tree".into());
         }
+        check_importances(&d.importances, d.n_features)?;
         Ok(RandomForestRegressor {
             params: d.params,
             n_features: d.n_features,
             trees: d.trees,
+            importances: d.importances,
         })
     }
 }
@@ -110,6 +124,7 @@ impl RandomForestParams {
         sample_weight: Option<&[f64]>,
     ) -> Result<RandomForestRegressor> {
         let built = self.grow_regression_trees(x, y, sample_weight)?;
+        let importances = forest_importances(x.ncols(), built.iter().map(|t| &t.importances[..]));
         let mut trees = FlatTrees::default();
         let scale = 1.0 / self.n_estimators as f64;
         for t in &built {
@@ -120,6 +135,7 @@ impl RandomForestParams {
             params: self.clone(),
             n_features: x.ncols(),
             trees,
+            importances,
         })
     }
 
@@ -200,10 +216,41 @@ impl RandomForestRegressor {
         encode(&REGRESSOR_MAGIC, REGRESSOR_FORMAT_VERSION, self)
     }
 
-    /// Loads and validates an artifact written by [`Self::to_bytes`].
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        decode(&REGRESSOR_MAGIC, REGRESSOR_FORMAT_VERSION, bytes)
+    /// Impurity-based feature importances (mean decrease in squared error,
+    /// normalised per tree and overall to sum to 1, as in scikit-learn); all
+    /// zeros when no tree has a split or the artifact predates them.
+    pub fn feature_importances(&self) -> Vec<f64> {
+        if self.importances.is_empty() {
+            return vec![0.0; self.n_features];
+        }
+        self.importances.clone()
     }
+
+    /// Loads and validates an artifact written by [`Self::to_bytes`] (or by
+    /// a build that wrote version 1).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        match decode(&REGRESSOR_MAGIC, REGRESSOR_FORMAT_VERSION, bytes) {
+            Err(MlError::UnsupportedVersion { found: 1, .. }) => {
+                let v1: RegressorDataV1 = decode(&REGRESSOR_MAGIC, 1, bytes)?;
+                let data = RegressorData {
+                    params: v1.params,
+                    n_features: v1.n_features,
+                    trees: v1.trees,
+                    importances: Vec::new(),
+                };
+                data.try_into().map_err(MlError::CorruptArtifact)
+            }
+            other => other,
+        }
+    }
+}
+
+/// Importances read from an artifact: none, or one finite value per feature.
+pub(crate) fn check_importances(v: &[f64], n_features: usize) -> std::result::Result<(), String> {
+    if !v.is_empty() && (v.len() != n_features || !v.iter().all(|x| x.is_finite())) {
+        return Err("invalid feature importances".into());
+    }
+    Ok(())
 }
 
 /// Applies `f` to every row of `x` in parallel (64 rows per task).

@@ -1,5 +1,6 @@
 //! The built-in block kinds: what each takes, gives, and how its config is typed.
 
+mod boosting;
 mod command;
 mod data;
 mod deploy;
@@ -17,6 +18,7 @@ pub use deploy::Deployed;
 pub use register::Registered;
 pub use train::{regression_metrics, Trained};
 
+use boosting::{gradient_boosting_classifier, gradient_boosting_regressor};
 use loaders::{csv, synthetic_churn, synthetic_credit, synthetic_sales};
 use trainers::{
     decision_tree, linear_regression, logistic_regression, random_forest_classifier,
@@ -131,6 +133,8 @@ block_kinds! {
     RandomForestClassifier => "random_forest_classifier", random_forest_classifier, [Dataset] -> Trained;
     RandomForestRegressor => "random_forest_regressor", random_forest_regressor, [Dataset] -> Trained;
     DecisionTree => "decision_tree", decision_tree, [Dataset] -> Trained;
+    GradientBoostingClassifier => "gradient_boosting_classifier", gradient_boosting_classifier, [Dataset] -> Trained;
+    GradientBoostingRegressor => "gradient_boosting_regressor", gradient_boosting_regressor, [Dataset] -> Trained;
     LogisticRegression => "logistic_regression", logistic_regression, [Dataset] -> Trained;
     LinearRegression => "linear_regression", linear_regression, [Dataset] -> Trained;
     Evaluate => "evaluate", evaluate, [Trained] -> Trained;

@@ -6,7 +6,7 @@ use super::evaluate::Evaluation;
 use super::{single_input, Output};
 use crate::error::{Error, Result};
 use crate::ml::linear::LinearParams;
-use crate::ml::{ClassificationMetrics, RandomForestParams};
+use crate::ml::{ClassificationMetrics, GbdtLoss, GradientBoostingParams, RandomForestParams};
 use crate::model::{Model, Task};
 use crate::pipeline::engine::BlockContext;
 use crate::table::Table;
@@ -44,6 +44,8 @@ pub struct Trained {
 pub(super) enum Learner {
     ForestClassifier(RandomForestParams),
     ForestRegressor(RandomForestParams),
+    /// Log-loss makes it a classifier, squared error a regressor.
+    Boosting(GradientBoostingParams),
     Logistic(LinearParams),
     Linear(LinearParams),
 }
@@ -74,10 +76,16 @@ pub(super) async fn fit(
         .blocking(move || {
             let label = data.label_or(columns.target.as_ref())?;
             let features = columns.features.clone().unwrap_or_else(|| {
-                data.train.names().into_iter().filter(|n| n != &label).collect()
+                data.train
+                    .names()
+                    .into_iter()
+                    .filter(|n| n != &label)
+                    .collect()
             });
             let test = data.test.as_ref().ok_or_else(|| {
-                Error::invalid("the data has no test part: add a split (or preprocess) block upstream")
+                Error::invalid(
+                    "the data has no test part: add a split (or preprocess) block upstream",
+                )
             })?;
             let x_train = features_of(&data.train, &features)?;
             let x_test = features_of(test, &features)?;
@@ -85,12 +93,7 @@ pub(super) async fn fit(
                 Learner::ForestClassifier(params) => {
                     let y = data.train.class_labels(&label)?;
                     let forest = params.fit(x_train.view(), &y)?;
-                    if forest.n_classes() != 2 {
-                        return Err(Error::invalid(format!(
-                            "a binary classifier needs both classes in the training part, found {} class(es): give it more rows",
-                            forest.n_classes()
-                        )));
-                    }
+                    two_classes(forest.n_classes())?;
                     let model = Model::ForestClassifier(forest);
                     let metrics = classify(&model, test, &label, &x_test, threshold)?;
                     (model, Task::Classification, metrics)
@@ -103,7 +106,22 @@ pub(super) async fn fit(
                 }
                 Learner::ForestRegressor(params) => {
                     let y = data.train.targets(&label)?;
-                    let model = Model::ForestRegressor(params.fit_regressor(x_train.view(), &y, None)?);
+                    let model =
+                        Model::ForestRegressor(params.fit_regressor(x_train.view(), &y, None)?);
+                    let metrics = regress(&model, test, &label, &x_test)?;
+                    (model, Task::Regression, metrics)
+                }
+                Learner::Boosting(params) if params.loss == GbdtLoss::LogLoss => {
+                    let labels = data.train.class_labels(&label)?;
+                    two_classes(labels.iter().max().map_or(0, |&c| c + 1))?;
+                    let y: Vec<f64> = labels.iter().map(|&c| c as f64).collect();
+                    let model = Model::Boosting(params.fit(x_train.view(), &y, None)?);
+                    let metrics = classify(&model, test, &label, &x_test, threshold)?;
+                    (model, Task::Classification, metrics)
+                }
+                Learner::Boosting(params) => {
+                    let y = data.train.targets(&label)?;
+                    let model = Model::Boosting(params.fit(x_train.view(), &y, None)?);
                     let metrics = regress(&model, test, &label, &x_test)?;
                     (model, Task::Regression, metrics)
                 }
@@ -114,18 +132,33 @@ pub(super) async fn fit(
                     (model, Task::Regression, metrics)
                 }
             };
-            let mut feature_importance: Vec<(String, f64)> = features.iter().cloned().zip(importances(&model)).collect();
+            let mut feature_importance: Vec<(String, f64)> =
+                features.iter().cloned().zip(importances(&model)).collect();
             feature_importance.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             let mut metrics = metrics;
             metrics.insert("training_samples".into(), json!(data.train.rows()));
             metrics.insert("test_samples".into(), json!(test.rows()));
-            let importance: Map<String, Value> = feature_importance.iter().map(|(n, v)| (n.clone(), json!(v))).collect();
+            let importance: Map<String, Value> = feature_importance
+                .iter()
+                .map(|(n, v)| (n.clone(), json!(v)))
+                .collect();
             metrics.insert("feature_importance".into(), Value::Object(importance));
             let hyperparameters = match hyperparameters {
                 Value::Object(map) => map,
                 _ => Map::new(),
             };
-            Ok(Trained { data, model, task, label, features, threshold, hyperparameters, metrics, feature_importance, evaluation: None })
+            Ok(Trained {
+                data,
+                model,
+                task,
+                label,
+                features,
+                threshold,
+                hyperparameters,
+                metrics,
+                feature_importance,
+                evaluation: None,
+            })
         })
         .await?;
     ctx.log("✅ Model trained successfully!");
@@ -153,6 +186,16 @@ pub(super) async fn fit(
         )
         .await;
     Ok(Output::Trained(Arc::new(trained)))
+}
+
+/// The binary classifiers need both classes, and only two, among the training labels.
+fn two_classes(n_classes: usize) -> Result<()> {
+    if n_classes != 2 {
+        return Err(Error::invalid(format!(
+            "a binary classifier needs both classes (0 and 1) in the training part, found {n_classes} class(es)"
+        )));
+    }
+    Ok(())
 }
 
 /// `auc_score` → `AUC Score`, as the demo's log shows it.
@@ -244,12 +287,13 @@ pub fn regression_metrics(y: &[f64], pred: &[f64]) -> Vec<(&'static str, f64)> {
     ]
 }
 
-/// Forest importances; for a linear model, the absolute weights normalised to sum to 1
+/// Tree importances (impurity for forests, gain for boosting); for a linear model, the absolute weights normalised to sum to 1
 /// (features are comparable once scaled).
 fn importances(model: &Model) -> Vec<f64> {
     let raw: Vec<f64> = match model {
         Model::ForestClassifier(m) => return m.feature_importances(),
-        Model::ForestRegressor(m) => vec![0.0; m.n_features()],
+        Model::ForestRegressor(m) => return m.feature_importances(),
+        Model::Boosting(m) => return m.feature_importances(),
         Model::Logistic(m) => m.weights.iter().map(|w| w.abs()).collect(),
         Model::Linear(m) => m.weights.iter().map(|w| w.abs()).collect(),
     };

@@ -22,14 +22,14 @@ fn one() -> usize {
 fn yes() -> bool {
     true
 }
-fn half() -> f64 {
+pub(super) fn half() -> f64 {
     0.5
 }
 fn default_max_features() -> Value {
     json!("sqrt")
 }
 
-fn check_threshold(threshold: f64) -> Result<()> {
+pub(super) fn check_threshold(threshold: f64) -> Result<()> {
     if !(0.0..=1.0).contains(&threshold) {
         return Err(Error::invalid_field("threshold", "must be between 0 and 1"));
     }
