@@ -155,6 +155,26 @@ def test_errors_have_mlflow_codes(client, unique, data):
     assert [v.version for v in client.search_model_versions(f"name='{name}'")] == ["1"]
 
 
+def test_delete_model_version(client, unique, data):
+    name = f"delete-{unique}"
+    mlflow.set_experiment(f"delete-{unique}")
+    log_version(data, name, 5, "delete-1")
+    log_version(data, name, 5, "delete-2")
+    client.transition_model_version_stage(name, 2, "Production")
+    # The version serving Production stays; the other one goes, and its number is not reused.
+    code, text = error_code(lambda: client.delete_model_version(name, "2"))
+    assert code == "INVALID_STATE" and "Production" in text
+    client.delete_model_version(name, "1")
+    code, _ = error_code(lambda: client.get_model_version(name, "1"))
+    assert code == "RESOURCE_DOES_NOT_EXIST"
+    assert [v.version for v in client.search_model_versions(f"name='{name}'")] == ["2"]
+    code, _ = error_code(lambda: client.delete_model_version(name, "1"))
+    assert code == "RESOURCE_DOES_NOT_EXIST"
+    log_version(data, name, 5, "delete-3")
+    versions = sorted(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
+    assert versions == [2, 3]
+
+
 def test_mlflow_version_in_production_is_refused_by_the_prediction_service(client, unique, data):
     """The prediction role serves model "churn": an MLflow-logged version promoted there is
     reported as not loadable (no crash, no retry loop), and the service keeps answering."""

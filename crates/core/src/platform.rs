@@ -5,7 +5,9 @@ use crate::artifacts::ArtifactStore;
 use crate::error::{Error, Result};
 use crate::events::{Event, EventBus};
 use crate::lineage;
-use crate::pipeline::{engine, Execution, Progress, Project, RunOutcome, StopReason, StopSignal};
+use crate::pipeline::{
+    engine, Execution, Pipeline, Progress, Project, RunOutcome, StopReason, StopSignal,
+};
 use crate::queue::{Queue, RedisQueue};
 use crate::store::{ModelVersion, NewRun, Run, RunStatus, Stage, Store};
 use serde_json::{Map, Value};
@@ -112,6 +114,18 @@ impl Platform {
         rerun_of: Option<String>,
     ) -> Result<Run> {
         let spec = self.project.load(pipeline)?;
+        self.record_loaded_run(&spec, variables, trigger, rerun_of)
+            .await
+    }
+
+    /// [`Platform::record_run`] for a pipeline the caller has loaded.
+    pub(crate) async fn record_loaded_run(
+        &self,
+        spec: &Pipeline,
+        variables: Map<String, Value>,
+        trigger: &str,
+        rerun_of: Option<String>,
+    ) -> Result<Run> {
         spec.resolve_configs(&variables)?;
         // The run records every variable's value, not only the overrides.
         let variables = spec.merge_variables(&variables)?;

@@ -4,47 +4,32 @@
 mod common;
 
 use common::TestStack;
-use serde_json::{json, Value};
-
-async fn send(t: &TestStack, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = t.http.request(
-        reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-        format!("{}{path}", t.web),
-    );
-    if let Some(b) = body {
-        req = req
-            .header("content-type", "application/json")
-            .body(b.to_string());
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn triggers_are_created_fired_toggled_and_deleted_over_http() {
     let t = TestStack::start().await;
-    let (status, created) = send(
-        &t,
-        "POST",
-        "/api/pipelines/demo_mlops/triggers",
-        Some(json!({
-            "name": "hook", "kind": "api", "variables": {"seed": 7}
-        })),
-    )
-    .await;
+    let (status, created) = t
+        .send(
+            "POST",
+            "/api/pipelines/demo_mlops/triggers",
+            Some(json!({
+                "name": "hook", "kind": "api", "variables": {"seed": 7}
+            })),
+        )
+        .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["id"], "demo_mlops.hook");
     assert_eq!(created["kind"], "api");
 
     // The API trigger: the body's variables over the trigger's.
-    let (status, fired) = send(
-        &t,
-        "POST",
-        "/api/triggers/demo_mlops.hook/runs",
-        Some(json!({"variables": {"rows": 500}})),
-    )
-    .await;
+    let (status, fired) = t
+        .send(
+            "POST",
+            "/api/triggers/demo_mlops.hook/runs",
+            Some(json!({"variables": {"rows": 500}})),
+        )
+        .await;
     assert_eq!(status, 202, "{fired}");
     let run = t.wait_run(fired["run_id"].as_str().unwrap()).await;
     assert_eq!(run["status"], "success", "{run}");
@@ -56,23 +41,27 @@ async fn triggers_are_created_fired_toggled_and_deleted_over_http() {
         ),
         (json!(7), json!(500))
     );
-    let (_, hook) = send(&t, "GET", "/api/triggers/demo_mlops.hook", None).await;
+    let (_, hook) = t.send("GET", "/api/triggers/demo_mlops.hook", None).await;
     assert_eq!(hook["last_run_id"], fired["run_id"]);
 
-    let (status, off) = send(
-        &t,
-        "PATCH",
-        "/api/triggers/demo_mlops.hook",
-        Some(json!({"enabled": false})),
-    )
-    .await;
+    let (status, off) = t
+        .send(
+            "PATCH",
+            "/api/triggers/demo_mlops.hook",
+            Some(json!({"enabled": false})),
+        )
+        .await;
     assert_eq!((status, off["enabled"].clone()), (200, json!(false)));
-    let (status, refused) = send(&t, "POST", "/api/triggers/demo_mlops.hook/runs", None).await;
+    let (status, refused) = t
+        .send("POST", "/api/triggers/demo_mlops.hook/runs", None)
+        .await;
     assert_eq!(status, 409, "{refused}");
     assert!(refused["message"].as_str().unwrap().contains("disabled"));
 
     // The scheduler added the project's trigger, disabled.
-    let (_, listed) = send(&t, "GET", "/api/triggers?pipeline=demo_mlops", None).await;
+    let (_, listed) = t
+        .send("GET", "/api/triggers?pipeline=demo_mlops", None)
+        .await;
     let ids: Vec<&str> = listed["triggers"]
         .as_array()
         .unwrap()
@@ -81,9 +70,11 @@ async fn triggers_are_created_fired_toggled_and_deleted_over_http() {
         .collect();
     assert!(ids.contains(&"demo_mlops.hook"), "{listed}");
 
-    let (status, _) = send(&t, "DELETE", "/api/triggers/demo_mlops.hook", None).await;
+    let (status, _) = t
+        .send("DELETE", "/api/triggers/demo_mlops.hook", None)
+        .await;
     assert_eq!(status, 204);
-    let (status, gone) = send(&t, "GET", "/api/triggers/demo_mlops.hook", None).await;
+    let (status, gone) = t.send("GET", "/api/triggers/demo_mlops.hook", None).await;
     assert_eq!((status, gone["code"].clone()), (404, json!("not_found")));
 }
 
@@ -112,36 +103,36 @@ async fn bad_trigger_requests_name_the_field() {
             "surprise",
         ),
     ] {
-        let (status, err) = send(
-            &t,
-            "POST",
-            "/api/pipelines/demo_mlops/triggers",
-            Some(body.clone()),
-        )
-        .await;
+        let (status, err) = t
+            .send(
+                "POST",
+                "/api/pipelines/demo_mlops/triggers",
+                Some(body.clone()),
+            )
+            .await;
         assert_eq!(status, 400, "{body}: {err}");
         assert!(
             err["field"].as_str().unwrap_or_default().contains(field),
             "{body}: {err}"
         );
     }
-    let (status, _) = send(
-        &t,
-        "POST",
-        "/api/pipelines/nope/triggers",
-        Some(json!({"name": "n", "kind": "api"})),
-    )
-    .await;
+    let (status, _) = t
+        .send(
+            "POST",
+            "/api/pipelines/nope/triggers",
+            Some(json!({"name": "n", "kind": "api"})),
+        )
+        .await;
     assert_eq!(status, 404);
-    let (status, _) = send(
-        &t,
-        "PATCH",
-        "/api/triggers/demo_mlops.weekly_retrain",
-        Some(json!({"enabled": "yes"})),
-    )
-    .await;
+    let (status, _) = t
+        .send(
+            "PATCH",
+            "/api/triggers/demo_mlops.weekly_retrain",
+            Some(json!({"enabled": "yes"})),
+        )
+        .await;
     assert_eq!(status, 400);
-    let (_, listed) = send(&t, "GET", "/api/triggers", None).await;
+    let (_, listed) = t.send("GET", "/api/triggers", None).await;
     assert!(
         listed["triggers"]
             .as_array()
@@ -158,13 +149,15 @@ async fn runs_that_ended_cannot_be_cancelled_and_only_failed_ones_rerun() {
     let run = t.run_demo(json!({})).await;
     assert_eq!(run["status"], "success", "{run}");
     let id = run["id"].as_str().unwrap();
-    let (status, err) = send(&t, "POST", &format!("/api/runs/{id}/cancel"), None).await;
+    let (status, err) = t
+        .send("POST", &format!("/api/runs/{id}/cancel"), None)
+        .await;
     assert_eq!(
         (status, err["code"].clone()),
         (409, json!("conflict")),
         "{err}"
     );
-    let (status, err) = send(&t, "POST", &format!("/api/runs/{id}/rerun"), None).await;
+    let (status, err) = t.send("POST", &format!("/api/runs/{id}/rerun"), None).await;
     assert_eq!(status, 409, "{err}");
     assert!(
         err["message"]
@@ -173,6 +166,6 @@ async fn runs_that_ended_cannot_be_cancelled_and_only_failed_ones_rerun() {
             .contains("only a failed or cancelled run"),
         "{err}"
     );
-    let (status, _) = send(&t, "POST", "/api/runs/nope/cancel", None).await;
+    let (status, _) = t.send("POST", "/api/runs/nope/cancel", None).await;
     assert_eq!(status, 404);
 }

@@ -32,30 +32,6 @@ async fn register(t: &TestStack, model: &str, auc: f64, depth: i64) -> i64 {
     v.version
 }
 
-async fn send(
-    t: &TestStack,
-    method: &str,
-    path: &str,
-    user: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = t.http.request(
-        reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-        format!("{}{path}", t.web),
-    );
-    if let Some(u) = user {
-        req = req.header("X-Ironmage-User", u);
-    }
-    if let Some(b) = body {
-        req = req
-            .header("content-type", "application/json")
-            .body(b.to_string());
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 fn assert_error(result: &(u16, Value), status: u16, fragment: &str) {
     assert_eq!(result.0, status, "{}", result.1);
     let message = result.1["message"].as_str().unwrap_or_default();
@@ -66,21 +42,23 @@ fn assert_error(result: &(u16, Value), status: u16, fragment: &str) {
 async fn gates_approvals_rollback_and_audit_over_http() {
     let t = TestStack::start().await;
     let policy = json!({"gates": [{"metric": "auc_score", "op": ">=", "threshold": 0.85}], "required_approvals": 2});
-    let r = send(
-        &t,
-        "PUT",
-        "/api/models/churn/policy",
-        Some("lead"),
-        Some(policy),
-    )
-    .await;
+    let r = t
+        .send_as(
+            "PUT",
+            "/api/models/churn/policy",
+            Some("lead"),
+            Some(policy),
+        )
+        .await;
     assert_eq!(r.0, 200, "{}", r.1);
     assert_eq!(r.1["updated_by"], "lead");
 
     assert_eq!(register(&t, "churn", 0.9, 6).await, 1);
     assert_eq!(register(&t, "churn", 0.8, 8).await, 2);
     assert_eq!(register(&t, "churn", 0.95, 10).await, 3);
-    let (_, v2) = send(&t, "GET", "/api/models/churn/versions/2", None, None).await;
+    let (_, v2) = t
+        .send_as("GET", "/api/models/churn/versions/2", None, None)
+        .await;
     assert_eq!(
         (v2["stage"].as_str(), v2["gate_status"].as_str()),
         (Some("None"), Some("failed"))
@@ -88,18 +66,20 @@ async fn gates_approvals_rollback_and_audit_over_http() {
     assert_eq!(v2["gate_reason"], "auc_score 0.8 is not >= 0.85");
 
     // v1 to Production through two approvals.
-    let req = send(
-        &t,
-        "POST",
-        "/api/models/churn/requests",
-        Some("alice"),
-        Some(json!({"version": 1, "reason": "first model"})),
-    )
-    .await;
+    let req = t
+        .send_as(
+            "POST",
+            "/api/models/churn/requests",
+            Some("alice"),
+            Some(json!({"version": 1, "reason": "first model"})),
+        )
+        .await;
     assert_eq!(req.0, 201, "{}", req.1);
     let id = req.1["id"].as_i64().unwrap();
     let approve = format!("/api/models/churn/requests/{id}/approve");
-    let first = send(&t, "POST", &approve, None, Some(json!({"user": "bob"}))).await;
+    let first = t
+        .send_as("POST", &approve, None, Some(json!({"user": "bob"})))
+        .await;
     assert_eq!(
         (first.0, first.1["promoted"].is_null()),
         (200, true),
@@ -107,35 +87,37 @@ async fn gates_approvals_rollback_and_audit_over_http() {
         first.1
     );
     assert_error(
-        &send(&t, "POST", &approve, None, Some(json!({"user": "bob"}))).await,
+        &t.send_as("POST", &approve, None, Some(json!({"user": "bob"})))
+            .await,
         409,
         "already approved",
     );
-    let second = send(&t, "POST", &approve, Some("carol"), Some(json!({}))).await;
+    let second = t
+        .send_as("POST", &approve, Some("carol"), Some(json!({})))
+        .await;
     assert_eq!(second.1["promoted"]["stage"], "Production", "{}", second.1);
 
     // v3 requested, then rejected; a rejected request cannot be approved.
-    let req3 = send(
-        &t,
-        "POST",
-        "/api/models/churn/requests",
-        Some("alice"),
-        Some(json!({"version": 3, "reason": "better"})),
-    )
-    .await;
+    let req3 = t
+        .send_as(
+            "POST",
+            "/api/models/churn/requests",
+            Some("alice"),
+            Some(json!({"version": 3, "reason": "better"})),
+        )
+        .await;
     let id3 = req3.1["id"].as_i64().unwrap();
-    let rejected = send(
-        &t,
-        "POST",
-        &format!("/api/models/churn/requests/{id3}/reject"),
-        Some("dan"),
-        Some(json!({"reason": "needs a drift check"})),
-    )
-    .await;
+    let rejected = t
+        .send_as(
+            "POST",
+            &format!("/api/models/churn/requests/{id3}/reject"),
+            Some("dan"),
+            Some(json!({"reason": "needs a drift check"})),
+        )
+        .await;
     assert_eq!(rejected.1["status"], "rejected");
     assert_error(
-        &send(
-            &t,
+        &t.send_as(
             "POST",
             &format!("/api/models/churn/requests/{id3}/approve"),
             Some("bob"),
@@ -145,30 +127,28 @@ async fn gates_approvals_rollback_and_audit_over_http() {
         409,
         "already rejected",
     );
-    let (_, listed) = send(
-        &t,
-        "GET",
-        "/api/models/churn/requests?status=rejected",
-        None,
-        None,
-    )
-    .await;
+    let (_, listed) = t
+        .send_as(
+            "GET",
+            "/api/models/churn/requests?status=rejected",
+            None,
+            None,
+        )
+        .await;
     assert_eq!(listed["requests"].as_array().unwrap().len(), 1);
 
     // The policy binds direct transitions to Production too: refused while it asks for
     // approvals, allowed once it asks for none.
-    let refused = send(
-        &t,
-        "POST",
-        "/api/models/churn/versions/3/transition",
-        Some("erin"),
-        Some(json!({"stage": "Production", "reason": "hotfix"})),
-    )
-    .await;
+    let refused = t
+        .send_as(
+            "POST",
+            "/api/models/churn/versions/3/transition",
+            Some("erin"),
+            Some(json!({"stage": "Production", "reason": "hotfix"})),
+        )
+        .await;
     assert_error(&refused, 409, "needs 2 approval(s)");
-    let relaxed = send(
-        &t,
-        "PUT",
+    let relaxed = t.send_as("PUT",
         "/api/models/churn/policy",
         Some("lead"),
         Some(json!({"gates": [{"metric": "auc_score", "op": ">=", "threshold": 0.85}], "required_approvals": 0})),
@@ -177,27 +157,26 @@ async fn gates_approvals_rollback_and_audit_over_http() {
     assert_eq!(relaxed.0, 200, "{}", relaxed.1);
 
     // Direct transition (audited with the header's user), then rollback to v1.
-    let moved = send(
-        &t,
-        "POST",
-        "/api/models/churn/versions/3/transition",
-        Some("erin"),
-        Some(json!({"stage": "Production", "reason": "hotfix"})),
-    )
-    .await;
+    let moved = t
+        .send_as(
+            "POST",
+            "/api/models/churn/versions/3/transition",
+            Some("erin"),
+            Some(json!({"stage": "Production", "reason": "hotfix"})),
+        )
+        .await;
     assert_eq!(moved.0, 200, "{}", moved.1);
-    let back = send(
-        &t,
-        "POST",
-        "/api/models/churn/rollback",
-        Some("erin"),
-        Some(json!({"version": 1, "reason": "v3 misbehaves"})),
-    )
-    .await;
+    let back = t
+        .send_as(
+            "POST",
+            "/api/models/churn/rollback",
+            Some("erin"),
+            Some(json!({"version": 1, "reason": "v3 misbehaves"})),
+        )
+        .await;
     assert_eq!(back.1["stage"], "Production", "{}", back.1);
     assert_error(
-        &send(
-            &t,
+        &t.send_as(
             "POST",
             "/api/models/churn/rollback",
             None,
@@ -209,7 +188,9 @@ async fn gates_approvals_rollback_and_audit_over_http() {
     );
 
     // Compare, keep-latest, delete.
-    let (_, cmp) = send(&t, "GET", "/api/models/churn/compare?a=1&b=3", None, None).await;
+    let (_, cmp) = t
+        .send_as("GET", "/api/models/churn/compare?a=1&b=3", None, None)
+        .await;
     let auc = cmp["metrics"]
         .as_array()
         .unwrap()
@@ -221,8 +202,7 @@ async fn gates_approvals_rollback_and_audit_over_http() {
     assert!((auc["delta"].as_f64().unwrap() - 0.05).abs() < 1e-9);
     assert_eq!(cmp["params"][0]["differs"], true);
     assert_error(
-        &send(
-            &t,
+        &t.send_as(
             "DELETE",
             "/api/models/churn/versions/1",
             Some("ops"),
@@ -232,23 +212,26 @@ async fn gates_approvals_rollback_and_audit_over_http() {
         409,
         "is in Production",
     );
-    let del = send(
-        &t,
-        "DELETE",
-        "/api/models/churn/versions/2",
-        Some("ops"),
-        Some(json!({"reason": "failed its gate"})),
-    )
-    .await;
+    let del = t
+        .send_as(
+            "DELETE",
+            "/api/models/churn/versions/2",
+            Some("ops"),
+            Some(json!({"reason": "failed its gate"})),
+        )
+        .await;
     assert_eq!(del.0, 200, "{}", del.1);
     assert_error(
-        &send(&t, "GET", "/api/models/churn/versions/2", None, None).await,
+        &t.send_as("GET", "/api/models/churn/versions/2", None, None)
+            .await,
         404,
         "has no version 2",
     );
 
     // The audit log: every line has who/from/to/why; the approved promotion lists approvers.
-    let (_, audit) = send(&t, "GET", "/api/models/churn/transitions", None, None).await;
+    let (_, audit) = t
+        .send_as("GET", "/api/models/churn/transitions", None, None)
+        .await;
     let lines = audit["transitions"].as_array().unwrap();
     for line in lines {
         for key in ["actor", "from_stage", "to_stage", "reason", "created_at"] {
@@ -270,18 +253,19 @@ async fn gates_approvals_rollback_and_audit_over_http() {
 async fn errors_name_the_problem() {
     let t = TestStack::start().await;
     assert_error(
-        &send(&t, "GET", "/api/models/nope/policy", None, None).await,
+        &t.send_as("GET", "/api/models/nope/policy", None, None)
+            .await,
         404,
         "model \"nope\" not found",
     );
     assert_error(
-        &send(&t, "GET", "/api/models/nope/requests", None, None).await,
+        &t.send_as("GET", "/api/models/nope/requests", None, None)
+            .await,
         404,
         "not found",
     );
     assert_error(
-        &send(
-            &t,
+        &t.send_as(
             "POST",
             "/api/models/nope/rollback",
             None,
@@ -291,31 +275,32 @@ async fn errors_name_the_problem() {
         404,
         "not found",
     );
-    let bad_name = send(
-        &t,
-        "PUT",
-        "/api/models/bad%20name/policy",
-        None,
-        Some(json!({})),
-    )
-    .await;
+    let bad_name = t
+        .send_as(
+            "PUT",
+            "/api/models/bad%20name/policy",
+            None,
+            Some(json!({})),
+        )
+        .await;
     assert_error(&bad_name, 400, "invalid model name");
     assert_eq!(bad_name.1["field"], "model");
     register(&t, "m", 0.9, 3).await;
     assert_error(
-        &send(&t, "GET", "/api/models/m/compare?a=1&b=7", None, None).await,
+        &t.send_as("GET", "/api/models/m/compare?a=1&b=7", None, None)
+            .await,
         404,
         "has no version 7",
     );
     assert_error(
-        &send(&t, "GET", "/api/models/m/requests/42", None, None).await,
+        &t.send_as("GET", "/api/models/m/requests/42", None, None)
+            .await,
         404,
         "no approval request 42",
     );
     // Only a Staging version can be proposed: v1 is in None (no gates).
     assert_error(
-        &send(
-            &t,
+        &t.send_as(
             "POST",
             "/api/models/m/requests",
             None,
@@ -325,52 +310,52 @@ async fn errors_name_the_problem() {
         409,
         "only a Staging version",
     );
-    let r = send(
-        &t,
-        "PUT",
-        "/api/models/m/policy",
-        None,
-        Some(json!({"required_approvals": 99})),
-    )
-    .await;
+    let r = t
+        .send_as(
+            "PUT",
+            "/api/models/m/policy",
+            None,
+            Some(json!({"required_approvals": 99})),
+        )
+        .await;
     assert_error(&r, 400, "between 0 and 10");
     assert_eq!(r.1["field"], "required_approvals");
-    let r = send(
-        &t,
-        "PUT",
-        "/api/models/m/policy",
-        None,
-        Some(json!({"gates": [{"metric": "auc", "op": "=>", "threshold": 1}]})),
-    )
-    .await;
+    let r = t
+        .send_as(
+            "PUT",
+            "/api/models/m/policy",
+            None,
+            Some(json!({"gates": [{"metric": "auc", "op": "=>", "threshold": 1}]})),
+        )
+        .await;
     assert_eq!(
         (r.0, r.1["field"].as_str()),
         (400, Some("gates[0].op")),
         "{}",
         r.1
     );
-    let r = send(
-        &t,
-        "POST",
-        "/api/models/m/rollback",
-        None,
-        Some(json!({"version": 1, "reason": " "})),
-    )
-    .await;
+    let r = t
+        .send_as(
+            "POST",
+            "/api/models/m/rollback",
+            None,
+            Some(json!({"version": 1, "reason": " "})),
+        )
+        .await;
     assert_eq!(
         (r.0, r.1["field"].as_str()),
         (400, Some("reason")),
         "{}",
         r.1
     );
-    let r = send(
-        &t,
-        "POST",
-        "/api/models/m/versions/1/transition",
-        None,
-        Some(json!({"stage": "Live", "reason": "x"})),
-    )
-    .await;
+    let r = t
+        .send_as(
+            "POST",
+            "/api/models/m/versions/1/transition",
+            None,
+            Some(json!({"stage": "Live", "reason": "x"})),
+        )
+        .await;
     assert_eq!(
         (r.0, r.1["field"].as_str()),
         (400, Some("stage")),
@@ -378,17 +363,18 @@ async fn errors_name_the_problem() {
         r.1
     );
     assert_error(
-        &send(&t, "POST", "/api/models/m/keep-latest", None, None).await,
+        &t.send_as("POST", "/api/models/m/keep-latest", None, None)
+            .await,
         400,
         "sets no keep_latest_n",
     );
-    let r = send(
-        &t,
-        "POST",
-        "/api/models/m/keep-latest",
-        None,
-        Some(json!({"n": 1})),
-    )
-    .await;
+    let r = t
+        .send_as(
+            "POST",
+            "/api/models/m/keep-latest",
+            None,
+            Some(json!({"n": 1})),
+        )
+        .await;
     assert_eq!((r.0, &r.1["archived"]), (200, &json!([])), "{}", r.1);
 }

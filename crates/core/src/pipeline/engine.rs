@@ -104,6 +104,8 @@ struct RunState<'a> {
     state: Vec<State>,
     outputs: Vec<Option<Output>>,
     fingerprints: Vec<String>,
+    /// Each block's upstream blocks, by index, in the order the file names them.
+    upstream: Vec<Vec<usize>>,
     logs: Vec<Arc<Mutex<Vec<String>>>>,
     /// What `when:` conditions see: the variables and each succeeded block's preview.
     condition_context: Map<String, Value>,
@@ -119,6 +121,11 @@ impl<'a> RunState<'a> {
         variables: Map<String, Value>,
     ) -> Self {
         let n = pipeline.blocks.len();
+        // names were checked when the file loaded, so every upstream name is a block
+        let index_of = |name: &String| pipeline.blocks.iter().position(|b| &b.name == name);
+        let upstream = (pipeline.blocks.iter())
+            .map(|b| b.upstream.iter().filter_map(index_of).collect())
+            .collect();
         let mut condition_context = Map::new();
         condition_context.insert("variables".into(), Value::Object(variables.clone()));
         RunState {
@@ -130,6 +137,7 @@ impl<'a> RunState<'a> {
             state: vec![State::Waiting; n],
             outputs: vec![None; n],
             fingerprints: vec![String::new(); n],
+            upstream,
             logs: (0..n).map(|_| Arc::default()).collect(),
             condition_context,
             first_error: None,
@@ -238,10 +246,9 @@ impl<'a> RunState<'a> {
                 }
                 running += 1;
                 self.state[index] = State::Running;
-                let inputs = block
-                    .upstream
+                let inputs = self.upstream[index]
                     .iter()
-                    .filter_map(|u| self.index_of(u).and_then(|i| self.outputs[i].clone()))
+                    .filter_map(|&i| self.outputs[i].clone())
                     .collect();
                 jobs.push((
                     index,
@@ -268,18 +275,13 @@ impl<'a> RunState<'a> {
 
     /// The (name, status) of each upstream block, if they have all ended.
     fn ended_upstream(&self, index: usize) -> Option<Vec<(&str, BlockStatus)>> {
-        self.pipeline.blocks[index]
-            .upstream
+        self.upstream[index]
             .iter()
-            .map(|u| match self.index_of(u).map(|i| self.state[i]) {
-                Some(State::Ended(status)) => Some((u.as_str(), status)),
+            .map(|&i| match self.state[i] {
+                State::Ended(status) => Some((self.pipeline.blocks[i].name.as_str(), status)),
                 _ => None,
             })
             .collect()
-    }
-
-    fn index_of(&self, name: &str) -> Option<usize> {
-        self.pipeline.blocks.iter().position(|b| b.name == name)
     }
 
     /// SHA-256 over the block's kind, resolved config and upstream fingerprints: equal
@@ -290,11 +292,9 @@ impl<'a> RunState<'a> {
         hasher.update(block.kind.as_str());
         hasher.update([0]);
         hasher.update(self.configs[index].to_string());
-        for up in &block.upstream {
+        for &i in &self.upstream[index] {
             hasher.update([0]);
-            if let Some(i) = self.index_of(up) {
-                hasher.update(&self.fingerprints[i]);
-            }
+            hasher.update(&self.fingerprints[i]);
         }
         format!("sha256:{}", hex::encode(hasher.finalize()))
     }

@@ -2,7 +2,7 @@
 
 use super::spec::{matches_pattern, CatchUp, TriggerFields, TriggerSpec};
 use crate::clock;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::platform::Platform;
 use crate::store::{NewTrigger, Run, Trigger};
 use chrono::{DateTime, Utc};
@@ -97,12 +97,9 @@ impl Platform {
                 "trigger {id} is disabled; enable it first"
             )));
         }
-        self.check_run_limit(&trigger.pipeline).await?;
         let mut merged = trigger.variables.clone();
         merged.extend(variables);
-        let run = self
-            .trigger_run(&trigger.pipeline, merged, &trigger.id)
-            .await?;
+        let run = self.start_trigger_run(&trigger, merged).await?;
         let now = clock::now();
         self.store
             .record_trigger_fire(
@@ -287,16 +284,11 @@ impl Platform {
         trigger: &Trigger,
         extra: Map<String, Value>,
     ) -> (Option<String>, String) {
-        if let Err(e) = self.check_run_limit(&trigger.pipeline).await {
-            return (None, format!("skipped: {}", e.message));
-        }
         let mut variables = trigger.variables.clone();
         variables.extend(extra);
-        match self
-            .trigger_run(&trigger.pipeline, variables, &trigger.id)
-            .await
-        {
+        match self.start_trigger_run(trigger, variables).await {
             Ok(run) => (Some(run.id.clone()), format!("started run {}", run.id)),
+            Err(e) if e.code == ErrorCode::Conflict => (None, format!("skipped: {}", e.message)),
             Err(e) => {
                 tracing::warn!(trigger = %trigger.id, error = %e, "trigger could not start a run");
                 (None, format!("failed to start a run: {e}"))
@@ -304,18 +296,28 @@ impl Platform {
         }
     }
 
-    /// A conflict when the pipeline already has `max_concurrent_runs` runs queued or running.
-    async fn check_run_limit(&self, pipeline: &str) -> Result<()> {
-        let Some(limit) = self.project.load(pipeline)?.max_concurrent_runs else {
-            return Ok(());
-        };
-        let active = self.store.active_runs(pipeline).await?;
-        if active >= limit as i64 {
-            return Err(Error::conflict(format!(
-                "pipeline {pipeline} has {active} run(s) queued or running (max_concurrent_runs: {limit})"
-            )));
+    /// Record and enqueue a run of the trigger's pipeline; a conflict when the pipeline
+    /// already has `max_concurrent_runs` runs queued or running.
+    async fn start_trigger_run(
+        &self,
+        trigger: &Trigger,
+        variables: Map<String, Value>,
+    ) -> Result<Run> {
+        let pipeline = &trigger.pipeline;
+        let spec = self.project.load(pipeline)?;
+        if let Some(limit) = spec.max_concurrent_runs {
+            let active = self.store.active_runs(pipeline).await?;
+            if active >= limit as i64 {
+                return Err(Error::conflict(format!(
+                    "pipeline {pipeline} has {active} run(s) queued or running (max_concurrent_runs: {limit})"
+                )));
+            }
         }
-        Ok(())
+        let run = self
+            .record_loaded_run(&spec, variables, &trigger.id, None)
+            .await?;
+        self.enqueue(&run).await;
+        Ok(run)
     }
 }
 

@@ -89,6 +89,37 @@ impl TestStack {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// `method` on the web API's `path` with an optional JSON body, as the anonymous user.
+    pub async fn send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.send_as(method, path, None, body).await
+    }
+
+    /// `method` on the web API's `path` with an optional JSON body, as `user` (the
+    /// `X-Ironmage-User` header the registry records) when given.
+    pub async fn send_as(
+        &self,
+        method: &str,
+        path: &str,
+        user: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("{}{path}", self.web),
+        );
+        if let Some(u) = user {
+            req = req.header("X-Ironmage-User", u);
+        }
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
     /// Trigger a run of demo_mlops through the API and wait until it ends.
     pub async fn run_demo(&self, variables: Value) -> Value {
         let (status, body) = self

@@ -27,7 +27,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/model-versions/get-download-uri",
             web::get().to(download_uri),
-        );
+        )
+        .route("/model-versions/delete", web::delete().to(delete_version));
 }
 
 #[derive(Deserialize)]
@@ -192,6 +193,19 @@ async fn delete_version_tag(platform: Data, payload: web::Payload) -> MlResult {
     platform
         .store
         .set_version_tag(name, version, required(&t.key, "key")?, None)
+        .await?;
+    Ok(empty())
+}
+
+/// MLflow deletes a version for good; ironmage's registry takes it out of every listing (its
+/// number is never reused and the audit log keeps the deletion) and refuses a Production
+/// version (409).
+async fn delete_version(platform: Data, payload: web::Payload) -> MlResult {
+    let t: Target = body(payload).await?;
+    let (name, version) = (t.name()?, t.version()?);
+    find_version(&platform, name, version).await?;
+    platform
+        .delete_version(name, version, "mlflow", "MLflow delete-model-version")
         .await?;
     Ok(empty())
 }
