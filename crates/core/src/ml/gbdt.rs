@@ -198,8 +198,7 @@ impl GradientBoostingParams {
         };
         let binned = bin_features(x, self.n_bins)?;
         let mut raw = vec![baseline; n];
-        let mut g = vec![0.0; n];
-        let mut h = vec![0.0; n];
+        let mut gh = vec![(0.0, 0.0); n];
         let mut trees = FlatTrees::default();
         let mut rng = seeded_rng(self.random_state, 0);
         let mut val_loss = Vec::new();
@@ -218,15 +217,11 @@ impl GradientBoostingParams {
             val_loss.push(loss_of(&val_raw, &val));
         }
         for _ in 0..self.max_iter {
-            g.par_iter_mut()
-                .zip(h.par_iter_mut())
-                .enumerate()
-                .for_each(|(i, (gi, hi))| {
-                    let (a, b) = grad_hess(loss, raw[i], y[i]);
-                    *gi = a * w[i];
-                    *hi = b * w[i];
-                });
-            let tree = build_grad_tree(&binned, &g, &h, train.clone(), cfg, &mut rng);
+            gh.par_iter_mut().enumerate().for_each(|(i, gh)| {
+                let (a, b) = grad_hess(loss, raw[i], y[i]);
+                *gh = (a * w[i], b * w[i]);
+            });
+            let tree = build_grad_tree(&binned, &gh, train.clone(), cfg, &mut rng);
             for (leaf, &(s, e)) in tree.leaf_rows.iter().enumerate() {
                 let v = self.learning_rate * tree.leaf_values[leaf];
                 for &i in &tree.rows[s..e] {

@@ -1,5 +1,6 @@
-//! Split search of the gradient tree (`hist_tree.rs`): per-bin gradient
-//! statistics, the best split found so far, and the scan scoring every
+//! The inner loops of the gradient tree (`hist_tree.rs`): per-bin gradient
+//! statistics and how a node's rows add up into them, the stable partition of
+//! a node's rows, the best split found so far, and the scan scoring every
 //! threshold of one feature with the L2-regularised Newton gain
 //! `GL^2/(HL+l2) + GR^2/(HR+l2) - G^2/(H+l2)`.
 
@@ -95,4 +96,57 @@ pub(crate) fn scan(
         }
     }
     groups > 1
+}
+
+/// Adds the gradient and hessian of each of the `n` rows to the bin `bin_of`
+/// gives for it. With unit hessians only gradients are summed: a bin's
+/// hessian sum is its count, exactly what summing the ones would give.
+#[inline(always)]
+pub(crate) fn accumulate(
+    out: &mut [Bin],
+    n: usize,
+    bin_of: impl Fn(usize) -> u16,
+    gh: &[(f64, f64)],
+    unit_hessians: bool,
+) {
+    let gh = &gh[..n];
+    if unit_hessians {
+        for (k, &(g, _)) in gh.iter().enumerate() {
+            let b = &mut out[bin_of(k) as usize];
+            b.g += g;
+            b.n += 1;
+        }
+        out.iter_mut().for_each(|b| b.h = f64::from(b.n));
+    } else {
+        for (k, &(g, h)) in gh.iter().enumerate() {
+            let b = &mut out[bin_of(k) as usize];
+            b.g += g;
+            b.h += h;
+            b.n += 1;
+        }
+    }
+}
+
+/// Stable in-place partition of `rows`: rows with `bin <= split_bin` first;
+/// returns how many. Every row is written to both sides and only the matching
+/// side's cursor moves: no branch to mispredict on a coin-flip split.
+pub(crate) fn partition_slice(
+    rows: &mut [u32],
+    column: &[u16],
+    split_bin: u16,
+    scratch: &mut Vec<u32>,
+) -> usize {
+    scratch.clear();
+    scratch.resize(rows.len(), 0);
+    let (mut left, mut right) = (0, 0);
+    for read in 0..rows.len() {
+        let s = rows[read];
+        let goes_left = usize::from(column[s as usize] <= split_bin);
+        rows[left] = s;
+        scratch[right] = s;
+        left += goes_left;
+        right += 1 - goes_left;
+    }
+    rows[left..].copy_from_slice(&scratch[..right]);
+    left
 }

@@ -18,7 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::binning::BinnedData;
-use super::hist_split::{scan, Bin, Key, Split};
+use super::hist_split::{accumulate, partition_slice, scan, Bin, Key, Split};
 use super::tree::LEAF;
 
 /// Resolved hyperparameters of one gradient tree.
@@ -77,24 +77,26 @@ struct Cand {
 
 struct Builder<'a> {
     data: &'a BinnedData,
-    g: &'a [f64],
-    h: &'a [f64],
+    /// Each row's (gradient, hessian): one read fetches both.
+    gh: &'a [(f64, f64)],
     cfg: GradConfig,
     rows: Vec<u32>,
     scratch: Vec<u32>,
     groups: Vec<(u16, Bin)>,
     sorted: Vec<(u16, f64, f64)>,
     ordered: Vec<(f64, f64)>,
+    /// Every row's hessian is exactly 1 (squared error without weights): the
+    /// hessian sums are the counts, and are not summed.
+    unit_hessians: bool,
     perm: Vec<usize>,
     tree: GradTree,
 }
 
-/// Grows one tree on `rows` (the samples with a positive weight; `g` and `h`
-/// already include the weights).
+/// Grows one tree on `rows` (the samples with a positive weight) from each
+/// row's (gradient, hessian) in `gh`, which already include the weights.
 pub(crate) fn build_grad_tree(
     data: &BinnedData,
-    g: &[f64],
-    h: &[f64],
+    gh: &[(f64, f64)],
     rows: Vec<u32>,
     cfg: GradConfig,
     rng: &mut ChaCha8Rng,
@@ -102,14 +104,14 @@ pub(crate) fn build_grad_tree(
     let d = data.edges.len();
     let mut b = Builder {
         data,
-        g,
-        h,
+        gh,
         cfg,
         scratch: Vec::with_capacity(rows.len()),
-        rows,
         groups: Vec::new(),
         sorted: Vec::new(),
         ordered: Vec::new(),
+        unit_hessians: rows.iter().all(|&s| gh[s as usize].1 == 1.0),
+        rows,
         perm: (0..d).collect(),
         tree: GradTree {
             importances: vec![0.0; d],
@@ -133,8 +135,8 @@ impl Builder<'_> {
     fn grow(&mut self, rng: &mut ChaCha8Rng) {
         let (mut g, mut h) = (0.0, 0.0);
         for &s in &self.rows {
-            g += self.g[s as usize];
-            h += self.h[s as usize];
+            g += self.gh[s as usize].0;
+            h += self.gh[s as usize].1;
         }
         let node = self.new_node();
         let mut root = Cand {
@@ -247,22 +249,30 @@ impl Builder<'_> {
         (left, right)
     }
 
-    /// Stable partition of `rows[start..end]`: rows with `bin <= split_bin` first.
+    /// Stable partition of `rows[start..end]`: rows with `bin <= split_bin`
+    /// first. A large node is partitioned in chunks in parallel, then the
+    /// chunks' left parts and right parts are laid end to end: the same order.
     fn partition(&mut self, start: usize, end: usize, feature: usize, split_bin: u16) -> usize {
+        const CHUNK: usize = 1 << 15;
         let column = self.data.column(feature);
-        self.scratch.clear();
-        let mut write = start;
-        for read in start..end {
-            let s = self.rows[read];
-            if column[s as usize] <= split_bin {
-                self.rows[write] = s;
-                write += 1;
-            } else {
-                self.scratch.push(s);
-            }
+        let rows = &mut self.rows[start..end];
+        if !(self.cfg.parallel && rows.len() >= 2 * CHUNK) {
+            return start + partition_slice(rows, column, split_bin, &mut self.scratch);
         }
-        self.rows[write..end].copy_from_slice(&self.scratch);
-        write
+        let lefts: Vec<usize> = rows
+            .par_chunks_mut(CHUNK)
+            .map(|chunk| partition_slice(chunk, column, split_bin, &mut Vec::new()))
+            .collect();
+        // [L0 R0 | L1 R1 | ...] -> [L0 L1 ... R0 R1 ...]
+        self.scratch.clear();
+        for (chunk, &l) in rows.chunks(CHUNK).zip(&lefts) {
+            self.scratch.extend_from_slice(&chunk[..l]);
+        }
+        for (chunk, &l) in rows.chunks(CHUNK).zip(&lefts) {
+            self.scratch.extend_from_slice(&chunk[l..]);
+        }
+        rows.copy_from_slice(&self.scratch);
+        start + lefts.iter().sum::<usize>()
     }
 
     fn feature_hist(&self, f: usize, rows: &[u32]) -> Vec<Bin> {
@@ -271,8 +281,8 @@ impl Builder<'_> {
         for &s in rows {
             let s = s as usize;
             let b = &mut out[column[s] as usize];
-            b.g += self.g[s];
-            b.h += self.h[s];
+            b.g += self.gh[s].0;
+            b.h += self.gh[s].1;
             b.n += 1;
         }
         out
@@ -281,29 +291,37 @@ impl Builder<'_> {
     /// Histograms of every feature over `rows[start..end]`. The node's
     /// gradients are first gathered into row order once (scikit-learn's
     /// "ordered gradients"), so each feature pass reads them sequentially and
-    /// only its bin column is gathered.
+    /// only its bin column is gathered; a node holding every row reads them in
+    /// place. With unit hessians only gradients and counts are summed.
     fn full_hist(&mut self, start: usize, end: usize) -> Vec<Vec<Bin>> {
         let rows = &self.rows[start..end];
-        self.ordered.clear();
-        self.ordered.extend(
-            rows.iter()
-                .map(|&s| (self.g[s as usize], self.h[s as usize])),
-        );
-        let ordered = &self.ordered[..];
+        let parallel = self.cfg.parallel && rows.len() >= 4096;
+        // rows are distinct and ascending: as many as the data means all, in order
+        let in_place = rows.len() == self.data.n_rows;
+        if !in_place {
+            let gh = self.gh;
+            self.ordered.clear();
+            if parallel {
+                (self.ordered).par_extend(rows.par_iter().map(|&s| gh[s as usize]));
+            } else {
+                (self.ordered).extend(rows.iter().map(|&s| gh[s as usize]));
+            }
+        }
+        let gh = if in_place { self.gh } else { &self.ordered[..] };
+        let unit = self.unit_hessians;
         let data = self.data;
         let one = |f: usize| {
             let mut out = vec![Bin::default(); data.n_bins(f)];
             let column = data.column(f);
-            for (&s, &(g, h)) in rows.iter().zip(ordered) {
-                let b = &mut out[column[s as usize] as usize];
-                b.g += g;
-                b.h += h;
-                b.n += 1;
+            if in_place {
+                accumulate(&mut out, rows.len(), |k| column[k], gh, unit);
+            } else {
+                accumulate(&mut out, rows.len(), |k| column[rows[k] as usize], gh, unit);
             }
             out
         };
         let d = data.edges.len();
-        if self.cfg.parallel && rows.len() >= 4096 {
+        if parallel {
             (0..d).into_par_iter().map(one).collect()
         } else {
             (0..d).map(one).collect()
@@ -370,7 +388,7 @@ impl Builder<'_> {
             self.sorted.clear();
             for &s in rows {
                 let s = s as usize;
-                self.sorted.push((column[s], self.g[s], self.h[s]));
+                self.sorted.push((column[s], self.gh[s].0, self.gh[s].1));
             }
             self.sorted.sort_by_key(|t| t.0);
             for &(bin, g, h) in &self.sorted {

@@ -170,10 +170,14 @@ impl RandomForestParams {
                         counts[rng.gen_range(0..n as u64) as usize] += 1;
                     }
                 }
-                let h: Vec<f64> = counts.iter().zip(&w).map(|(&c, &w)| c as f64 * w).collect();
-                let g: Vec<f64> = h.iter().zip(y).map(|(h, y)| -h * y).collect();
-                let rows = (0..n as u32).filter(|&i| h[i as usize] > 0.0).collect();
-                build_grad_tree(&binned, &g, &h, rows, cfg, &mut rng)
+                let gh: Vec<(f64, f64)> = (counts.iter().zip(&w).zip(y))
+                    .map(|((&c, &w), &y)| {
+                        let h = c as f64 * w;
+                        (-h * y, h)
+                    })
+                    .collect();
+                let rows = (0..n as u32).filter(|&i| gh[i as usize].1 > 0.0).collect();
+                build_grad_tree(&binned, &gh, rows, cfg, &mut rng)
             })
             .collect())
     }
