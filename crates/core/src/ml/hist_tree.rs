@@ -295,7 +295,7 @@ impl Builder<'_> {
     /// place. With unit hessians only gradients and counts are summed.
     fn full_hist(&mut self, start: usize, end: usize) -> Vec<Vec<Bin>> {
         let rows = &self.rows[start..end];
-        let parallel = self.cfg.parallel && rows.len() >= 4096;
+        let parallel = self.cfg.parallel && rows.len() >= 16384;
         // rows are distinct and ascending: as many as the data means all, in order
         let in_place = rows.len() == self.data.n_rows;
         if !in_place {
