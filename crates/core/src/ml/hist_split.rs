@@ -6,7 +6,7 @@
 
 use std::cmp::Ordering;
 
-use super::hist_tree::GradConfig;
+use super::hist_tree::{GradConfig, Gradient};
 
 /// Gradient statistics of one bin.
 #[derive(Debug, Clone, Copy, Default)]
@@ -102,26 +102,26 @@ pub(crate) fn scan(
 /// gives for it. With unit hessians only gradients are summed: a bin's
 /// hessian sum is its count, exactly what summing the ones would give.
 #[inline(always)]
-pub(crate) fn accumulate(
+pub(crate) fn accumulate<G: Gradient>(
     out: &mut [Bin],
     n: usize,
     bin_of: impl Fn(usize) -> u16,
-    gh: &[(f64, f64)],
+    gh: &[(G, G)],
     unit_hessians: bool,
 ) {
     let gh = &gh[..n];
     if unit_hessians {
         for (k, &(g, _)) in gh.iter().enumerate() {
             let b = &mut out[bin_of(k) as usize];
-            b.g += g;
+            b.g += g.into();
             b.n += 1;
         }
         out.iter_mut().for_each(|b| b.h = f64::from(b.n));
     } else {
         for (k, &(g, h)) in gh.iter().enumerate() {
             let b = &mut out[bin_of(k) as usize];
-            b.g += g;
-            b.h += h;
+            b.g += g.into();
+            b.h += h.into();
             b.n += 1;
         }
     }
