@@ -6,7 +6,16 @@
 
 use std::cmp::Ordering;
 
-use super::hist_tree::{GradConfig, Gradient};
+use super::binning::BinnedData;
+use super::hist_tree::GradConfig;
+
+/// A row's gradient or hessian as the learner reads it: `f32` for boosting,
+/// which recomputes them every iteration and only needs them summed into f64
+/// histograms (half the bytes to read, as scikit-learn does), `f64` for the
+/// regression forest, whose leaf means must be exact.
+pub(crate) trait Gradient: Copy + Into<f64> + Send + Sync {}
+impl Gradient for f32 {}
+impl Gradient for f64 {}
 
 /// Gradient statistics of one bin.
 #[derive(Debug, Clone, Copy, Default)]
@@ -98,11 +107,39 @@ pub(crate) fn scan(
     groups > 1
 }
 
+/// The histogram of feature `f` over a node's `rows`, whose gradients and
+/// hessians `gh` are in row order (`in_place`: the rows are all the data's, in
+/// order, so the column is read straight through).
+pub(crate) fn feature_histogram<G: Gradient>(
+    data: &BinnedData,
+    f: usize,
+    rows: &[u32],
+    in_place: bool,
+    gh: &[(G, G)],
+    unit_hessians: bool,
+) -> Vec<Bin> {
+    let mut out = vec![Bin::default(); data.n_bins(f)];
+    let (n, unit) = (rows.len(), unit_hessians);
+    match (data.narrow_column(f), in_place) {
+        (Some(c), true) => accumulate(&mut out, n, |k| c[k].into(), gh, unit),
+        (Some(c), false) => accumulate(&mut out, n, |k| c[rows[k] as usize].into(), gh, unit),
+        (None, true) => {
+            let c = data.column(f);
+            accumulate(&mut out, n, |k| c[k], gh, unit)
+        }
+        (None, false) => {
+            let c = data.column(f);
+            accumulate(&mut out, n, |k| c[rows[k] as usize], gh, unit)
+        }
+    }
+    out
+}
+
 /// Adds the gradient and hessian of each of the `n` rows to the bin `bin_of`
 /// gives for it. With unit hessians only gradients are summed: a bin's
 /// hessian sum is its count, exactly what summing the ones would give.
 #[inline(always)]
-pub(crate) fn accumulate<G: Gradient>(
+fn accumulate<G: Gradient>(
     out: &mut [Bin],
     n: usize,
     bin_of: impl Fn(usize) -> u16,
@@ -127,13 +164,12 @@ pub(crate) fn accumulate<G: Gradient>(
     }
 }
 
-/// Stable in-place partition of `rows`: rows with `bin <= split_bin` first;
-/// returns how many. Every row is written to both sides and only the matching
-/// side's cursor moves: no branch to mispredict on a coin-flip split.
+/// Stable in-place partition of `rows`: rows that `goes_left` first; returns
+/// how many. Every row is written to both sides and only the matching side's
+/// cursor moves: no branch to mispredict on a coin-flip split.
 pub(crate) fn partition_slice(
     rows: &mut [u32],
-    column: &[u16],
-    split_bin: u16,
+    goes_left: impl Fn(u32) -> bool,
     scratch: &mut Vec<u32>,
 ) -> usize {
     scratch.clear();
@@ -141,11 +177,11 @@ pub(crate) fn partition_slice(
     let (mut left, mut right) = (0, 0);
     for read in 0..rows.len() {
         let s = rows[read];
-        let goes_left = usize::from(column[s as usize] <= split_bin);
+        let l = usize::from(goes_left(s));
         rows[left] = s;
         scratch[right] = s;
-        left += goes_left;
-        right += 1 - goes_left;
+        left += l;
+        right += 1 - l;
     }
     rows[left..].copy_from_slice(&scratch[..right]);
     left

@@ -10,6 +10,12 @@
 //! per-split feature sampling, histograms are built for the drawn features
 //! only. Everything is summed in a fixed order, so a tree is the same whatever
 //! the thread count.
+//!
+//! The passes over a node read as few bytes as they can, which is what keeps
+//! a million-row fit in cache: one-byte bins when every feature has at most
+//! 256, (gradient, hessian) pairs read together (`f32` for boosting), the
+//! node's gradients gathered once into row order, and none of that for the
+//! root, which reads every column straight through.
 
 use std::collections::BinaryHeap;
 
@@ -18,16 +24,8 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::binning::BinnedData;
-use super::hist_split::{accumulate, partition_slice, scan, Bin, Key, Split};
+use super::hist_split::{feature_histogram, partition_slice, scan, Bin, Gradient, Key, Split};
 use super::tree::LEAF;
-
-/// A row's gradient or hessian as the learner reads it: `f32` for boosting,
-/// which recomputes them every iteration and only needs them summed into f64
-/// histograms (half the bytes to read, as scikit-learn does), `f64` for the
-/// regression forest, whose leaf means must be exact.
-pub(crate) trait Gradient: Copy + Into<f64> + Send + Sync {}
-impl Gradient for f32 {}
-impl Gradient for f64 {}
 
 /// Resolved hyperparameters of one gradient tree.
 #[derive(Debug, Clone, Copy)]
@@ -262,14 +260,18 @@ impl<G: Gradient> Builder<'_, G> {
     /// chunks' left parts and right parts are laid end to end: the same order.
     fn partition(&mut self, start: usize, end: usize, feature: usize, split_bin: u16) -> usize {
         const CHUNK: usize = 1 << 15;
-        let column = self.data.column(feature);
+        let (narrow, wide) = (self.data.narrow_column(feature), self.data.column(feature));
+        let goes_left = |s: u32| match narrow {
+            Some(c) => u16::from(c[s as usize]) <= split_bin,
+            None => wide[s as usize] <= split_bin,
+        };
         let rows = &mut self.rows[start..end];
         if !(self.cfg.parallel && rows.len() >= 2 * CHUNK) {
-            return start + partition_slice(rows, column, split_bin, &mut self.scratch);
+            return start + partition_slice(rows, goes_left, &mut self.scratch);
         }
         let lefts: Vec<usize> = rows
             .par_chunks_mut(CHUNK)
-            .map(|chunk| partition_slice(chunk, column, split_bin, &mut Vec::new()))
+            .map(|chunk| partition_slice(chunk, goes_left, &mut Vec::new()))
             .collect();
         // [L0 R0 | L1 R1 | ...] -> [L0 L1 ... R0 R1 ...]
         self.scratch.clear();
@@ -318,16 +320,7 @@ impl<G: Gradient> Builder<'_, G> {
         let gh = if in_place { self.gh } else { &self.ordered[..] };
         let unit = self.unit_hessians;
         let data = self.data;
-        let one = |f: usize| {
-            let mut out = vec![Bin::default(); data.n_bins(f)];
-            let column = data.column(f);
-            if in_place {
-                accumulate(&mut out, rows.len(), |k| column[k], gh, unit);
-            } else {
-                accumulate(&mut out, rows.len(), |k| column[rows[k] as usize], gh, unit);
-            }
-            out
-        };
+        let one = |f: usize| feature_histogram(data, f, rows, in_place, gh, unit);
         let d = data.edges.len();
         if parallel {
             (0..d).into_par_iter().map(one).collect()
