@@ -198,7 +198,7 @@ impl GradientBoostingParams {
         };
         let binned = bin_features(x, self.n_bins)?;
         let mut raw = vec![baseline; n];
-        let mut gh = vec![(0.0f32, 0.0f32); n];
+        let mut gh = vec![(0.0f64, 0.0f64); n];
         let mut trees = FlatTrees::default();
         let mut rng = seeded_rng(self.random_state, 0);
         let mut val_loss = Vec::new();
@@ -219,7 +219,7 @@ impl GradientBoostingParams {
         for _ in 0..self.max_iter {
             gh.par_iter_mut().enumerate().for_each(|(i, gh)| {
                 let (a, b) = grad_hess(loss, raw[i], y[i]);
-                *gh = ((a * w[i]) as f32, (b * w[i]) as f32);
+                *gh = (a * w[i], b * w[i]);
             });
             let tree = build_grad_tree(&binned, &gh, train.clone(), cfg, &mut rng);
             for (leaf, &(s, e)) in tree.leaf_rows.iter().enumerate() {

@@ -9,14 +9,6 @@ use std::cmp::Ordering;
 use super::binning::BinnedData;
 use super::hist_tree::GradConfig;
 
-/// A row's gradient or hessian as the learner reads it: `f32` for boosting,
-/// which recomputes them every iteration and only needs them summed into f64
-/// histograms (half the bytes to read, as scikit-learn does), `f64` for the
-/// regression forest, whose leaf means must be exact.
-pub(crate) trait Gradient: Copy + Into<f64> + Send + Sync {}
-impl Gradient for f32 {}
-impl Gradient for f64 {}
-
 /// Gradient statistics of one bin.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Bin {
@@ -110,12 +102,12 @@ pub(crate) fn scan(
 /// The histogram of feature `f` over a node's `rows`, whose gradients and
 /// hessians `gh` are in row order (`in_place`: the rows are all the data's, in
 /// order, so the column is read straight through).
-pub(crate) fn feature_histogram<G: Gradient>(
+pub(crate) fn feature_histogram(
     data: &BinnedData,
     f: usize,
     rows: &[u32],
     in_place: bool,
-    gh: &[(G, G)],
+    gh: &[(f64, f64)],
     unit_hessians: bool,
 ) -> Vec<Bin> {
     let mut out = vec![Bin::default(); data.n_bins(f)];
@@ -139,26 +131,26 @@ pub(crate) fn feature_histogram<G: Gradient>(
 /// gives for it. With unit hessians only gradients are summed: a bin's
 /// hessian sum is its count, exactly what summing the ones would give.
 #[inline(always)]
-fn accumulate<G: Gradient>(
+fn accumulate(
     out: &mut [Bin],
     n: usize,
     bin_of: impl Fn(usize) -> u16,
-    gh: &[(G, G)],
+    gh: &[(f64, f64)],
     unit_hessians: bool,
 ) {
     let gh = &gh[..n];
     if unit_hessians {
         for (k, &(g, _)) in gh.iter().enumerate() {
             let b = &mut out[bin_of(k) as usize];
-            b.g += g.into();
+            b.g += g;
             b.n += 1;
         }
         out.iter_mut().for_each(|b| b.h = f64::from(b.n));
     } else {
         for (k, &(g, h)) in gh.iter().enumerate() {
             let b = &mut out[bin_of(k) as usize];
-            b.g += g.into();
-            b.h += h.into();
+            b.g += g;
+            b.h += h;
             b.n += 1;
         }
     }

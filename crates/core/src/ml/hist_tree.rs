@@ -13,9 +13,10 @@
 //!
 //! The passes over a node read as few bytes as they can, which is what keeps
 //! a million-row fit in cache: one-byte bins when every feature has at most
-//! 256, (gradient, hessian) pairs read together (`f32` for boosting), the
-//! node's gradients gathered once into row order, and none of that for the
-//! root, which reads every column straight through.
+//! 256, (gradient, hessian) pairs read together, the node's gradients
+//! gathered once into row order, and none of that for the root, which reads
+//! every column straight through. Gradients stay f64: f32 ones (scikit-learn's
+//! choice) were 5% faster at a million rows and moved a 1k-row AUC by 0.006.
 
 use std::collections::BinaryHeap;
 
@@ -24,7 +25,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::binning::BinnedData;
-use super::hist_split::{feature_histogram, partition_slice, scan, Bin, Gradient, Key, Split};
+use super::hist_split::{feature_histogram, partition_slice, scan, Bin, Key, Split};
 use super::tree::LEAF;
 
 /// Resolved hyperparameters of one gradient tree.
@@ -81,16 +82,16 @@ struct Cand {
     split: Option<Split>,
 }
 
-struct Builder<'a, G> {
+struct Builder<'a> {
     data: &'a BinnedData,
     /// Each row's (gradient, hessian): one read fetches both.
-    gh: &'a [(G, G)],
+    gh: &'a [(f64, f64)],
     cfg: GradConfig,
     rows: Vec<u32>,
     scratch: Vec<u32>,
     groups: Vec<(u16, Bin)>,
     sorted: Vec<(u16, f64, f64)>,
-    ordered: Vec<(G, G)>,
+    ordered: Vec<(f64, f64)>,
     /// Every row's hessian is exactly 1 (squared error without weights): the
     /// hessian sums are the counts, and are not summed.
     unit_hessians: bool,
@@ -100,9 +101,9 @@ struct Builder<'a, G> {
 
 /// Grows one tree on `rows` (the samples with a positive weight) from each
 /// row's (gradient, hessian) in `gh`, which already include the weights.
-pub(crate) fn build_grad_tree<G: Gradient>(
+pub(crate) fn build_grad_tree(
     data: &BinnedData,
-    gh: &[(G, G)],
+    gh: &[(f64, f64)],
     rows: Vec<u32>,
     cfg: GradConfig,
     rng: &mut ChaCha8Rng,
@@ -116,7 +117,7 @@ pub(crate) fn build_grad_tree<G: Gradient>(
         groups: Vec::new(),
         sorted: Vec::new(),
         ordered: Vec::new(),
-        unit_hessians: rows.iter().all(|&s| gh[s as usize].1.into() == 1.0),
+        unit_hessians: rows.iter().all(|&s| gh[s as usize].1 == 1.0),
         rows,
         perm: (0..d).collect(),
         tree: GradTree {
@@ -129,7 +130,7 @@ pub(crate) fn build_grad_tree<G: Gradient>(
     b.tree
 }
 
-impl<G: Gradient> Builder<'_, G> {
+impl Builder<'_> {
     fn new_node(&mut self) -> usize {
         self.tree.feature.push(LEAF);
         self.tree.threshold.push(0.0);
@@ -141,8 +142,8 @@ impl<G: Gradient> Builder<'_, G> {
     fn grow(&mut self, rng: &mut ChaCha8Rng) {
         let (mut g, mut h) = (0.0, 0.0);
         for &s in &self.rows {
-            g += self.gh[s as usize].0.into();
-            h += self.gh[s as usize].1.into();
+            g += self.gh[s as usize].0;
+            h += self.gh[s as usize].1;
         }
         let node = self.new_node();
         let mut root = Cand {
@@ -291,8 +292,8 @@ impl<G: Gradient> Builder<'_, G> {
         for &s in rows {
             let s = s as usize;
             let b = &mut out[column[s] as usize];
-            b.g += self.gh[s].0.into();
-            b.h += self.gh[s].1.into();
+            b.g += self.gh[s].0;
+            b.h += self.gh[s].1;
             b.n += 1;
         }
         out
@@ -389,8 +390,7 @@ impl<G: Gradient> Builder<'_, G> {
             self.sorted.clear();
             for &s in rows {
                 let s = s as usize;
-                self.sorted
-                    .push((column[s], self.gh[s].0.into(), self.gh[s].1.into()));
+                self.sorted.push((column[s], self.gh[s].0, self.gh[s].1));
             }
             self.sorted.sort_by_key(|t| t.0);
             for &(bin, g, h) in &self.sorted {
