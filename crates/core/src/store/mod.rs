@@ -16,6 +16,7 @@ mod registry;
 mod registry_meta;
 mod registry_policy;
 mod run_control;
+mod run_logging;
 mod runs;
 mod tracking;
 mod tracking_search;
