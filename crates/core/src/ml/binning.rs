@@ -25,9 +25,7 @@ pub(crate) struct BinnedData {
     pub edges: Vec<Vec<f64>>,
     /// Per feature and bin, the smallest and largest training value in it.
     pub ranges: Vec<Vec<(f64, f64)>>,
-    /// `bins` in one byte each when every feature has at most 256 bins (the
-    /// default 255), else empty: the gradient learner's passes over a node
-    /// then read half the bytes.
+    /// `bins` in one byte each, or empty: see [`BinnedData::add_narrow`].
     pub narrow: Vec<u8>,
 }
 
@@ -38,7 +36,16 @@ impl BinnedData {
         &self.bins[f * self.n_rows..(f + 1) * self.n_rows]
     }
 
-    /// The bins of feature `f` in one byte each, when they fit.
+    /// Adds a one-byte copy of the bins when every feature has at most 256
+    /// (the default 255): the gradient learner's passes over a node then read
+    /// half the bytes. Only that learner reads it, so only it pays for it.
+    pub fn add_narrow(&mut self) {
+        if self.edges.iter().all(|e| e.len() < 256) {
+            self.narrow = self.bins.iter().map(|&b| b as u8).collect();
+        }
+    }
+
+    /// The bins of feature `f` in one byte each, when they were added.
     #[inline]
     pub fn narrow_column(&self, f: usize) -> Option<&[u8]> {
         self.narrow.get(f * self.n_rows..(f + 1) * self.n_rows)
@@ -148,17 +155,12 @@ pub(crate) fn bin_features(x: ArrayView2<'_, f64>, n_bins: usize) -> Result<Binn
         bins.extend_from_slice(&b);
         ranges.push(r);
     }
-    let narrow = if edges.iter().all(|e| e.len() < 256) {
-        bins.iter().map(|&b| b as u8).collect()
-    } else {
-        Vec::new()
-    };
     Ok(BinnedData {
         n_rows,
         bins,
         edges,
         ranges,
-        narrow,
+        narrow: Vec::new(),
     })
 }
 

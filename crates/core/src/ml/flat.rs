@@ -187,3 +187,32 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(
         .deserialize(body)
         .map_err(|e| corrupt(e.to_string()))
 }
+
+/// [`decode`] of the current `version`, or of a version 1 artifact read as `V1`
+/// and brought forward by `upgrade` (the type's `try_from` then validates it).
+pub(crate) fn decode_or_v1<T, D, V1>(
+    magic: &[u8; 8],
+    version: u32,
+    bytes: &[u8],
+    upgrade: impl FnOnce(V1) -> D,
+) -> super::Result<T>
+where
+    T: serde::de::DeserializeOwned + TryFrom<D, Error = String>,
+    V1: serde::de::DeserializeOwned,
+{
+    match decode(magic, version, bytes) {
+        Err(super::MlError::UnsupportedVersion { found: 1, .. }) => {
+            let old: V1 = decode(magic, 1, bytes)?;
+            T::try_from(upgrade(old)).map_err(super::MlError::CorruptArtifact)
+        }
+        other => other,
+    }
+}
+
+/// Importances read from an artifact: none, or one finite value per feature.
+pub(crate) fn check_importances(v: &[f64], n_features: usize) -> Result<(), String> {
+    if !v.is_empty() && (v.len() != n_features || !v.iter().all(|x| x.is_finite())) {
+        return Err("invalid feature importances".into());
+    }
+    Ok(())
+}

@@ -196,7 +196,8 @@ impl GradientBoostingParams {
             max_features: d,
             parallel: true,
         };
-        let binned = bin_features(x, self.n_bins)?;
+        let mut binned = bin_features(x, self.n_bins)?;
+        binned.add_narrow();
         let mut raw = vec![baseline; n];
         let mut gh = vec![(0.0f64, 0.0f64); n];
         let mut trees = FlatTrees::default();

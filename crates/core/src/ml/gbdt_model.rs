@@ -3,10 +3,10 @@
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use super::flat::{decode, encode, padded, FlatTrees};
+use super::flat::{check_importances, decode_or_v1, encode, padded, FlatTrees};
 use super::gbdt::{sigmoid, GbdtLoss, GradientBoostingParams};
-use super::regressor::{check_importances, predict_rows};
-use super::{normalised, MlError, Result};
+use super::regressor::predict_rows;
+use super::{normalised, Result};
 
 /// Magic bytes of a [`GradientBoostingModel`] artifact.
 pub const GBDT_MAGIC: [u8; 8] = *b"IMGBDT\0\0";
@@ -166,20 +166,15 @@ impl GradientBoostingModel {
     /// Loads and validates an artifact written by [`Self::to_bytes`] (or by
     /// a build that wrote version 1).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        match decode(&GBDT_MAGIC, GBDT_FORMAT_VERSION, bytes) {
-            Err(MlError::UnsupportedVersion { found: 1, .. }) => {
-                let v1: GbdtDataV1 = decode(&GBDT_MAGIC, 1, bytes)?;
-                let data = GbdtData {
-                    params: v1.params,
-                    n_features: v1.n_features,
-                    baseline: v1.baseline,
-                    trees: v1.trees,
-                    validation_loss: v1.validation_loss,
-                    importances: Vec::new(),
-                };
-                data.try_into().map_err(MlError::CorruptArtifact)
+        decode_or_v1(&GBDT_MAGIC, GBDT_FORMAT_VERSION, bytes, |v1: GbdtDataV1| {
+            GbdtData {
+                params: v1.params,
+                n_features: v1.n_features,
+                baseline: v1.baseline,
+                trees: v1.trees,
+                validation_loss: v1.validation_loss,
+                importances: Vec::new(),
             }
-            other => other,
-        }
+        })
     }
 }

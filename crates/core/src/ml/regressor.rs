@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::binning::bin_features;
-use super::flat::{decode, encode, padded, FlatTrees};
+use super::flat::{check_importances, decode_or_v1, encode, padded, FlatTrees};
 use super::forest::RandomForestParams;
 use super::hist_tree::{build_grad_tree, GradConfig, GradTree};
 use super::{check_finite, forest_importances, seeded_rng, MlError, Result};
@@ -159,7 +159,8 @@ impl RandomForestParams {
             max_features: self.max_features.resolve(d)?,
             parallel: false,
         };
-        let binned = bin_features(x, self.n_bins)?;
+        let mut binned = bin_features(x, self.n_bins)?;
+        binned.add_narrow();
         Ok((0..self.n_estimators)
             .into_par_iter()
             .map(|t| {
@@ -233,28 +234,18 @@ impl RandomForestRegressor {
     /// Loads and validates an artifact written by [`Self::to_bytes`] (or by
     /// a build that wrote version 1).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        match decode(&REGRESSOR_MAGIC, REGRESSOR_FORMAT_VERSION, bytes) {
-            Err(MlError::UnsupportedVersion { found: 1, .. }) => {
-                let v1: RegressorDataV1 = decode(&REGRESSOR_MAGIC, 1, bytes)?;
-                let data = RegressorData {
-                    params: v1.params,
-                    n_features: v1.n_features,
-                    trees: v1.trees,
-                    importances: Vec::new(),
-                };
-                data.try_into().map_err(MlError::CorruptArtifact)
-            }
-            other => other,
-        }
+        decode_or_v1(
+            &REGRESSOR_MAGIC,
+            REGRESSOR_FORMAT_VERSION,
+            bytes,
+            |v1: RegressorDataV1| RegressorData {
+                params: v1.params,
+                n_features: v1.n_features,
+                trees: v1.trees,
+                importances: Vec::new(),
+            },
+        )
     }
-}
-
-/// Importances read from an artifact: none, or one finite value per feature.
-pub(crate) fn check_importances(v: &[f64], n_features: usize) -> std::result::Result<(), String> {
-    if !v.is_empty() && (v.len() != n_features || !v.iter().all(|x| x.is_finite())) {
-        return Err("invalid feature importances".into());
-    }
-    Ok(())
 }
 
 /// Applies `f` to every row of `x` in parallel (64 rows per task).
