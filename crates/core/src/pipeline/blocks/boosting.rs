@@ -3,14 +3,13 @@
 //! so a run is the same whatever the data size). Every trainer also takes `target` and
 //! `features`.
 
-use super::train::{fit, Columns, Learner};
+use super::train::{fit, fit_regressor, Columns, Learner};
 use super::trainers::{check_threshold, half};
 use super::Output;
 use crate::error::{Error, Result};
 use crate::ml::{GbdtLoss, GradientBoostingParams};
 use crate::pipeline::engine::BlockContext;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// A boosting trainer's config, shared by the classifier and the regressor.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -161,10 +160,6 @@ pub(super) mod gradient_boosting_regressor {
         inputs: Vec<Output>,
     ) -> Result<Output> {
         let learner = Learner::Boosting(config.params(GbdtLoss::SquaredError));
-        let mut hyper = serde_json::to_value(&config)?;
-        if let Value::Object(map) = &mut hyper {
-            map.remove("threshold");
-        }
-        fit(ctx, inputs, learner, config.columns(), 0.5, hyper).await
+        fit_regressor(ctx, inputs, learner, config.columns(), &config).await
     }
 }

@@ -62,6 +62,22 @@ pub struct Columns {
     pub features: Option<Vec<String>>,
 }
 
+/// [`fit`] for a regressor whose config is shared with a classifier: the config is its
+/// hyperparameters, without the classifier's `threshold`.
+pub(super) async fn fit_regressor(
+    ctx: &BlockContext,
+    inputs: Vec<Output>,
+    learner: Learner,
+    columns: Columns,
+    config: &impl Serialize,
+) -> Result<Output> {
+    let mut hyperparameters = serde_json::to_value(config)?;
+    if let Value::Object(map) = &mut hyperparameters {
+        map.remove("threshold");
+    }
+    fit(ctx, inputs, learner, columns, 0.5, hyperparameters).await
+}
+
 /// Fit `learner` on the single upstream dataset and log the test metrics.
 pub(super) async fn fit(
     ctx: &BlockContext,

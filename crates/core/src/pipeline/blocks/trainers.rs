@@ -1,7 +1,7 @@
 //! The trainer kinds and their configs (scikit-learn's names and defaults where they exist).
 //! Every trainer also takes `target` (the label) and `features` (default: all other columns).
 
-use super::train::{fit, Columns, Learner};
+use super::train::{fit, fit_regressor, Columns, Learner};
 use super::Output;
 use crate::error::{Error, Result};
 use crate::ml::linear::LinearParams;
@@ -153,11 +153,7 @@ pub(super) mod random_forest_regressor {
         inputs: Vec<Output>,
     ) -> Result<Output> {
         let learner = Learner::ForestRegressor(config.params()?);
-        let mut hyper = serde_json::to_value(&config)?;
-        if let Value::Object(map) = &mut hyper {
-            map.remove("threshold");
-        }
-        fit(ctx, inputs, learner, config.columns(), 0.5, hyper).await
+        fit_regressor(ctx, inputs, learner, config.columns(), &config).await
     }
 }
 
