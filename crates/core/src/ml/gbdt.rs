@@ -6,13 +6,14 @@
 
 use ndarray::ArrayView2;
 use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::binning::{bin_features, MAX_BINS};
+use super::binning::{bin_features, BinnedData, MAX_BINS};
 use super::flat::FlatTrees;
 pub use super::gbdt_model::GradientBoostingModel;
-use super::hist_tree::{build_grad_tree, GradConfig};
+use super::hist_tree::{build_grad_tree, GradConfig, GradTree};
 use super::regressor::check_regression_input;
 use super::{seeded_rng, MlError, Result};
 
@@ -199,7 +200,11 @@ impl GradientBoostingParams {
         let mut binned = bin_features(x, self.n_bins)?;
         binned.add_narrow();
         let mut raw = vec![baseline; n];
-        let mut gh = vec![(0.0f64, 0.0f64); n];
+        let mut gradients = if loss == GbdtLoss::SquaredError && w.iter().all(|&v| v == 1.0) {
+            Gradients::Unit(vec![0.0; n])
+        } else {
+            Gradients::Pairs(vec![(0.0, 0.0); n])
+        };
         let mut trees = FlatTrees::default();
         let mut rng = seeded_rng(self.random_state, 0);
         let mut val_loss = Vec::new();
@@ -218,18 +223,11 @@ impl GradientBoostingParams {
             val_loss.push(loss_of(&val_raw, &val));
         }
         for _ in 0..self.max_iter {
-            gh.par_iter_mut().enumerate().for_each(|(i, gh)| {
-                let (a, b) = grad_hess(loss, raw[i], y[i]);
-                *gh = (a * w[i], b * w[i]);
-            });
-            let tree = build_grad_tree(&binned, &gh, train.clone(), cfg, &mut rng);
-            for (leaf, &(s, e)) in tree.leaf_rows.iter().enumerate() {
-                let v = self.learning_rate * tree.leaf_values[leaf];
-                for &i in &tree.rows[s..e] {
-                    raw[i as usize] += v;
-                }
-            }
+            gradients.refresh(loss, &raw, y, &w);
+            let tree = gradients.grow(&binned, train.clone(), cfg, &mut rng);
+            add_leaf_values(&mut raw, &tree, self.learning_rate);
             trees.push(&tree, self.learning_rate);
+
             for (acc, g) in gains.iter_mut().zip(&tree.importances) {
                 *acc += g.max(0.0);
             }
@@ -262,6 +260,62 @@ impl GradientBoostingParams {
             gains,
         ))
     }
+}
+
+/// Each row's gradient statistics, refreshed every iteration: the gradient
+/// alone when every hessian is 1 (squared error with unit weights).
+enum Gradients {
+    Unit(Vec<f64>),
+    Pairs(Vec<(f64, f64)>),
+}
+
+impl Gradients {
+    fn refresh(&mut self, loss: GbdtLoss, raw: &[f64], y: &[f64], w: &[f64]) {
+        match self {
+            Gradients::Unit(g) => g.par_iter_mut().enumerate().for_each(|(i, g)| {
+                *g = grad_hess(loss, raw[i], y[i]).0;
+            }),
+            Gradients::Pairs(gh) => gh.par_iter_mut().enumerate().for_each(|(i, gh)| {
+                let (a, b) = grad_hess(loss, raw[i], y[i]);
+                *gh = (a * w[i], b * w[i]);
+            }),
+        }
+    }
+
+    fn grow(
+        &self,
+        binned: &BinnedData,
+        rows: Vec<u32>,
+        cfg: GradConfig,
+        rng: &mut ChaCha8Rng,
+    ) -> GradTree {
+        match self {
+            Gradients::Unit(g) => build_grad_tree(binned, g, rows, cfg, rng),
+            Gradients::Pairs(gh) => build_grad_tree(binned, gh, rows, cfg, rng),
+        }
+    }
+}
+
+/// Adds `scale` times each training row's leaf value to its raw score. A
+/// leaf's rows are ascending, so each block of `raw` finds its share of every
+/// leaf by binary search, and the blocks are updated in parallel.
+fn add_leaf_values(raw: &mut [f64], tree: &GradTree, scale: f64) {
+    const BLOCK: usize = 1 << 16;
+    raw.par_chunks_mut(BLOCK)
+        .enumerate()
+        .for_each(|(b, block)| {
+            let lo = (b * BLOCK) as u32;
+            let hi = lo + block.len() as u32;
+            for (&(s, e), &value) in tree.leaf_rows.iter().zip(&tree.leaf_values) {
+                let rows = &tree.rows[s..e];
+                let v = scale * value;
+                let from = rows.partition_point(|&r| r < lo);
+                let to = rows.partition_point(|&r| r < hi);
+                for &r in &rows[from..to] {
+                    block[(r - lo) as usize] += v;
+                }
+            }
+        });
 }
 
 pub(super) fn sigmoid(z: f64) -> f64 {

@@ -9,6 +9,36 @@ use std::cmp::Ordering;
 use super::binning::BinnedData;
 use super::hist_tree::GradConfig;
 
+/// One row's gradient statistics: `(gradient, hessian)`, or the gradient
+/// alone when every hessian is exactly 1 (squared error without weights),
+/// which halves what the passes over a node read.
+pub(crate) trait Grad: Copy + Default + Send + Sync {
+    /// Whether the hessian is always 1: a sum of hessians is then a count.
+    const UNIT: bool;
+    fn g(self) -> f64;
+    fn h(self) -> f64;
+}
+
+impl Grad for f64 {
+    const UNIT: bool = true;
+    fn g(self) -> f64 {
+        self
+    }
+    fn h(self) -> f64 {
+        1.0
+    }
+}
+
+impl Grad for (f64, f64) {
+    const UNIT: bool = false;
+    fn g(self) -> f64 {
+        self.0
+    }
+    fn h(self) -> f64 {
+        self.1
+    }
+}
+
 /// Gradient statistics of one bin.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Bin {
@@ -99,60 +129,71 @@ pub(crate) fn scan(
     groups > 1
 }
 
-/// The histogram of feature `f` over a node's `rows`, whose gradients and
-/// hessians `gh` are in row order (`in_place`: the rows are all the data's, in
-/// order, so the column is read straight through).
-pub(crate) fn feature_histogram(
+/// The histogram of feature `f` over a node's `rows`, whose gradient
+/// statistics `gh` are in row order (`in_place`: the rows are all the data's,
+/// in order, so the column is read straight through).
+pub(crate) fn feature_histogram<T: Grad>(
     data: &BinnedData,
     f: usize,
     rows: &[u32],
     in_place: bool,
-    gh: &[(f64, f64)],
-    unit_hessians: bool,
+    gh: &[T],
 ) -> Vec<Bin> {
     let mut out = vec![Bin::default(); data.n_bins(f)];
-    let (n, unit) = (rows.len(), unit_hessians);
+    let n = rows.len();
     match (data.narrow_column(f), in_place) {
-        (Some(c), true) => accumulate(&mut out, n, |k| c[k].into(), gh, unit),
-        (Some(c), false) => accumulate(&mut out, n, |k| c[rows[k] as usize].into(), gh, unit),
+        (Some(c), true) => accumulate(&mut out, n, |k| c[k].into(), gh),
+        (Some(c), false) => accumulate(&mut out, n, |k| c[rows[k] as usize].into(), gh),
         (None, true) => {
             let c = data.column(f);
-            accumulate(&mut out, n, |k| c[k], gh, unit)
+            accumulate(&mut out, n, |k| c[k], gh)
         }
         (None, false) => {
             let c = data.column(f);
-            accumulate(&mut out, n, |k| c[rows[k] as usize], gh, unit)
+            accumulate(&mut out, n, |k| c[rows[k] as usize], gh)
         }
     }
     out
 }
 
-/// Adds the gradient and hessian of each of the `n` rows to the bin `bin_of`
-/// gives for it. With unit hessians only gradients are summed: a bin's
-/// hessian sum is its count, exactly what summing the ones would give.
+/// Adds the statistics of each of the `n` rows to the bin `bin_of` gives for
+/// it. With unit hessians only gradients are summed: a bin's hessian sum is
+/// its count, exactly what summing the ones would give.
+///
+/// A feature with few bins sees runs of rows in the same bin, and each
+/// addition would wait for the previous one to the same bin: such a feature
+/// adds row `k` into lane `k % LANES` of its bin, and the lanes are summed at
+/// the end, in a fixed order.
 #[inline(always)]
-fn accumulate(
-    out: &mut [Bin],
-    n: usize,
-    bin_of: impl Fn(usize) -> u16,
-    gh: &[(f64, f64)],
-    unit_hessians: bool,
-) {
+fn accumulate<T: Grad>(out: &mut [Bin], n: usize, bin_of: impl Fn(usize) -> u16, gh: &[T]) {
+    const LANES: usize = 4;
     let gh = &gh[..n];
-    if unit_hessians {
-        for (k, &(g, _)) in gh.iter().enumerate() {
-            let b = &mut out[bin_of(k) as usize];
-            b.g += g;
-            b.n += 1;
-        }
-        out.iter_mut().for_each(|b| b.h = f64::from(b.n));
+    if out.len() > 64 {
+        add_rows::<T, 1>(out, &bin_of, gh);
     } else {
-        for (k, &(g, h)) in gh.iter().enumerate() {
-            let b = &mut out[bin_of(k) as usize];
-            b.g += g;
-            b.h += h;
-            b.n += 1;
+        let mut lanes = vec![Bin::default(); out.len() * LANES];
+        add_rows::<T, LANES>(&mut lanes, &bin_of, gh);
+        for (b, l) in out.iter_mut().zip(lanes.chunks_exact(LANES)) {
+            b.g = (l[0].g + l[1].g) + (l[2].g + l[3].g);
+            b.h = (l[0].h + l[1].h) + (l[2].h + l[3].h);
+            b.n = (l[0].n + l[1].n) + (l[2].n + l[3].n);
         }
+    }
+    if T::UNIT {
+        out.iter_mut().for_each(|b| b.h = f64::from(b.n));
+    }
+}
+
+/// Row `k` goes to slot `bin_of(k) * L + k % L`.
+#[inline(always)]
+fn add_rows<T: Grad, const L: usize>(out: &mut [Bin], bin_of: impl Fn(usize) -> u16, gh: &[T]) {
+    for (k, &x) in gh.iter().enumerate() {
+        let b = &mut out[usize::from(bin_of(k)) * L + k % L];
+        b.g += x.g();
+        if !T::UNIT {
+            b.h += x.h();
+        }
+        b.n += 1;
     }
 }
 
@@ -164,8 +205,9 @@ pub(crate) fn partition_slice(
     goes_left: impl Fn(u32) -> bool,
     scratch: &mut Vec<u32>,
 ) -> usize {
-    scratch.clear();
-    scratch.resize(rows.len(), 0);
+    if scratch.len() < rows.len() {
+        scratch.resize(rows.len(), 0);
+    }
     let (mut left, mut right) = (0, 0);
     for read in 0..rows.len() {
         let s = rows[read];

@@ -13,10 +13,13 @@
 //!
 //! The passes over a node read as few bytes as they can, which is what keeps
 //! a million-row fit in cache: one-byte bins when every feature has at most
-//! 256, (gradient, hessian) pairs read together, the node's gradients
-//! gathered once into row order, and none of that for the root, which reads
-//! every column straight through. Gradients stay f64: f32 ones (scikit-learn's
-//! choice) were 5% faster at a million rows and moved a 1k-row AUC by 0.006.
+//! 256, (gradient, hessian) pairs read together, or gradients alone when every
+//! hessian is 1 ([`Grad`]), the node's gradients gathered once into row order,
+//! and none of that for the root, which reads every column straight through.
+//! Gradients stay f64: f32 ones (scikit-learn's choice) were 5% faster at a
+//! million rows and moved a 1k-row AUC by 0.006. Large nodes are partitioned
+//! in parallel chunks, and the root's sums are taken in fixed blocks: the
+//! order of every sum depends on the data alone.
 
 use std::collections::BinaryHeap;
 
@@ -25,7 +28,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::binning::BinnedData;
-use super::hist_split::{feature_histogram, partition_slice, scan, Bin, Key, Split};
+use super::hist_split::{feature_histogram, partition_slice, scan, Bin, Grad, Key, Split};
 use super::tree::LEAF;
 
 /// Resolved hyperparameters of one gradient tree.
@@ -82,28 +85,25 @@ struct Cand {
     split: Option<Split>,
 }
 
-struct Builder<'a> {
+struct Builder<'a, T: Grad> {
     data: &'a BinnedData,
-    /// Each row's (gradient, hessian): one read fetches both.
-    gh: &'a [(f64, f64)],
+    /// Each row's gradient statistics.
+    gh: &'a [T],
     cfg: GradConfig,
     rows: Vec<u32>,
     scratch: Vec<u32>,
     groups: Vec<(u16, Bin)>,
     sorted: Vec<(u16, f64, f64)>,
-    ordered: Vec<(f64, f64)>,
-    /// Every row's hessian is exactly 1 (squared error without weights): the
-    /// hessian sums are the counts, and are not summed.
-    unit_hessians: bool,
+    ordered: Vec<T>,
     perm: Vec<usize>,
     tree: GradTree,
 }
 
 /// Grows one tree on `rows` (the samples with a positive weight) from each
 /// row's (gradient, hessian) in `gh`, which already include the weights.
-pub(crate) fn build_grad_tree(
+pub(crate) fn build_grad_tree<T: Grad>(
     data: &BinnedData,
-    gh: &[(f64, f64)],
+    gh: &[T],
     rows: Vec<u32>,
     cfg: GradConfig,
     rng: &mut ChaCha8Rng,
@@ -117,7 +117,6 @@ pub(crate) fn build_grad_tree(
         groups: Vec::new(),
         sorted: Vec::new(),
         ordered: Vec::new(),
-        unit_hessians: rows.iter().all(|&s| gh[s as usize].1 == 1.0),
         rows,
         perm: (0..d).collect(),
         tree: GradTree {
@@ -130,7 +129,32 @@ pub(crate) fn build_grad_tree(
     b.tree
 }
 
-impl Builder<'_> {
+/// The sums of the gradients and hessians of `rows`, and whether every
+/// hessian is exactly 1. Summed in blocks of four lanes (independent additions
+/// instead of one long chain), the blocks in order: the same sums whatever the
+/// thread count.
+fn root_sums<T: Grad>(gh: &[T], rows: &[u32], parallel: bool) -> (f64, f64) {
+    const BLOCK: usize = 1 << 14;
+    let block = |rows: &[u32]| {
+        let (mut g, mut h) = ([0.0; 4], [0.0; 4]);
+        for (k, &s) in rows.iter().enumerate() {
+            let x = gh[s as usize];
+            g[k % 4] += x.g();
+            h[k % 4] += x.h();
+        }
+        ((g[0] + g[1]) + (g[2] + g[3]), (h[0] + h[1]) + (h[2] + h[3]))
+    };
+    let blocks: Vec<(f64, f64)> = if parallel {
+        rows.par_chunks(BLOCK).map(block).collect()
+    } else {
+        rows.chunks(BLOCK).map(block).collect()
+    };
+    blocks
+        .iter()
+        .fold((0.0, 0.0), |(g, h), &(a, b)| (g + a, h + b))
+}
+
+impl<T: Grad> Builder<'_, T> {
     fn new_node(&mut self) -> usize {
         self.tree.feature.push(LEAF);
         self.tree.threshold.push(0.0);
@@ -140,11 +164,7 @@ impl Builder<'_> {
     }
 
     fn grow(&mut self, rng: &mut ChaCha8Rng) {
-        let (mut g, mut h) = (0.0, 0.0);
-        for &s in &self.rows {
-            g += self.gh[s as usize].0;
-            h += self.gh[s as usize].1;
-        }
+        let (g, h) = root_sums(self.gh, &self.rows, self.cfg.parallel);
         let node = self.new_node();
         let mut root = Cand {
             node,
@@ -257,8 +277,9 @@ impl Builder<'_> {
     }
 
     /// Stable partition of `rows[start..end]`: rows with `bin <= split_bin`
-    /// first. A large node is partitioned in chunks in parallel, then the
-    /// chunks' left parts and right parts are laid end to end: the same order.
+    /// first. A large node is split in chunks in parallel, each chunk's rows
+    /// sorted into a left and a right run of scratch, and the runs are then
+    /// copied back, lefts in chunk order then rights, each run by its own task.
     fn partition(&mut self, start: usize, end: usize, feature: usize, split_bin: u16) -> usize {
         const CHUNK: usize = 1 << 15;
         let (narrow, wide) = (self.data.narrow_column(feature), self.data.column(feature));
@@ -270,20 +291,39 @@ impl Builder<'_> {
         if !(self.cfg.parallel && rows.len() >= 2 * CHUNK) {
             return start + partition_slice(rows, goes_left, &mut self.scratch);
         }
-        let lefts: Vec<usize> = rows
-            .par_chunks_mut(CHUNK)
-            .map(|chunk| partition_slice(chunk, goes_left, &mut Vec::new()))
+        if self.scratch.len() < 2 * rows.len() {
+            self.scratch.resize(2 * rows.len(), 0);
+        }
+        // chunk i gets twice its length of scratch: room for all its rows on either side
+        let runs: Vec<(&[u32], &[u32])> = rows
+            .par_chunks(CHUNK)
+            .zip(self.scratch.par_chunks_mut(2 * CHUNK))
+            .map(|(chunk, room)| {
+                let (lefts, rights) = room.split_at_mut(chunk.len());
+                let (mut l, mut r) = (0, 0);
+                for &s in chunk {
+                    // written to both sides, only one cursor moves: no branch
+                    let left = usize::from(goes_left(s));
+                    lefts[l] = s;
+                    rights[r] = s;
+                    l += left;
+                    r += 1 - left;
+                }
+                (&lefts[..l], &rights[..r])
+            })
             .collect();
-        // [L0 R0 | L1 R1 | ...] -> [L0 L1 ... R0 R1 ...]
-        self.scratch.clear();
-        for (chunk, &l) in rows.chunks(CHUNK).zip(&lefts) {
-            self.scratch.extend_from_slice(&chunk[..l]);
+        let n_left: usize = runs.iter().map(|(l, _)| l.len()).sum();
+        let mut free = rows;
+        let mut copies = Vec::with_capacity(2 * runs.len());
+        for run in runs.iter().map(|r| r.0).chain(runs.iter().map(|r| r.1)) {
+            let (to, rest) = std::mem::take(&mut free).split_at_mut(run.len());
+            copies.push((to, run));
+            free = rest;
         }
-        for (chunk, &l) in rows.chunks(CHUNK).zip(&lefts) {
-            self.scratch.extend_from_slice(&chunk[l..]);
-        }
-        rows.copy_from_slice(&self.scratch);
-        start + lefts.iter().sum::<usize>()
+        copies
+            .into_par_iter()
+            .for_each(|(to, run)| to.copy_from_slice(run));
+        start + n_left
     }
 
     fn feature_hist(&self, f: usize, rows: &[u32]) -> Vec<Bin> {
@@ -292,8 +332,8 @@ impl Builder<'_> {
         for &s in rows {
             let s = s as usize;
             let b = &mut out[column[s] as usize];
-            b.g += self.gh[s].0;
-            b.h += self.gh[s].1;
+            b.g += self.gh[s].g();
+            b.h += self.gh[s].h();
             b.n += 1;
         }
         out
@@ -319,9 +359,8 @@ impl Builder<'_> {
             }
         }
         let gh = if in_place { self.gh } else { &self.ordered[..] };
-        let unit = self.unit_hessians;
         let data = self.data;
-        let one = |f: usize| feature_histogram(data, f, rows, in_place, gh, unit);
+        let one = |f: usize| feature_histogram(data, f, rows, in_place, gh);
         let d = data.edges.len();
         if parallel {
             (0..d).into_par_iter().map(one).collect()
@@ -390,7 +429,8 @@ impl Builder<'_> {
             self.sorted.clear();
             for &s in rows {
                 let s = s as usize;
-                self.sorted.push((column[s], self.gh[s].0, self.gh[s].1));
+                self.sorted
+                    .push((column[s], self.gh[s].g(), self.gh[s].h()));
             }
             self.sorted.sort_by_key(|t| t.0);
             for &(bin, g, h) in &self.sorted {
