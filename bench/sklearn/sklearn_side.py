@@ -4,7 +4,8 @@ Reads the CSV written by the Rust example (columns: part, label, target,
 10 features; part 0 = train, 1 = test), fits the four scikit-learn models with
 n_jobs=2 (HistGradientBoosting: OMP_NUM_THREADS=2, set by the caller), and
 prints one `model metric value` line per measurement. IRONMAGE_BENCH_MODELS
-(comma-separated names, default all) selects the models.
+(comma-separated names, default all) selects the models; every model is fitted
+IRONMAGE_BENCH_REPEATS times (default 3) and the median fit time is kept.
 """
 import os, sys, time
 import numpy as np
@@ -32,11 +33,15 @@ models = {
     'gb_cls': (HistGradientBoostingClassifier(max_iter=iters, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=20, early_stopping=False, random_state=0), label, 'auc'),
     'gb_reg': (HistGradientBoostingRegressor(max_iter=iters, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=20, early_stopping=False, random_state=0), target, 'rmse'),
 }
+repeats = max(1, int(os.environ.get('IRONMAGE_BENCH_REPEATS', '3')))
 wanted = os.environ.get('IRONMAGE_BENCH_MODELS', ','.join(models)).split(',')
 for name, (m, y, metric) in models.items():
     if name not in wanted:
         continue
-    t = time.perf_counter(); m.fit(Xtr, y[tr]); fit = time.perf_counter() - t
+    fits = []
+    for _ in range(repeats):
+        t = time.perf_counter(); m.fit(Xtr, y[tr]); fits.append(time.perf_counter() - t)
+    fit = float(np.median(fits))
     pred = (lambda r: m.predict_proba(r)[:, 1]) if metric == 'auc' else m.predict
     p1 = one_row(pred)
     t = time.perf_counter(); pred(X10k); p10k = time.perf_counter() - t
