@@ -81,6 +81,32 @@ fn fits_are_deterministic_across_thread_counts() {
     assert_eq!(one, run(3));
 }
 
+/// Large enough for the parallel paths of boosting: the chunked partition of
+/// nodes of 64k rows and more, histograms of nodes of 16k rows and more, and
+/// the root's sums over several blocks.
+#[test]
+fn boosting_on_large_nodes_is_deterministic_across_thread_counts() {
+    let (x, y) = regression_data(140_000, 0.5, 3);
+    let (xb, yb) = binary_data(140_000, 4);
+    let gb = GradientBoostingParams {
+        max_iter: 3,
+        ..Default::default()
+    };
+    let sq = GradientBoostingParams {
+        loss: GbdtLoss::SquaredError,
+        ..gb.clone()
+    };
+    let run = |t| {
+        in_pool(t, || {
+            (
+                gb.fit(xb.view(), &yb, None).unwrap().to_bytes().unwrap(),
+                sq.fit(x.view(), &y, None).unwrap().to_bytes().unwrap(),
+            )
+        })
+    };
+    assert_eq!(run(1), run(3));
+}
+
 #[test]
 fn gbdt_probabilities_sum_to_one_and_auc_is_high() {
     let (x, y) = binary_data(4000, 3);
