@@ -28,7 +28,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::binning::BinnedData;
-use super::hist_split::{feature_histogram, partition_slice, scan, Bin, Grad, Key, Split};
+use super::hist_split::{feature_histogram, node_sums, partition, scan, Bin, Grad, Key, Split};
 use super::tree::LEAF;
 
 /// Resolved hyperparameters of one gradient tree.
@@ -129,31 +129,6 @@ pub(crate) fn build_grad_tree<T: Grad>(
     b.tree
 }
 
-/// The sums of the gradients and hessians of `rows`, and whether every
-/// hessian is exactly 1. Summed in blocks of four lanes (independent additions
-/// instead of one long chain), the blocks in order: the same sums whatever the
-/// thread count.
-fn root_sums<T: Grad>(gh: &[T], rows: &[u32], parallel: bool) -> (f64, f64) {
-    const BLOCK: usize = 1 << 14;
-    let block = |rows: &[u32]| {
-        let (mut g, mut h) = ([0.0; 4], [0.0; 4]);
-        for (k, &s) in rows.iter().enumerate() {
-            let x = gh[s as usize];
-            g[k % 4] += x.g();
-            h[k % 4] += x.h();
-        }
-        ((g[0] + g[1]) + (g[2] + g[3]), (h[0] + h[1]) + (h[2] + h[3]))
-    };
-    let blocks: Vec<(f64, f64)> = if parallel {
-        rows.par_chunks(BLOCK).map(block).collect()
-    } else {
-        rows.chunks(BLOCK).map(block).collect()
-    };
-    blocks
-        .iter()
-        .fold((0.0, 0.0), |(g, h), &(a, b)| (g + a, h + b))
-}
-
 impl<T: Grad> Builder<'_, T> {
     fn new_node(&mut self) -> usize {
         self.tree.feature.push(LEAF);
@@ -164,7 +139,7 @@ impl<T: Grad> Builder<'_, T> {
     }
 
     fn grow(&mut self, rng: &mut ChaCha8Rng) {
-        let (g, h) = root_sums(self.gh, &self.rows, self.cfg.parallel);
+        let (g, h) = node_sums(self.gh, &self.rows, self.cfg.parallel);
         let node = self.new_node();
         let mut root = Cand {
             node,
@@ -277,53 +252,15 @@ impl<T: Grad> Builder<'_, T> {
     }
 
     /// Stable partition of `rows[start..end]`: rows with `bin <= split_bin`
-    /// first. A large node is split in chunks in parallel, each chunk's rows
-    /// sorted into a left and a right run of scratch, and the runs are then
-    /// copied back, lefts in chunk order then rights, each run by its own task.
+    /// of `feature` first; returns where the right rows start.
     fn partition(&mut self, start: usize, end: usize, feature: usize, split_bin: u16) -> usize {
-        const CHUNK: usize = 1 << 15;
         let (narrow, wide) = (self.data.narrow_column(feature), self.data.column(feature));
         let goes_left = |s: u32| match narrow {
             Some(c) => u16::from(c[s as usize]) <= split_bin,
             None => wide[s as usize] <= split_bin,
         };
         let rows = &mut self.rows[start..end];
-        if !(self.cfg.parallel && rows.len() >= 2 * CHUNK) {
-            return start + partition_slice(rows, goes_left, &mut self.scratch);
-        }
-        if self.scratch.len() < 2 * rows.len() {
-            self.scratch.resize(2 * rows.len(), 0);
-        }
-        // chunk i gets twice its length of scratch: room for all its rows on either side
-        let runs: Vec<(&[u32], &[u32])> = rows
-            .par_chunks(CHUNK)
-            .zip(self.scratch.par_chunks_mut(2 * CHUNK))
-            .map(|(chunk, room)| {
-                let (lefts, rights) = room.split_at_mut(chunk.len());
-                let (mut l, mut r) = (0, 0);
-                for &s in chunk {
-                    // written to both sides, only one cursor moves: no branch
-                    let left = usize::from(goes_left(s));
-                    lefts[l] = s;
-                    rights[r] = s;
-                    l += left;
-                    r += 1 - left;
-                }
-                (&lefts[..l], &rights[..r])
-            })
-            .collect();
-        let n_left: usize = runs.iter().map(|(l, _)| l.len()).sum();
-        let mut free = rows;
-        let mut copies = Vec::with_capacity(2 * runs.len());
-        for run in runs.iter().map(|r| r.0).chain(runs.iter().map(|r| r.1)) {
-            let (to, rest) = std::mem::take(&mut free).split_at_mut(run.len());
-            copies.push((to, run));
-            free = rest;
-        }
-        copies
-            .into_par_iter()
-            .for_each(|(to, run)| to.copy_from_slice(run));
-        start + n_left
+        start + partition(rows, goes_left, self.cfg.parallel, &mut self.scratch)
     }
 
     fn feature_hist(&self, f: usize, rows: &[u32]) -> Vec<Bin> {
