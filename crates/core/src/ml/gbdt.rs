@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::binning::{bin_features, BinnedData, MAX_BINS};
 use super::flat::FlatTrees;
 pub use super::gbdt_model::GradientBoostingModel;
-use super::hist_tree::{build_grad_tree, GradConfig, GradTree};
+use super::hist_tree::{build_grad_tree, Buffers, GradConfig, GradTree};
 use super::regressor::check_regression_input;
 use super::{seeded_rng, MlError, Result};
 
@@ -200,11 +200,8 @@ impl GradientBoostingParams {
         let mut binned = bin_features(x, self.n_bins)?;
         binned.add_narrow();
         let mut raw = vec![baseline; n];
-        let mut gradients = if loss == GbdtLoss::SquaredError && w.iter().all(|&v| v == 1.0) {
-            Gradients::Unit(vec![0.0; n])
-        } else {
-            Gradients::Pairs(vec![(0.0, 0.0); n])
-        };
+        let unit = loss == GbdtLoss::SquaredError && w.iter().all(|&v| v == 1.0);
+        let mut gradients = Gradients::new(n, unit);
         let mut trees = FlatTrees::default();
         let mut rng = seeded_rng(self.random_state, 0);
         let mut val_loss = Vec::new();
@@ -263,19 +260,28 @@ impl GradientBoostingParams {
 }
 
 /// Each row's gradient statistics, refreshed every iteration: the gradient
-/// alone when every hessian is 1 (squared error with unit weights).
+/// alone when every hessian is 1 (squared error with unit weights); with the
+/// buffers that growing each tree reuses.
 enum Gradients {
-    Unit(Vec<f64>),
-    Pairs(Vec<(f64, f64)>),
+    Unit(Vec<f64>, Buffers<f64>),
+    Pairs(Vec<(f64, f64)>, Buffers<(f64, f64)>),
 }
 
 impl Gradients {
+    fn new(n: usize, unit: bool) -> Self {
+        if unit {
+            Gradients::Unit(vec![0.0; n], Buffers::default())
+        } else {
+            Gradients::Pairs(vec![(0.0, 0.0); n], Buffers::default())
+        }
+    }
+
     fn refresh(&mut self, loss: GbdtLoss, raw: &[f64], y: &[f64], w: &[f64]) {
         match self {
-            Gradients::Unit(g) => g.par_iter_mut().enumerate().for_each(|(i, g)| {
+            Gradients::Unit(g, _) => g.par_iter_mut().enumerate().for_each(|(i, g)| {
                 *g = grad_hess(loss, raw[i], y[i]).0;
             }),
-            Gradients::Pairs(gh) => gh.par_iter_mut().enumerate().for_each(|(i, gh)| {
+            Gradients::Pairs(gh, _) => gh.par_iter_mut().enumerate().for_each(|(i, gh)| {
                 let (a, b) = grad_hess(loss, raw[i], y[i]);
                 *gh = (a * w[i], b * w[i]);
             }),
@@ -283,15 +289,15 @@ impl Gradients {
     }
 
     fn grow(
-        &self,
+        &mut self,
         binned: &BinnedData,
         rows: Vec<u32>,
         cfg: GradConfig,
         rng: &mut ChaCha8Rng,
     ) -> GradTree {
         match self {
-            Gradients::Unit(g) => build_grad_tree(binned, g, rows, cfg, rng),
-            Gradients::Pairs(gh) => build_grad_tree(binned, gh, rows, cfg, rng),
+            Gradients::Unit(g, buffers) => build_grad_tree(binned, g, rows, cfg, rng, buffers),
+            Gradients::Pairs(gh, buffers) => build_grad_tree(binned, gh, rows, cfg, rng, buffers),
         }
     }
 }

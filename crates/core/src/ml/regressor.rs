@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::binning::bin_features;
 use super::flat::{check_importances, decode_or_v1, encode, padded, FlatTrees};
 use super::forest::RandomForestParams;
-use super::hist_tree::{build_grad_tree, GradConfig, GradTree};
+use super::hist_tree::{build_grad_tree, Buffers, GradConfig, GradTree};
 use super::{check_finite, forest_importances, seeded_rng, MlError, Result};
 
 /// Magic bytes of a [`RandomForestRegressor`] artifact.
@@ -178,7 +178,7 @@ impl RandomForestParams {
                     })
                     .collect();
                 let rows = (0..n as u32).filter(|&i| gh[i as usize].1 > 0.0).collect();
-                build_grad_tree(&binned, &gh, rows, cfg, &mut rng)
+                build_grad_tree(&binned, &gh, rows, cfg, &mut rng, &mut Buffers::default())
             })
             .collect())
     }
