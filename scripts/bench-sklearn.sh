@@ -2,7 +2,8 @@
 # ironmage's tree learners against scikit-learn, side by side in one run, on the same CSV files
 # and split: fit time, single-row and 10k-row prediction time, AUC or RMSE.
 # Usage: bash scripts/bench-sklearn.sh [sizes] [trees] [depth] [iters]
-#        (defaults 1000,100000,1000000 100 10 100; about 6 minutes in all on 2 idle cores).
+#        (defaults 1000,100000,1000000 100 10 100; about 13 minutes in all on 2 idle cores, most of
+#        it scikit-learn's 1M-row forests; IRONMAGE_BENCH_REPEATS=1 fits each model once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=target/bench-venv
