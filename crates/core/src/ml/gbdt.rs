@@ -224,7 +224,6 @@ impl GradientBoostingParams {
             let tree = gradients.grow(&binned, train.clone(), cfg, &mut rng);
             add_leaf_values(&mut raw, &tree, self.learning_rate);
             trees.push(&tree, self.learning_rate);
-
             for (acc, g) in gains.iter_mut().zip(&tree.importances) {
                 *acc += g.max(0.0);
             }
