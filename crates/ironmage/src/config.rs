@@ -91,7 +91,7 @@ pub enum Command {
     /// Re-run a failed run from its failed block, reusing what succeeded.
     Rerun(crate::orchestration_cli::RunId),
     /// Model registry: list, show, promote, approve, reject, rollback, compare, policy.
-    Models(crate::registry_cli::ModelsArgs),
+    Models(crate::registry_args::ModelsArgs),
     /// Score a CSV file with a model version chosen by stage or number.
     PredictBatch(crate::batch_cli::PredictBatchArgs),
 }
