@@ -41,6 +41,24 @@ fn rf_params() -> RandomForestParams {
     }
 }
 
+/// The artifacts of `gb` fitted with log-loss on the `binary` data and with
+/// squared error on the `regression` data: the gradient-pair and the
+/// gradient-only paths of the grower.
+fn boosting_artifacts(
+    gb: &GradientBoostingParams,
+    (xb, yb): (&Array2<f64>, &[f64]),
+    (x, y): (&Array2<f64>, &[f64]),
+) -> (Vec<u8>, Vec<u8>) {
+    let sq = GradientBoostingParams {
+        loss: GbdtLoss::SquaredError,
+        ..gb.clone()
+    };
+    (
+        gb.fit(xb.view(), yb, None).unwrap().to_bytes().unwrap(),
+        sq.fit(x.view(), y, None).unwrap().to_bytes().unwrap(),
+    )
+}
+
 #[test]
 fn fits_are_deterministic_across_thread_counts() {
     let (x, y) = regression_data(3000, 0.5, 1);
@@ -49,10 +67,6 @@ fn fits_are_deterministic_across_thread_counts() {
         max_iter: 20,
         early_stopping: true,
         ..Default::default()
-    };
-    let sq = GradientBoostingParams {
-        loss: GbdtLoss::SquaredError,
-        ..gb.clone()
     };
     let run = |t| {
         in_pool(t, || {
@@ -71,8 +85,7 @@ fn fits_are_deterministic_across_thread_counts() {
                     .unwrap()
                     .to_bytes()
                     .unwrap(),
-                gb.fit(xb.view(), &yb, None).unwrap().to_bytes().unwrap(),
-                sq.fit(x.view(), &y, None).unwrap().to_bytes().unwrap(),
+                boosting_artifacts(&gb, (&xb, &yb), (&x, &y)),
             )
         })
     };
@@ -92,18 +105,7 @@ fn boosting_on_large_nodes_is_deterministic_across_thread_counts() {
         max_iter: 3,
         ..Default::default()
     };
-    let sq = GradientBoostingParams {
-        loss: GbdtLoss::SquaredError,
-        ..gb.clone()
-    };
-    let run = |t| {
-        in_pool(t, || {
-            (
-                gb.fit(xb.view(), &yb, None).unwrap().to_bytes().unwrap(),
-                sq.fit(x.view(), &y, None).unwrap().to_bytes().unwrap(),
-            )
-        })
-    };
+    let run = |t| in_pool(t, || boosting_artifacts(&gb, (&xb, &yb), (&x, &y)));
     assert_eq!(run(1), run(3));
 }
 
