@@ -65,9 +65,9 @@ fn main() {
             let mut times: Vec<Duration> = Vec::new();
             for i in 0..=RUNS {
                 let started = Instant::now();
-                let run = platform.create_run(name, Default::default(), "bench").await.expect("run");
+                let run = platform.runs.create_run(name, Default::default(), "bench").await.expect("run");
                 let outcome = platform
-                    .execute_run(&run.id, "bench", &|_| {})
+                    .runs.execute_run(&run.id, "bench", &|_| {})
                     .await
                     .expect("execute")
                     .expect("claimed");

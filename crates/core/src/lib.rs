@@ -7,8 +7,9 @@
 //! - [`ml`]: ironmage's own tree learner, preprocessing and metrics.
 //! - [`model`], [`serving`]: the model format and what scoring a request needs.
 //! - [`lineage`], [`dataset`], [`table`], [`synthetic`]: provenance, tables and fingerprints, demo data.
-//! - [`tracking`]: pipeline runs recorded as experiment-tracking runs.
-//! - [`platform`]: the handle the roles hold, and the service calls the edges make.
+//! - Services, what the edges call: [`runs`] (pipelines and runs), [`registry`] (versions,
+//!   stages, approvals), [`tracking`] (experiments, tracking runs), [`triggers`].
+//! - [`platform`]: the services of one process, built over one store, queue and bus.
 //!
 //! Threading: everything here is async on tokio except CPU work (training, fingerprinting),
 //! which runs on the blocking pool.
@@ -29,8 +30,8 @@ pub mod names;
 pub mod pipeline;
 pub mod platform;
 pub mod queue;
-pub mod registry_workflow;
-mod run_actions;
+pub mod registry;
+pub mod runs;
 pub mod serving;
 pub mod store;
 pub mod synthetic;

@@ -40,7 +40,7 @@ impl ServedModel {
     /// Load and hash-check a version's artifacts, then score one row of training medians so a
     /// model that cannot answer is refused before it is swapped in. Blocking.
     pub fn load(artifacts: &ArtifactStore, version: ModelVersion) -> Result<ServedModel> {
-        crate::tracking::check_servable(&version)?;
+        check_servable(&version)?;
         let bundle = ModelBundle::load(artifacts, &version.artifacts)?;
         let served = ServedModel {
             version,
@@ -235,6 +235,19 @@ fn type_name(value: &Value) -> &'static str {
     }
 }
 
+/// Refuse a version the prediction role cannot serve: one registered through MLflow holds
+/// MLflow's files (an MLmodel folder), not an ironmage model bundle. The swapper records the
+/// refusal and does not retry it until the next /reload or stage change.
+pub fn check_servable(version: &crate::store::ModelVersion) -> Result<()> {
+    match version.mlflow_source() {
+        None => Ok(()),
+        Some(s) => Err(crate::Error::unavailable(format!(
+            "version {} of {:?} was registered through MLflow (source {}): the prediction service serves only models trained by ironmage pipelines; load it with mlflow.pyfunc.load_model(\"models:/{}/{}\")",
+            version.version, version.model, s.source, version.model, version.version
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,5 +399,43 @@ mod body_tests {
         assert_eq!(err.field.as_deref(), Some("body"));
         let err = parse_json_body(b"  ").unwrap_err();
         assert!(err.message.contains("empty"));
+    }
+}
+
+#[cfg(test)]
+mod servable_tests {
+    use super::*;
+    use crate::store::{ArtifactRefs, Stage};
+
+    fn version(lineage: Value) -> ModelVersion {
+        ModelVersion {
+            model: "churn".into(),
+            version: 2,
+            label: "v_1".into(),
+            stage: Stage::Production,
+            run_id: None,
+            dataset_version: None,
+            artifacts: ArtifactRefs {
+                model: String::new(),
+                scaler: String::new(),
+                schema: String::new(),
+            },
+            metrics: Map::new(),
+            hyperparameters: Map::new(),
+            lineage,
+            created_at: "2026-11-23T21:00:00.000Z".into(),
+            gate_status: None,
+            gate_reason: None,
+        }
+    }
+
+    #[test]
+    fn mlflow_versions_are_not_servable() {
+        let mlflow =
+            version(serde_json::json!({"mlflow": {"source": "models:/m-1", "model_id": "m-1"}}));
+        let err = check_servable(&mlflow).unwrap_err();
+        assert!(err.message.contains("registered through MLflow"), "{err}");
+        assert!(err.message.contains("models:/m-1"), "{err}");
+        assert!(check_servable(&version(serde_json::json!({"code": {}}))).is_ok());
     }
 }

@@ -6,11 +6,27 @@
 //! does not fail the run.
 
 use crate::error::Result;
-use crate::platform::Platform;
-use crate::store::{now_ms, KeyValue, MetricPoint, NewTrackingRun, Run, RunStatus};
+use crate::store::{
+    now_ms, ArtifactEntry, Experiment, KeyValue, LoggedModel, MetricPoint, NewTrackingRun, Run,
+    RunSearch, RunStatus, Store, TrackingRun, TrackingRunInfo, TrackingStore, ViewType,
+};
 use serde_json::{Map, Value};
 
-impl Platform {
+/// Experiments and tracking runs: pipeline runs recorded as tracking runs, and what MLflow
+/// clients log. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Tracking {
+    store: TrackingStore,
+}
+
+impl Tracking {
+    /// The tracking records of `store`.
+    pub fn new(store: &Store) -> Tracking {
+        Tracking {
+            store: store.tracking(),
+        }
+    }
+
     /// Open the tracking run of a just-created pipeline run.
     pub async fn start_tracking_run(&self, run: &Run) {
         if let Err(e) = self.try_start_tracking_run(run).await {
@@ -93,6 +109,170 @@ impl Platform {
             tracing::warn!(run = %run_id, error = %e, "could not close the tracking run");
         }
     }
+
+    // What MLflow clients and the REST API read and log.
+    /// Create an experiment; its id is one past the largest. A taken name is a conflict.
+    pub async fn create_experiment(&self, name: &str, tags: &[KeyValue]) -> Result<i64> {
+        self.store.create_experiment(name, tags).await
+    }
+
+    /// One experiment by id.
+    pub async fn experiment(&self, id: i64) -> Result<Experiment> {
+        self.store.experiment(id).await
+    }
+
+    /// One experiment by name.
+    pub async fn experiment_by_name(&self, name: &str) -> Result<Experiment> {
+        self.store.experiment_by_name(name).await
+    }
+
+    /// Experiments, newest first, `limit` from `offset`.
+    pub async fn search_experiments(
+        &self,
+        view: ViewType,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Experiment>> {
+        self.store.search_experiments(view, offset, limit).await
+    }
+
+    /// Set one experiment tag.
+    pub async fn set_experiment_tag(&self, id: i64, tag: &KeyValue) -> Result<()> {
+        self.store.set_experiment_tag(id, tag).await
+    }
+
+    /// Mark an experiment `deleted` or `active` again.
+    pub async fn set_experiment_lifecycle(&self, id: i64, stage: &str) -> Result<()> {
+        self.store.set_experiment_lifecycle(id, stage).await
+    }
+
+    /// The experiment named `name`, created when missing (a pipeline's experiment).
+    pub async fn ensure_experiment(&self, name: &str) -> Result<i64> {
+        self.store.ensure_experiment(name).await
+    }
+
+    /// Start a tracking run in an existing, active experiment.
+    pub async fn create_tracking_run(&self, new: NewTrackingRun) -> Result<TrackingRunInfo> {
+        self.store.create_tracking_run(new).await
+    }
+
+    /// A run's attributes.
+    pub async fn tracking_run_info(&self, id: &str) -> Result<TrackingRunInfo> {
+        self.store.tracking_run_info(id).await
+    }
+
+    /// A run with its latest metrics, params, tags and outputs.
+    pub async fn tracking_run(&self, id: &str) -> Result<TrackingRun> {
+        self.store.tracking_run(id).await
+    }
+
+    /// Change a run's status, end time or name.
+    pub async fn update_tracking_run(
+        &self,
+        id: &str,
+        status: Option<&str>,
+        end_time: Option<i64>,
+        name: Option<&str>,
+    ) -> Result<TrackingRunInfo> {
+        self.store
+            .update_tracking_run(id, status, end_time, name)
+            .await
+    }
+
+    /// Mark a run `deleted` or `active` again.
+    pub async fn set_tracking_run_lifecycle(&self, id: &str, stage: &str) -> Result<()> {
+        self.store.set_tracking_run_lifecycle(id, stage).await
+    }
+
+    /// Runs matching a search, one page.
+    pub async fn search_tracking_runs(&self, search: &RunSearch) -> Result<Vec<TrackingRun>> {
+        self.store.search_tracking_runs(search).await
+    }
+
+    /// Log metrics, params and tags to a run, all or nothing. A param keeps its first value:
+    /// logging another value for it is refused, as MLflow does.
+    pub async fn log_batch(
+        &self,
+        run_id: &str,
+        metrics: &[(MetricPoint, Option<String>)],
+        params: &[KeyValue],
+        tags: &[KeyValue],
+    ) -> Result<()> {
+        self.store.log_batch(run_id, metrics, params, tags).await
+    }
+
+    /// Remove a run tag; a missing tag is an error, as in MLflow.
+    pub async fn delete_run_tag(&self, run_id: &str, key: &str) -> Result<()> {
+        self.store.delete_run_tag(run_id, key).await
+    }
+
+    /// Every point of one metric of a run, by step then time.
+    pub async fn metric_history(&self, run_id: &str, key: &str) -> Result<Vec<MetricPoint>> {
+        self.store.metric_history(run_id, key).await
+    }
+
+    /// Record that a run produced logged models.
+    pub async fn log_run_outputs(&self, run_id: &str, models: &[(String, i64)]) -> Result<()> {
+        self.store.log_run_outputs(run_id, models).await
+    }
+
+    /// Create a logged model (status PENDING) in an existing experiment.
+    pub async fn create_logged_model(
+        &self,
+        experiment_id: i64,
+        name: &str,
+        source_run_id: Option<&str>,
+        model_type: &str,
+        params: &[KeyValue],
+        tags: &[KeyValue],
+    ) -> Result<LoggedModel> {
+        self.store
+            .create_logged_model(experiment_id, name, source_run_id, model_type, params, tags)
+            .await
+    }
+
+    /// One logged model.
+    pub async fn logged_model(&self, id: &str) -> Result<LoggedModel> {
+        self.store.logged_model(id).await
+    }
+
+    /// Set a logged model's status.
+    pub async fn set_logged_model_status(&self, id: &str, status: &str) -> Result<LoggedModel> {
+        self.store.set_logged_model_status(id, status).await
+    }
+
+    /// Set tags on a logged model.
+    pub async fn set_logged_model_tags(&self, id: &str, tags: &[KeyValue]) -> Result<()> {
+        self.store.set_logged_model_tags(id, tags).await
+    }
+
+    /// Logged models of some experiments, newest first, optionally with one name.
+    pub async fn search_logged_models(
+        &self,
+        experiment_ids: &[i64],
+        name: Option<&str>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<LoggedModel>> {
+        self.store
+            .search_logged_models(experiment_ids, name, offset, limit)
+            .await
+    }
+
+    /// Point an artifact path at stored content (the latest write wins).
+    pub async fn index_artifact(&self, path: &str, sha: &str, size: i64) -> Result<()> {
+        self.store.index_artifact(path, sha, size).await
+    }
+
+    /// The content reference of an artifact file, if there is one at `path`.
+    pub async fn artifact_file(&self, path: &str) -> Result<Option<String>> {
+        self.store.artifact_file(path).await
+    }
+
+    /// The direct children of folder `dir` (files and sub-folders), by name.
+    pub async fn list_artifacts(&self, dir: &str) -> Result<Vec<ArtifactEntry>> {
+        self.store.list_artifacts(dir).await
+    }
 }
 
 /// A JSON value as param text: strings bare, everything else as JSON.
@@ -100,56 +280,5 @@ fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
-    }
-}
-
-/// Refuse a version the prediction role cannot serve: one registered through MLflow holds
-/// MLflow's files (an MLmodel folder), not an ironmage model bundle. The swapper records the
-/// refusal and does not retry it until the next /reload or stage change.
-pub fn check_servable(version: &crate::store::ModelVersion) -> Result<()> {
-    match version.mlflow_source() {
-        None => Ok(()),
-        Some(s) => Err(crate::Error::unavailable(format!(
-            "version {} of {:?} was registered through MLflow (source {}): the prediction service serves only models trained by ironmage pipelines; load it with mlflow.pyfunc.load_model(\"models:/{}/{}\")",
-            version.version, version.model, s.source, version.model, version.version
-        ))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::{ArtifactRefs, ModelVersion, Stage};
-
-    fn version(lineage: Value) -> ModelVersion {
-        ModelVersion {
-            model: "churn".into(),
-            version: 2,
-            label: "v_1".into(),
-            stage: Stage::Production,
-            run_id: None,
-            dataset_version: None,
-            artifacts: ArtifactRefs {
-                model: String::new(),
-                scaler: String::new(),
-                schema: String::new(),
-            },
-            metrics: Map::new(),
-            hyperparameters: Map::new(),
-            lineage,
-            created_at: "2026-11-23T21:00:00.000Z".into(),
-            gate_status: None,
-            gate_reason: None,
-        }
-    }
-
-    #[test]
-    fn mlflow_versions_are_not_servable() {
-        let mlflow =
-            version(serde_json::json!({"mlflow": {"source": "models:/m-1", "model_id": "m-1"}}));
-        let err = check_servable(&mlflow).unwrap_err();
-        assert!(err.message.contains("registered through MLflow"), "{err}");
-        assert!(err.message.contains("models:/m-1"), "{err}");
-        assert!(check_servable(&version(serde_json::json!({"code": {}}))).is_ok());
     }
 }

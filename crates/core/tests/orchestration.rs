@@ -49,7 +49,7 @@ fn fields(value: Value) -> TriggerFields {
 }
 
 async fn runs_of(platform: &Platform, pipeline: &str) -> Vec<ironmage_core::store::RunDetail> {
-    platform.store.list_runs(Some(pipeline), 100).await.unwrap()
+    platform.runs.list_runs(Some(pipeline), 100).await.unwrap()
 }
 
 #[tokio::test]
@@ -57,35 +57,38 @@ async fn a_cron_trigger_fires_once_per_fire_time_in_its_time_zone() {
     let e = env(&[("p", NOOP)]).await;
     let p = &e.platform;
     let trigger = p
-        .create_trigger("p", &fields(json!({"name": "sunday", "kind": "cron", "cron": "0 2 * * SUN", "timezone": "Europe/Paris", "variables": {"label": "weekly"}})), "api")
+        .triggers.create_trigger("p", &fields(json!({"name": "sunday", "kind": "cron", "cron": "0 2 * * SUN", "timezone": "Europe/Paris", "variables": {"label": "weekly"}})), "api")
         .await
         .unwrap();
     assert_eq!(trigger.id, "p.sunday");
 
     // Friday: the first tick schedules it for Sunday 2 AM Paris time (01:00 UTC in winter).
     assert!(p
+        .triggers
         .fire_due_triggers(at("2026-11-20T12:00:00Z"))
         .await
         .unwrap()
         .is_empty());
-    let scheduled = p.store.trigger("p.sunday").await.unwrap();
+    let scheduled = p.triggers.get("p.sunday").await.unwrap();
     assert_eq!(
         scheduled.next_fire_at.as_deref(),
         Some("2026-11-22T01:00:00.000Z")
     );
     assert!(p
+        .triggers
         .fire_due_triggers(at("2026-11-22T00:59:59Z"))
         .await
         .unwrap()
         .is_empty());
 
     let fired = p
+        .triggers
         .fire_due_triggers(at("2026-11-22T01:00:04Z"))
         .await
         .unwrap();
     assert_eq!(fired.len(), 1, "{fired:?}");
     let run_id = fired[0].run_id.clone().expect("a run was started");
-    let run = p.store.run(&run_id).await.unwrap();
+    let run = p.runs.run(&run_id).await.unwrap();
     assert_eq!(
         (run.trigger.as_str(), run.status),
         ("p.sunday", RunStatus::Queued)
@@ -94,11 +97,12 @@ async fn a_cron_trigger_fires_once_per_fire_time_in_its_time_zone() {
 
     // Handled: the next tick does not fire again, and the next time is a week later.
     assert!(p
+        .triggers
         .fire_due_triggers(at("2026-11-22T01:00:09Z"))
         .await
         .unwrap()
         .is_empty());
-    let after = p.store.trigger("p.sunday").await.unwrap();
+    let after = p.triggers.get("p.sunday").await.unwrap();
     assert_eq!(
         after.next_fire_at.as_deref(),
         Some("2026-11-29T01:00:00.000Z")
@@ -112,7 +116,7 @@ async fn missed_fire_times_are_skipped_or_run_once_as_the_policy_says() {
     let e = env(&[("p", NOOP)]).await;
     let p = &e.platform;
     for (name, catch_up) in [("skips", "skip"), ("catches_up", "once")] {
-        p.create_trigger(
+        p.triggers.create_trigger(
             "p",
             &fields(
                 json!({"name": name, "kind": "interval", "every_secs": 60, "catch_up": catch_up}),
@@ -122,11 +126,13 @@ async fn missed_fire_times_are_skipped_or_run_once_as_the_policy_says() {
         .await
         .unwrap();
     }
-    p.fire_due_triggers(at("2026-11-20T12:00:00Z"))
+    p.triggers
+        .fire_due_triggers(at("2026-11-20T12:00:00Z"))
         .await
         .unwrap();
     // The scheduler was down for an hour: sixty fire times were missed.
     let fired = p
+        .triggers
         .fire_due_triggers(at("2026-11-20T13:00:30Z"))
         .await
         .unwrap();
@@ -147,11 +153,12 @@ async fn missed_fire_times_are_skipped_or_run_once_as_the_policy_says() {
     );
     // Both go on from now, on their cadence.
     for id in ["p.skips", "p.catches_up"] {
-        let t = p.store.trigger(id).await.unwrap();
+        let t = p.triggers.get(id).await.unwrap();
         assert_eq!(t.next_fire_at.as_deref(), Some("2026-11-20T13:01:30.000Z"));
     }
     // On time again: both fire.
     let fired = p
+        .triggers
         .fire_due_triggers(at("2026-11-20T13:01:31Z"))
         .await
         .unwrap();
@@ -162,39 +169,53 @@ async fn missed_fire_times_are_skipped_or_run_once_as_the_policy_says() {
 async fn disabled_triggers_do_not_fire_and_count_from_now_when_enabled() {
     let e = env(&[("p", NOOP)]).await;
     let p = &e.platform;
-    p.create_trigger(
-        "p",
-        &fields(json!({"name": "often", "kind": "interval", "every_secs": 10, "enabled": false})),
-        "api",
-    )
-    .await
-    .unwrap();
+    p.triggers
+        .create_trigger(
+            "p",
+            &fields(
+                json!({"name": "often", "kind": "interval", "every_secs": 10, "enabled": false}),
+            ),
+            "api",
+        )
+        .await
+        .unwrap();
     assert!(p
+        .triggers
         .fire_due_triggers(at("2026-11-20T12:00:00Z"))
         .await
         .unwrap()
         .is_empty());
     assert!(p
+        .triggers
         .fire_due_triggers(at("2026-11-20T12:05:00Z"))
         .await
         .unwrap()
         .is_empty());
-    p.set_trigger_enabled("p.often", true).await.unwrap();
+    p.triggers
+        .set_trigger_enabled("p.often", true)
+        .await
+        .unwrap();
     assert!(
-        p.fire_due_triggers(at("2026-11-20T12:06:00Z"))
+        p.triggers
+            .fire_due_triggers(at("2026-11-20T12:06:00Z"))
             .await
             .unwrap()
             .is_empty(),
         "scheduled, not fired"
     );
     assert_eq!(
-        p.fire_due_triggers(at("2026-11-20T12:06:10Z"))
+        p.triggers
+            .fire_due_triggers(at("2026-11-20T12:06:10Z"))
             .await
             .unwrap()
             .len(),
         1
     );
-    let err = p.fire_trigger("p.nope", Map::new()).await.unwrap_err();
+    let err = p
+        .triggers
+        .fire_trigger("p.nope", Map::new())
+        .await
+        .unwrap_err();
     assert_eq!(err.code, ErrorCode::NotFound);
 }
 
@@ -204,18 +225,24 @@ async fn the_run_limit_holds_for_api_and_scheduled_fires() {
         "max_concurrent_runs: 1\nvariables: {label: x}\nblocks:\n- {name: a, kind: noop}\n";
     let e = env(&[("p", limited)]).await;
     let p = &e.platform;
-    p.create_trigger("p", &fields(json!({"name": "hook", "kind": "api"})), "api")
+    p.triggers
+        .create_trigger("p", &fields(json!({"name": "hook", "kind": "api"})), "api")
         .await
         .unwrap();
-    p.create_trigger(
-        "p",
-        &fields(json!({"name": "tick", "kind": "interval", "every_secs": 5})),
-        "api",
-    )
-    .await
-    .unwrap();
-    let first = p.fire_trigger("p.hook", Map::new()).await.unwrap();
-    let refused = p.fire_trigger("p.hook", Map::new()).await.unwrap_err();
+    p.triggers
+        .create_trigger(
+            "p",
+            &fields(json!({"name": "tick", "kind": "interval", "every_secs": 5})),
+            "api",
+        )
+        .await
+        .unwrap();
+    let first = p.triggers.fire_trigger("p.hook", Map::new()).await.unwrap();
+    let refused = p
+        .triggers
+        .fire_trigger("p.hook", Map::new())
+        .await
+        .unwrap_err();
     assert_eq!(refused.code, ErrorCode::Conflict);
     assert!(
         refused.message.contains("max_concurrent_runs: 1"),
@@ -223,10 +250,12 @@ async fn the_run_limit_holds_for_api_and_scheduled_fires() {
         refused.message
     );
 
-    p.fire_due_triggers(at("2026-11-20T12:00:00Z"))
+    p.triggers
+        .fire_due_triggers(at("2026-11-20T12:00:00Z"))
         .await
         .unwrap();
     let fired = p
+        .triggers
         .fire_due_triggers(at("2026-11-20T12:00:05Z"))
         .await
         .unwrap();
@@ -238,11 +267,13 @@ async fn the_run_limit_holds_for_api_and_scheduled_fires() {
     );
 
     // Once the active run ends, the next fire starts one.
-    p.execute_run(&first.id, "test", &|_| {})
+    p.runs
+        .execute_run(&first.id, "test", &|_| {})
         .await
         .unwrap()
         .unwrap();
     let fired = p
+        .triggers
         .fire_due_triggers(at("2026-11-20T12:00:10Z"))
         .await
         .unwrap();
@@ -254,29 +285,38 @@ async fn a_file_trigger_fires_once_per_new_file_with_its_path() {
     let with_path = "variables: {csv_path: ''}\nblocks:\n- {name: a, kind: noop}\n";
     let e = env(&[("p", with_path)]).await;
     let p = &e.platform;
-    let folder = p.project.root().join("incoming");
+    let folder = p.project().root().join("incoming");
     std::fs::create_dir_all(&folder).unwrap();
     std::fs::write(folder.join("old.csv"), "a\n1\n").unwrap();
-    p.create_trigger("p", &fields(json!({"name": "upload", "kind": "file", "path": "incoming", "pattern": "*.csv", "variable": "csv_path"})), "api")
+    p.triggers.create_trigger("p", &fields(json!({"name": "upload", "kind": "file", "path": "incoming", "pattern": "*.csv", "variable": "csv_path"})), "api")
         .await
         .unwrap();
     std::fs::write(folder.join("new.csv"), "a\n2\n").unwrap();
     std::fs::write(folder.join("notes.txt"), "not a csv").unwrap();
 
     // Just written: not settled yet.
-    assert!(p.fire_due_triggers(Utc::now()).await.unwrap().is_empty());
+    assert!(p
+        .triggers
+        .fire_due_triggers(Utc::now())
+        .await
+        .unwrap()
+        .is_empty());
     let later = Utc::now() + chrono::Duration::seconds(2);
-    let fired = p.fire_due_triggers(later).await.unwrap();
+    let fired = p.triggers.fire_due_triggers(later).await.unwrap();
     assert_eq!(fired.len(), 1, "only the new csv: {fired:?}");
     let run = p
-        .store
+        .runs
         .run(fired[0].run_id.as_deref().unwrap())
         .await
         .unwrap();
     let path = run.variables["csv_path"].as_str().unwrap().to_string();
     assert!(Path::new(&path).ends_with("incoming/new.csv"), "{path}");
     assert!(
-        p.fire_due_triggers(later).await.unwrap().is_empty(),
+        p.triggers
+            .fire_due_triggers(later)
+            .await
+            .unwrap()
+            .is_empty(),
         "once per file"
     );
 }
@@ -318,12 +358,14 @@ async fn bad_triggers_are_refused_with_the_field_named() {
     ];
     for (body, field) in cases {
         let err = p
+            .triggers
             .create_trigger("p", &fields(body.clone()), "api")
             .await
             .unwrap_err();
         assert_eq!(err.field.as_deref(), Some(field), "{body}: {err}");
     }
     let err = p
+        .triggers
         .create_trigger(
             "missing",
             &fields(json!({"name": "t", "kind": "api"})),
@@ -332,16 +374,18 @@ async fn bad_triggers_are_refused_with_the_field_named() {
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::NotFound);
-    p.create_trigger("p", &fields(json!({"name": "t", "kind": "api"})), "api")
+    p.triggers
+        .create_trigger("p", &fields(json!({"name": "t", "kind": "api"})), "api")
         .await
         .unwrap();
     let err = p
+        .triggers
         .create_trigger("p", &fields(json!({"name": "t", "kind": "api"})), "api")
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::Conflict);
     assert!(
-        p.store.triggers(None).await.unwrap().len() == 1,
+        p.triggers.list(None).await.unwrap().len() == 1,
         "nothing half-written"
     );
 }
@@ -350,18 +394,19 @@ async fn bad_triggers_are_refused_with_the_field_named() {
 async fn project_triggers_are_added_once_and_then_the_store_decides() {
     let e = env(&[]).await;
     let p = &e.platform;
-    ironmage_core::pipeline::Project::init(p.project.root()).unwrap();
-    assert_eq!(p.sync_project_triggers().await.unwrap(), 1);
-    let weekly = p.store.trigger("demo_mlops.weekly_retrain").await.unwrap();
+    ironmage_core::pipeline::Project::init(p.project().root()).unwrap();
+    assert_eq!(p.triggers.sync_project_triggers().await.unwrap(), 1);
+    let weekly = p.triggers.get("demo_mlops.weekly_retrain").await.unwrap();
     assert!(!weekly.enabled, "shipped disabled");
     assert_eq!(weekly.source, "project");
-    p.set_trigger_enabled("demo_mlops.weekly_retrain", true)
+    p.triggers
+        .set_trigger_enabled("demo_mlops.weekly_retrain", true)
         .await
         .unwrap();
-    assert_eq!(p.sync_project_triggers().await.unwrap(), 0);
+    assert_eq!(p.triggers.sync_project_triggers().await.unwrap(), 0);
     assert!(
-        p.store
-            .trigger("demo_mlops.weekly_retrain")
+        p.triggers
+            .get("demo_mlops.weekly_retrain")
             .await
             .unwrap()
             .enabled,
@@ -384,14 +429,15 @@ async fn conditions_skip_a_block_and_its_downstream() {
     ] {
         let mut vars = Map::new();
         vars.insert("deploy".into(), json!(deploy));
-        let run = p.create_run("p", vars, "test").await.unwrap();
+        let run = p.runs.create_run("p", vars, "test").await.unwrap();
         let outcome = p
+            .runs
             .execute_run(&run.id, "test", &|_| {})
             .await
             .unwrap()
             .unwrap();
         assert_eq!(outcome.status, RunStatus::Success);
-        let blocks = p.store.block_runs(&run.id).await.unwrap();
+        let blocks = p.runs.run_detail(&run.id).await.unwrap().blocks;
         let status = |name: &str| blocks.iter().find(|b| b.block == name).unwrap().status;
         for name in ran {
             assert_eq!(status(name), BlockStatus::Success, "deploy={deploy} {name}");
@@ -423,13 +469,18 @@ async fn run_once(
     ironmage_core::pipeline::RunOutcome,
     Vec<ironmage_core::store::BlockRun>,
 ) {
-    let run = p.create_run(pipeline, Map::new(), "test").await.unwrap();
+    let run = p
+        .runs
+        .create_run(pipeline, Map::new(), "test")
+        .await
+        .unwrap();
     let outcome = p
+        .runs
         .execute_run(&run.id, "test", &|_| {})
         .await
         .unwrap()
         .unwrap();
-    (outcome, p.store.block_runs(&run.id).await.unwrap())
+    (outcome, p.runs.run_detail(&run.id).await.unwrap().blocks)
 }
 
 fn millis(a: &Option<String>) -> DateTime<Utc> {
@@ -556,31 +607,31 @@ async fn cancelling_a_running_run_stops_its_command_and_marks_the_rest() {
     );
     let e = env(&[("p", &yaml)]).await;
     let p = e.platform.clone();
-    let run = p.create_run("p", Map::new(), "test").await.unwrap();
+    let run = p.runs.create_run("p", Map::new(), "test").await.unwrap();
     let executing = {
         let (p, id) = (p.clone(), run.id.clone());
-        tokio::spawn(async move { p.execute_run(&id, "test", &|_| {}).await })
+        tokio::spawn(async move { p.runs.execute_run(&id, "test", &|_| {}).await })
     };
     // Wait until the command runs, then cancel.
     loop {
-        let blocks = p.store.block_runs(&run.id).await.unwrap();
+        let blocks = p.runs.run_detail(&run.id).await.unwrap().blocks;
         if block(&blocks, "long").status == BlockStatus::Running {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let flagged = p.cancel_run(&run.id).await.unwrap();
+    let flagged = p.runs.cancel_run(&run.id).await.unwrap();
     assert!(flagged.cancel_requested);
     let outcome = executing.await.unwrap().unwrap().unwrap();
     assert_eq!(outcome.status, RunStatus::Cancelled);
-    let stored = p.store.run(&run.id).await.unwrap();
+    let stored = p.runs.run(&run.id).await.unwrap();
     assert_eq!(stored.status, RunStatus::Cancelled);
-    let blocks = p.store.block_runs(&run.id).await.unwrap();
+    let blocks = p.runs.run_detail(&run.id).await.unwrap().blocks;
     assert_eq!(block(&blocks, "long").status, BlockStatus::Cancelled);
     assert_eq!(block(&blocks, "after").status, BlockStatus::Cancelled);
     tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
     assert!(!marker.exists(), "the cancelled command was killed");
-    let again = p.cancel_run(&run.id).await.unwrap_err();
+    let again = p.runs.cancel_run(&run.id).await.unwrap_err();
     assert_eq!(again.code, ErrorCode::Conflict);
 }
 
@@ -598,27 +649,29 @@ async fn a_failed_run_reruns_from_the_failed_block_with_the_outputs_it_has() {
     );
     let e = env(&[("p", &yaml)]).await;
     let p = &e.platform;
-    let first = p.create_run("p", Map::new(), "test").await.unwrap();
+    let first = p.runs.create_run("p", Map::new(), "test").await.unwrap();
     let outcome = p
+        .runs
         .execute_run(&first.id, "test", &|_| {})
         .await
         .unwrap()
         .unwrap();
     assert_eq!(outcome.status, RunStatus::Failed);
-    let err = p.rerun("no-such-run").await.unwrap_err();
+    let err = p.runs.rerun("no-such-run").await.unwrap_err();
     assert_eq!(err.code, ErrorCode::NotFound);
 
     std::fs::write(&gate, "").unwrap();
-    let rerun = p.rerun(&first.id).await.unwrap();
+    let rerun = p.runs.rerun(&first.id).await.unwrap();
     assert_eq!(rerun.rerun_of.as_deref(), Some(first.id.as_str()));
     assert_eq!(rerun.trigger, format!("rerun:{}", first.id));
     let outcome = p
+        .runs
         .execute_run(&rerun.id, "test", &|_| {})
         .await
         .unwrap()
         .unwrap();
     assert_eq!(outcome.status, RunStatus::Success, "{:?}", outcome.error);
-    let blocks = p.store.block_runs(&rerun.id).await.unwrap();
+    let blocks = p.runs.run_detail(&rerun.id).await.unwrap().blocks;
     let load = block(&blocks, "load");
     assert_eq!((load.status, load.attempts), (BlockStatus::Success, 0));
     assert!(
@@ -638,7 +691,7 @@ async fn a_failed_run_reruns_from_the_failed_block_with_the_outputs_it_has() {
     );
 
     // Only failed or cancelled runs are re-run.
-    let err = p.rerun(&rerun.id).await.unwrap_err();
+    let err = p.runs.rerun(&rerun.id).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Conflict);
 }
 
@@ -650,7 +703,7 @@ async fn a_policy_requiring_approvals_binds_the_deploy_block_and_direct_transiti
     use ironmage_core::store::{PolicySettings, Stage};
     let e = env(&[]).await;
     let p = &e.platform;
-    ironmage_core::pipeline::Project::init(p.project.root()).unwrap();
+    ironmage_core::pipeline::Project::init(p.project().root()).unwrap();
     // Without a policy the demo deploys directly.
     let (outcome, _) = run_once(p, "demo_mlops").await;
     assert_eq!(
@@ -658,21 +711,23 @@ async fn a_policy_requiring_approvals_binds_the_deploy_block_and_direct_transiti
         "{:?}",
         outcome.summary
     );
-    p.set_policy(
-        "churn",
-        &PolicySettings {
-            required_approvals: 2,
-            ..PolicySettings::default()
-        },
-        "admin",
-    )
-    .await
-    .unwrap();
+    p.registry
+        .set_policy(
+            "churn",
+            &PolicySettings {
+                required_approvals: 2,
+                ..PolicySettings::default()
+            },
+            "admin",
+        )
+        .await
+        .unwrap();
 
     let mut vars = Map::new();
     vars.insert("seed".into(), json!(7));
-    let run = p.create_run("demo_mlops", vars, "test").await.unwrap();
+    let run = p.runs.create_run("demo_mlops", vars, "test").await.unwrap();
     let outcome = p
+        .runs
         .execute_run(&run.id, "test", &|_| {})
         .await
         .unwrap()
@@ -683,14 +738,19 @@ async fn a_policy_requiring_approvals_binds_the_deploy_block_and_direct_transiti
         "{:?}",
         outcome.summary
     );
-    let v2 = p.store.version("churn", 2).await.unwrap();
+    let v2 = p.registry.read().version("churn", 2).await.unwrap();
     assert_eq!(v2.stage, Stage::Staging);
     assert_eq!(
-        p.store.version("churn", 1).await.unwrap().stage,
+        p.registry.read().version("churn", 1).await.unwrap().stage,
         Stage::Production,
         "still serving version 1"
     );
-    let requests = p.store.approval_requests("churn", None).await.unwrap();
+    let requests = p
+        .registry
+        .read()
+        .approval_requests("churn", None)
+        .await
+        .unwrap();
     assert_eq!(
         (
             requests.len(),
@@ -702,6 +762,7 @@ async fn a_policy_requiring_approvals_binds_the_deploy_block_and_direct_transiti
 
     // A direct transition is refused, naming the way through.
     let refused = p
+        .registry
         .transition("churn", 2, Stage::Production, "ops", "skip the queue")
         .await
         .unwrap_err();
@@ -712,30 +773,35 @@ async fn a_policy_requiring_approvals_binds_the_deploy_block_and_direct_transiti
         refused.message
     );
     assert_eq!(
-        p.store.version("churn", 2).await.unwrap().stage,
+        p.registry.read().version("churn", 2).await.unwrap().stage,
         Stage::Staging
     );
     // Two approvals promote it; a rollback (restoring a version approved before) stays possible.
     let id = requests[0].id;
     assert!(p
+        .registry
         .approve("churn", id, "alice", "ok")
         .await
         .unwrap()
         .promoted
         .is_none());
     assert!(p
+        .registry
         .approve("churn", id, "bob", "ok")
         .await
         .unwrap()
         .promoted
         .is_some());
     assert_eq!(
-        p.store.version("churn", 2).await.unwrap().stage,
+        p.registry.read().version("churn", 2).await.unwrap().stage,
         Stage::Production
     );
-    p.rollback("churn", 1, "ops", "restore").await.unwrap();
+    p.registry
+        .rollback("churn", 1, "ops", "restore")
+        .await
+        .unwrap();
     assert_eq!(
-        p.store.version("churn", 1).await.unwrap().stage,
+        p.registry.read().version("churn", 1).await.unwrap().stage,
         Stage::Production
     );
 }

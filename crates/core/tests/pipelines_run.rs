@@ -40,19 +40,22 @@ async fn run(
     Vec<(String, String, Option<String>, Vec<String>)>,
 ) {
     let run = p
+        .runs
         .create_run(pipeline, vars(variables), "test")
         .await
         .unwrap();
     let outcome = p
+        .runs
         .execute_run(&run.id, "test", &|_| {})
         .await
         .unwrap()
         .unwrap();
     let blocks = p
-        .store
-        .block_runs(&run.id)
+        .runs
+        .run_detail(&run.id)
         .await
         .unwrap()
+        .blocks
         .into_iter()
         .map(|b| (b.block, b.status.as_str().to_string(), b.error, b.logs))
         .collect();
@@ -60,7 +63,14 @@ async fn run(
 }
 
 async fn served(p: &Platform, model: &str) -> ServedModel {
-    let version = p.store.versions(model).await.unwrap().pop().unwrap();
+    let version = p
+        .registry
+        .read()
+        .versions(model)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
     ServedModel::load(&p.artifacts, version).unwrap()
 }
 
@@ -72,7 +82,8 @@ async fn credit_risk_reaches_production_and_serves_raw_rows() {
         run(&p, "credit_risk", json!({"rows": 3000, "trees": 30})).await;
     assert_eq!(status, RunStatus::Success, "{blocks:?}");
     let production = p
-        .store
+        .registry
+        .read()
         .production_version("credit_risk")
         .await
         .unwrap()
@@ -148,7 +159,8 @@ async fn sales_forecast_passes_the_rmspe_gate_into_staging_and_serves_a_number()
         run(&p, "sales_forecast", json!({"rows": 3000, "trees": 30})).await;
     assert_eq!(status, RunStatus::Success, "{blocks:?}");
     let version = p
-        .store
+        .registry
+        .read()
         .versions("sales_forecast")
         .await
         .unwrap()
@@ -168,15 +180,16 @@ async fn sales_forecast_passes_the_rmspe_gate_into_staging_and_serves_a_number()
     };
     assert!(sales > 1000.0 && sales < 30000.0, "{sales}");
     // Previews carry the scalars `when:` conditions read.
-    let run_id = p.store.versions("sales_forecast").await.unwrap()[0]
+    let run_id = p.registry.read().versions("sales_forecast").await.unwrap()[0]
         .run_id
         .clone()
         .unwrap();
     let previews: std::collections::HashMap<String, Value> = p
-        .store
-        .block_runs(&run_id)
+        .runs
+        .run_detail(&run_id)
         .await
         .unwrap()
+        .blocks
         .into_iter()
         .map(|b| (b.block, b.preview.unwrap_or_default()))
         .collect();
@@ -300,7 +313,11 @@ blocks:
     assert!(blocks[0].3.iter().any(|l| l == "starting"));
 
     write_pipeline(dir.path(), "both", "name: both\nblocks:\n  - {name: x, kind: command, config: {shell: 'true', command: ['true']}}\n");
-    let err = p.create_run("both", Map::new(), "test").await.unwrap_err();
+    let err = p
+        .runs
+        .create_run("both", Map::new(), "test")
+        .await
+        .unwrap_err();
     assert!(
         err.message.contains("block x") && err.message.contains("config.shell"),
         "{}",
@@ -340,7 +357,11 @@ async fn sql_loads_the_metadata_database_and_postgres() {
         "bad",
         "name: bad\nblocks:\n  - {name: q, kind: sql, config: {query: 'DELETE FROM datasets'}}\n",
     );
-    let err = p.create_run("bad", Map::new(), "test").await.unwrap_err();
+    let err = p
+        .runs
+        .create_run("bad", Map::new(), "test")
+        .await
+        .unwrap_err();
     assert!(
         err.message.contains("block q") && err.message.contains("config.query"),
         "{}",
@@ -490,7 +511,11 @@ blocks:
             "name: bad\nblocks:\n  - {{name: l, kind: synthetic_credit, config: {{}}}}\n  - {{name: t, kind: random_forest_classifier, upstream: [l], config: {{}}}}\n  - {{name: r, kind: register_model, upstream: [t], config: {{model: m}}}}\n  - {block}\n"
         );
         write_pipeline(dir.path(), "bad", &yaml);
-        let err = p.create_run("bad", Map::new(), "test").await.unwrap_err();
+        let err = p
+            .runs
+            .create_run("bad", Map::new(), "test")
+            .await
+            .unwrap_err();
         assert!(
             err.message.contains("block f") && err.message.contains(field),
             "{field}: {}",
@@ -509,11 +534,11 @@ async fn dropping_a_running_command_kills_its_whole_process_group() {
         "slow",
         &format!("name: slow\nblocks:\n  - {{name: s, kind: command, config: {{shell: 'sleep 60 & echo $! > {}; wait'}}}}\n", pid_file.display()),
     );
-    let run = p.create_run("slow", Map::new(), "test").await.unwrap();
+    let run = p.runs.create_run("slow", Map::new(), "test").await.unwrap();
     // The engine cancels or times out a block by dropping its future: do the same here.
     let ended = tokio::time::timeout(
         std::time::Duration::from_secs(2),
-        p.execute_run(&run.id, "test", &|_| {}),
+        p.runs.execute_run(&run.id, "test", &|_| {}),
     )
     .await;
     assert!(ended.is_err(), "the command should still be running");

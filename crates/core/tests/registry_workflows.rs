@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Backend, TestStore};
+use common::{transition, Backend, TestStore};
 use ironmage_core::store::{
     ArtifactRefs, Gate, NewVersion, PolicySettings, Stage, Store, Transition,
 };
@@ -86,6 +86,7 @@ fn code_of<T: std::fmt::Debug>(result: Result<T, Error>) -> ErrorCode {
 /// `count` versions of `model` with an AUC of 0.9, each in Staging (gate `auc_score>=0.5`).
 async fn staged(store: &Store, model: &str, count: usize, approvals: i64) {
     store
+        .registry()
         .set_policy(
             model,
             &policy(&["auc_score>=0.5"], approvals, None),
@@ -95,6 +96,7 @@ async fn staged(store: &Store, model: &str, count: usize, approvals: i64) {
         .unwrap();
     for _ in 0..count {
         let v = store
+            .registry()
             .create_version(version_with(model, json!({"auc_score": 0.9})))
             .await
             .unwrap();
@@ -121,6 +123,7 @@ async fn gates_stage_passing_versions_and_record_failures(t: TestStore) {
     let s = &t.store;
     // Without a policy nothing moves.
     let plain = s
+        .registry()
         .create_version(version_with("m", json!({"auc_score": 0.99})))
         .await
         .unwrap();
@@ -129,14 +132,16 @@ async fn gates_stage_passing_versions_and_record_failures(t: TestStore) {
         (Stage::None, None)
     );
 
-    s.set_policy(
-        "m",
-        &policy(&["auc_score>=0.85", "rmspe<0.10"], 1, None),
-        "admin",
-    )
-    .await
-    .unwrap();
+    s.registry()
+        .set_policy(
+            "m",
+            &policy(&["auc_score>=0.85", "rmspe<0.10"], 1, None),
+            "admin",
+        )
+        .await
+        .unwrap();
     let pass = s
+        .registry()
         .create_version(version_with("m", json!({"auc_score": 0.9, "rmspe": 0.05})))
         .await
         .unwrap();
@@ -144,6 +149,7 @@ async fn gates_stage_passing_versions_and_record_failures(t: TestStore) {
     assert_eq!(pass.gate_status.as_deref(), Some("passed"));
 
     let fail = s
+        .registry()
         .create_version(version_with("m", json!({"auc_score": 0.8, "rmspe": 0.05})))
         .await
         .unwrap();
@@ -155,6 +161,7 @@ async fn gates_stage_passing_versions_and_record_failures(t: TestStore) {
     );
 
     let missing = s
+        .registry()
         .create_version(version_with("m", json!({"auc_score": 0.9})))
         .await
         .unwrap();
@@ -164,7 +171,7 @@ async fn gates_stage_passing_versions_and_record_failures(t: TestStore) {
         .unwrap()
         .contains("metric rmspe is missing"));
 
-    let audit = s.transitions("m").await.unwrap();
+    let audit = s.registry().transitions("m").await.unwrap();
     let gated: Vec<&Transition> = audit.iter().filter(|a| a.actor == "gate").collect();
     assert_eq!(gated.len(), 1);
     assert_eq!(
@@ -184,10 +191,11 @@ async fn gates_stage_passing_versions_and_record_failures(t: TestStore) {
 async fn approvals_from_distinct_users_promote_at_n(t: TestStore) {
     let s = &t.store;
     staged(s, "m", 2, 2).await;
-    s.transition("m", 1, Stage::Production, "admin", "first")
+    transition(s, "m", 1, Stage::Production, "admin", "first")
         .await
         .unwrap();
     let request = s
+        .registry()
         .request_promotion("m", 2, "better AUC", "alice")
         .await
         .unwrap();
@@ -197,17 +205,25 @@ async fn approvals_from_distinct_users_promote_at_n(t: TestStore) {
     );
 
     let first = s
+        .registry()
         .approve("m", request.id, "bob", "looks good")
         .await
         .unwrap();
     assert!(first.promoted.is_none());
-    assert_eq!(s.version("m", 2).await.unwrap().stage, Stage::Staging);
     assert_eq!(
-        code_of(s.approve("m", request.id, "bob", "again").await),
+        s.registry().version("m", 2).await.unwrap().stage,
+        Stage::Staging
+    );
+    assert_eq!(
+        code_of(s.registry().approve("m", request.id, "bob", "again").await),
         ErrorCode::Conflict
     );
 
-    let second = s.approve("m", request.id, "carol", "").await.unwrap();
+    let second = s
+        .registry()
+        .approve("m", request.id, "carol", "")
+        .await
+        .unwrap();
     assert_eq!(second.promoted.unwrap().stage, Stage::Production);
     assert_eq!(second.request.status, "approved");
     let approvers: Vec<&str> = second
@@ -217,13 +233,16 @@ async fn approvals_from_distinct_users_promote_at_n(t: TestStore) {
         .map(|a| a.approver.as_str())
         .collect();
     assert_eq!(approvers.len(), 2);
-    assert_eq!(s.version("m", 1).await.unwrap().stage, Stage::Archived);
     assert_eq!(
-        code_of(s.approve("m", request.id, "dave", "").await),
+        s.registry().version("m", 1).await.unwrap().stage,
+        Stage::Archived
+    );
+    assert_eq!(
+        code_of(s.registry().approve("m", request.id, "dave", "").await),
         ErrorCode::Conflict
     );
 
-    let audit = s.transitions("m").await.unwrap();
+    let audit = s.registry().transitions("m").await.unwrap();
     let promoted = audit
         .iter()
         .find(|a| a.version == 2 && a.to_stage == "Production")
@@ -240,13 +259,15 @@ async fn approvals_from_distinct_users_promote_at_n(t: TestStore) {
     assert_eq!(archived.reason, "replaced by version 2");
     assert_audit_complete(&audit);
     assert_eq!(
-        s.approval_requests("m", Some("approved"))
+        s.registry()
+            .approval_requests("m", Some("approved"))
             .await
             .unwrap()
             .len(),
         1
     );
     assert!(s
+        .registry()
         .approval_requests("m", Some("pending"))
         .await
         .unwrap()
@@ -257,10 +278,12 @@ async fn rejection_closes_the_request(t: TestStore) {
     let s = &t.store;
     staged(s, "m", 1, 1).await;
     let request = s
+        .registry()
         .request_promotion("m", 1, "ship it", "alice")
         .await
         .unwrap();
     let rejected = s
+        .registry()
         .reject("m", request.id, "bob", "drift on segment B")
         .await
         .unwrap();
@@ -271,19 +294,32 @@ async fn rejection_closes_the_request(t: TestStore) {
     );
     assert_eq!(rejected.decided_by.as_deref(), Some("bob"));
     assert_eq!(
-        code_of(s.approve("m", request.id, "carol", "").await),
+        code_of(s.registry().approve("m", request.id, "carol", "").await),
         ErrorCode::Conflict
     );
     assert_eq!(
-        code_of(s.reject("m", request.id, "carol", "again").await),
+        code_of(s.registry().reject("m", request.id, "carol", "again").await),
         ErrorCode::Conflict
     );
-    assert_eq!(s.version("m", 1).await.unwrap().stage, Stage::Staging);
+    assert_eq!(
+        s.registry().version("m", 1).await.unwrap().stage,
+        Stage::Staging
+    );
     // A closed request frees the version for a new one.
-    s.request_promotion("m", 1, "retry", "alice").await.unwrap();
-    assert_eq!(s.approval_requests("m", None).await.unwrap().len(), 2);
+    s.registry()
+        .request_promotion("m", 1, "retry", "alice")
+        .await
+        .unwrap();
     assert_eq!(
-        code_of(s.approval_requests("m", Some("open")).await),
+        s.registry()
+            .approval_requests("m", None)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        code_of(s.registry().approval_requests("m", Some("open")).await),
         ErrorCode::InvalidInput
     );
 }
@@ -292,23 +328,35 @@ async fn no_approval_once_the_version_left_staging(t: TestStore) {
     let s = &t.store;
     staged(s, "m", 1, 2).await;
     let request = s
+        .registry()
         .request_promotion("m", 1, "ship it", "alice")
         .await
         .unwrap();
-    s.approve("m", request.id, "bob", "").await.unwrap();
-    s.transition("m", 1, Stage::Archived, "admin", "withdrawn")
+    s.registry()
+        .approve("m", request.id, "bob", "")
         .await
         .unwrap();
-    let err = s.approve("m", request.id, "carol", "").await.unwrap_err();
+    transition(s, "m", 1, Stage::Archived, "admin", "withdrawn")
+        .await
+        .unwrap();
+    let err = s
+        .registry()
+        .approve("m", request.id, "carol", "")
+        .await
+        .unwrap_err();
     assert_eq!(err.code, ErrorCode::Conflict);
     assert!(
         err.message.contains("left Staging (now Archived)"),
         "{}",
         err.message
     );
-    assert_eq!(s.version("m", 1).await.unwrap().stage, Stage::Archived);
     assert_eq!(
-        s.approval_request("m", request.id)
+        s.registry().version("m", 1).await.unwrap().stage,
+        Stage::Archived
+    );
+    assert_eq!(
+        s.registry()
+            .approval_request("m", request.id)
             .await
             .unwrap()
             .approvals
@@ -319,10 +367,19 @@ async fn no_approval_once_the_version_left_staging(t: TestStore) {
 
 async fn requests_need_staging_and_one_pending_per_version(t: TestStore) {
     let s = &t.store;
-    s.create_version(version_with("m", json!({})))
+    s.registry()
+        .set_policy("m", &policy(&[], 1, None), "admin")
         .await
         .unwrap();
-    let err = s.request_promotion("m", 1, "x", "alice").await.unwrap_err();
+    s.registry()
+        .create_version(version_with("m", json!({})))
+        .await
+        .unwrap();
+    let err = s
+        .registry()
+        .request_promotion("m", 1, "x", "alice")
+        .await
+        .unwrap_err();
     assert_eq!(err.code, ErrorCode::Conflict);
     assert!(
         err.message.contains("only a Staging version"),
@@ -330,18 +387,26 @@ async fn requests_need_staging_and_one_pending_per_version(t: TestStore) {
         err.message
     );
     assert_eq!(
-        code_of(s.request_promotion("m", 9, "x", "alice").await),
+        code_of(s.registry().request_promotion("m", 9, "x", "alice").await),
         ErrorCode::NotFound
     );
     assert_eq!(
-        code_of(s.request_promotion("nope", 1, "x", "alice").await),
+        code_of(
+            s.registry()
+                .request_promotion("nope", 1, "x", "alice")
+                .await
+        ),
         ErrorCode::NotFound
     );
-    s.transition("m", 1, Stage::Staging, "admin", "eval")
+    transition(s, "m", 1, Stage::Staging, "admin", "eval")
         .await
         .unwrap();
-    s.request_promotion("m", 1, "x", "alice").await.unwrap();
+    s.registry()
+        .request_promotion("m", 1, "x", "alice")
+        .await
+        .unwrap();
     let err = s
+        .registry()
         .request_promotion("m", 1, "again", "bob")
         .await
         .unwrap_err();
@@ -352,21 +417,23 @@ async fn requests_need_staging_and_one_pending_per_version(t: TestStore) {
         err.message
     );
     assert_eq!(
-        code_of(s.approve("m", 999, "bob", "").await),
+        code_of(s.registry().approve("m", 999, "bob", "").await),
         ErrorCode::NotFound
     );
-    s.set_policy("m", &policy(&[], 0, None), "admin")
+    s.registry()
+        .set_policy("m", &policy(&[], 0, None), "admin")
         .await
         .unwrap();
-    s.transition("m", 1, Stage::None, "admin", "back")
+    transition(s, "m", 1, Stage::None, "admin", "back")
         .await
         .unwrap();
-    s.transition("m", 1, Stage::Staging, "admin", "again")
+    transition(s, "m", 1, Stage::Staging, "admin", "again")
         .await
         .unwrap();
     assert_eq!(
         code_of(
-            s.request_promotion("m", 1, "no approvals needed", "a")
+            s.registry()
+                .request_promotion("m", 1, "no approvals needed", "a")
                 .await
         ),
         ErrorCode::Conflict
@@ -380,7 +447,8 @@ async fn concurrent_approvals_leave_one_production(t: TestStore) {
     let mut ids = Vec::new();
     for v in 1..=N {
         ids.push(
-            s.request_promotion("m", v, "race", "alice")
+            s.registry()
+                .request_promotion("m", v, "race", "alice")
                 .await
                 .unwrap()
                 .id,
@@ -393,7 +461,7 @@ async fn concurrent_approvals_leave_one_production(t: TestStore) {
             let (s, barrier) = (s.clone(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                s.approve("m", id, "bob", "").await
+                s.registry().approve("m", id, "bob", "").await
             })
         })
         .collect();
@@ -405,7 +473,7 @@ async fn concurrent_approvals_leave_one_production(t: TestStore) {
         }
     }
     assert!(promoted >= 1);
-    let versions = s.versions("m").await.unwrap();
+    let versions = s.registry().versions("m").await.unwrap();
     let production = versions
         .iter()
         .filter(|v| v.stage == Stage::Production)
@@ -416,7 +484,7 @@ async fn concurrent_approvals_leave_one_production(t: TestStore) {
         .count();
     assert_eq!(production, 1);
     assert_eq!(archived, promoted - 1);
-    assert_audit_complete(&s.transitions("m").await.unwrap());
+    assert_audit_complete(&s.registry().transitions("m").await.unwrap());
 }
 
 /// Approvals, direct promotions and deletions race on one model: at every end there is one
@@ -428,7 +496,8 @@ async fn approvals_racing_direct_promotions_leave_one_production(t: TestStore) {
     let mut ids = Vec::new();
     for v in 1..=N {
         ids.push(
-            s.request_promotion("m", v, "race", "alice")
+            s.registry()
+                .request_promotion("m", v, "race", "alice")
                 .await
                 .unwrap()
                 .id,
@@ -441,6 +510,7 @@ async fn approvals_racing_direct_promotions_leave_one_production(t: TestStore) {
         tasks.push(tokio::spawn(async move {
             gate.wait().await;
             store
+                .registry()
                 .approve("m", id, "bob", "")
                 .await
                 .map(|o| o.promoted.is_some())
@@ -449,8 +519,7 @@ async fn approvals_racing_direct_promotions_leave_one_production(t: TestStore) {
         let direct = N + 1 + i as i64;
         tasks.push(tokio::spawn(async move {
             gate.wait().await;
-            store
-                .transition("m", direct, Stage::Production, "ops", "direct")
+            transition(&store, "m", direct, Stage::Production, "ops", "direct")
                 .await
                 .map(|_| true)
         }));
@@ -462,7 +531,7 @@ async fn approvals_racing_direct_promotions_leave_one_production(t: TestStore) {
             Err(e) => assert_eq!(e.code, ErrorCode::Conflict, "{e:?}"),
         }
     }
-    let versions = s.versions("m").await.unwrap();
+    let versions = s.registry().versions("m").await.unwrap();
     assert_eq!(
         versions
             .iter()
@@ -470,7 +539,7 @@ async fn approvals_racing_direct_promotions_leave_one_production(t: TestStore) {
             .count(),
         1
     );
-    let audit = s.transitions("m").await.unwrap();
+    let audit = s.registry().transitions("m").await.unwrap();
     assert_eq!(
         audit.iter().filter(|a| a.to_stage == "Production").count(),
         promoted
@@ -488,21 +557,25 @@ async fn approvals_racing_direct_promotions_leave_one_production(t: TestStore) {
 async fn keep_latest_archives_older_non_production_versions(t: TestStore) {
     let s = &t.store;
     for _ in 0..3 {
-        s.create_version(version_with("m", json!({})))
+        s.registry()
+            .create_version(version_with("m", json!({})))
             .await
             .unwrap();
     }
-    s.transition("m", 1, Stage::Production, "admin", "first")
+    transition(s, "m", 1, Stage::Production, "admin", "first")
         .await
         .unwrap();
-    s.set_policy("m", &policy(&[], 1, Some(2)), "admin")
+    s.registry()
+        .set_policy("m", &policy(&[], 1, Some(2)), "admin")
         .await
         .unwrap();
     // The fourth registration applies the policy: v2 is beyond the newest two; v1 is Production.
-    s.create_version(version_with("m", json!({})))
+    s.registry()
+        .create_version(version_with("m", json!({})))
         .await
         .unwrap();
     let stages: Vec<(i64, Stage)> = s
+        .registry()
         .versions("m")
         .await
         .unwrap()
@@ -518,13 +591,18 @@ async fn keep_latest_archives_older_non_production_versions(t: TestStore) {
             (1, Stage::Production)
         ]
     );
-    assert_eq!(s.keep_latest("m", 1, "ops").await.unwrap(), [3]);
-    assert!(s.keep_latest("m", 1, "ops").await.unwrap().is_empty());
+    assert_eq!(s.registry().keep_latest("m", 1, "ops").await.unwrap(), [3]);
+    assert!(s
+        .registry()
+        .keep_latest("m", 1, "ops")
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(
-        code_of(s.keep_latest("m", 0, "ops").await),
+        code_of(s.registry().keep_latest("m", 0, "ops").await),
         ErrorCode::InvalidInput
     );
-    let audit = s.transitions("m").await.unwrap();
+    let audit = s.registry().transitions("m").await.unwrap();
     let by_policy: Vec<i64> = audit
         .iter()
         .filter(|a| a.actor == "policy")
@@ -539,37 +617,53 @@ async fn keep_latest_archives_older_non_production_versions(t: TestStore) {
 async fn deletion_spares_production_and_keeps_numbers(t: TestStore) {
     let s = &t.store;
     staged(s, "m", 2, 1).await;
-    s.transition("m", 1, Stage::Production, "admin", "first")
+    transition(s, "m", 1, Stage::Production, "admin", "first")
         .await
         .unwrap();
-    let request = s.request_promotion("m", 2, "x", "alice").await.unwrap();
+    let request = s
+        .registry()
+        .request_promotion("m", 2, "x", "alice")
+        .await
+        .unwrap();
     let err = s
+        .registry()
         .delete_version("m", 1, "ops", "cleanup")
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::Conflict);
     assert!(err.message.contains("is in Production"), "{}", err.message);
-    s.delete_version("m", 2, "ops", "bad data").await.unwrap();
-    assert_eq!(code_of(s.version("m", 2).await), ErrorCode::NotFound);
-    assert_eq!(s.versions("m").await.unwrap().len(), 1);
+    s.registry()
+        .delete_version("m", 2, "ops", "bad data")
+        .await
+        .unwrap();
     assert_eq!(
-        code_of(s.delete_version("m", 2, "ops", "twice").await),
+        code_of(s.registry().version("m", 2).await),
+        ErrorCode::NotFound
+    );
+    assert_eq!(s.registry().versions("m").await.unwrap().len(), 1);
+    assert_eq!(
+        code_of(s.registry().delete_version("m", 2, "ops", "twice").await),
         ErrorCode::NotFound
     );
     assert_eq!(
-        code_of(s.transition("m", 2, Stage::Staging, "ops", "x").await),
+        code_of(transition(s, "m", 2, Stage::Staging, "ops", "x").await),
         ErrorCode::NotFound
     );
     assert_eq!(
-        s.approval_request("m", request.id).await.unwrap().status,
+        s.registry()
+            .approval_request("m", request.id)
+            .await
+            .unwrap()
+            .status,
         "rejected"
     );
     let v3 = s
+        .registry()
         .create_version(version_with("m", json!({"auc_score": 0.9})))
         .await
         .unwrap();
     assert_eq!(v3.version, 3, "a deleted version's number is not reused");
-    let audit = s.transitions("m").await.unwrap();
+    let audit = s.registry().transitions("m").await.unwrap();
     let deleted = audit.iter().find(|a| a.to_stage == "Deleted").unwrap();
     assert_eq!(
         (
@@ -584,9 +678,10 @@ async fn deletion_spares_production_and_keeps_numbers(t: TestStore) {
 
 async fn policies_are_validated_and_stored(t: TestStore) {
     let s = &t.store;
-    assert_eq!(code_of(s.policy("m").await), ErrorCode::NotFound);
+    assert_eq!(code_of(s.registry().policy("m").await), ErrorCode::NotFound);
     // A policy may come before the first version.
     let p = s
+        .registry()
         .set_policy("m", &policy(&["auc_score >= 0.85"], 2, Some(5)), "admin")
         .await
         .unwrap();
@@ -598,13 +693,17 @@ async fn policies_are_validated_and_stored(t: TestStore) {
         ),
         (2, Some(5), "admin")
     );
-    assert_eq!(s.policy("m").await.unwrap().settings, p.settings);
+    assert_eq!(s.registry().policy("m").await.unwrap().settings, p.settings);
     for bad in [
         policy(&[], -1, None),
         policy(&[], 11, None),
         policy(&[], 1, Some(0)),
     ] {
-        let err = s.set_policy("m", &bad, "admin").await.unwrap_err();
+        let err = s
+            .registry()
+            .set_policy("m", &bad, "admin")
+            .await
+            .unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidInput);
         assert!(err.field.is_some());
     }

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Backend, TestStore};
+use common::{transition, Backend, TestStore};
 use ironmage_core::clock;
 use ironmage_core::store::{
     ArtifactRefs, BlockStatus, BlockUpdate, DatasetRecord, NewRun, NewVersion, PredictionRecord,
@@ -202,17 +202,23 @@ fn code_of<T: std::fmt::Debug>(result: Result<T, Error>) -> ErrorCode {
 // Runs
 
 async fn migrations_are_idempotent(t: TestStore) {
-    let run = t.store.create_run(new_run("p", &["a"])).await.unwrap();
+    let run = t
+        .store
+        .runs()
+        .create_run(new_run("p", &["a"]))
+        .await
+        .unwrap();
     // A second process opening the same database migrates nothing and sees the same data.
     let again = Store::connect(&t.url).await.unwrap();
     again.ping().await.unwrap();
-    assert_eq!(again.run(&run.id).await.unwrap().id, run.id);
+    assert_eq!(again.runs().run(&run.id).await.unwrap().id, run.id);
     again.close().await;
 }
 
 async fn runs_are_created_queued_with_pending_blocks(t: TestStore) {
     let s = &t.store;
     let run = s
+        .runs()
         .create_run(new_run("demo", &["load", "train", "deploy"]))
         .await
         .unwrap();
@@ -229,7 +235,7 @@ async fn runs_are_created_queued_with_pending_blocks(t: TestStore) {
     assert_eq!(run.summary, json!({}));
     assert!(!run.created_at.is_empty());
 
-    let detail = s.run_detail(&run.id).await.unwrap();
+    let detail = s.runs().run_detail(&run.id).await.unwrap();
     let blocks: Vec<_> = detail
         .blocks
         .iter()
@@ -256,15 +262,16 @@ async fn runs_are_created_queued_with_pending_blocks(t: TestStore) {
         .iter()
         .all(|b| b.logs.is_empty() && b.preview.is_none()));
     assert_eq!(
-        code_of(s.run("0123456789abcdef0123456789abcdef").await),
+        code_of(s.runs().run("0123456789abcdef0123456789abcdef").await),
         ErrorCode::NotFound
     );
 }
 
 async fn runs_are_claimed_once(t: TestStore) {
     let s = &t.store;
-    let run = s.create_run(new_run("p", &["a"])).await.unwrap();
+    let run = s.runs().create_run(new_run("p", &["a"])).await.unwrap();
     let claimed = s
+        .runs()
         .claim_run(&run.id, "exec-a")
         .await
         .unwrap()
@@ -275,12 +282,23 @@ async fn runs_are_claimed_once(t: TestStore) {
     assert!(claimed.started_at.is_some());
     assert_eq!(claimed.heartbeat_at, claimed.started_at);
 
-    assert!(s.claim_run(&run.id, "exec-b").await.unwrap().is_none());
-    assert!(s.claim_run(&run.id, "exec-a").await.unwrap().is_none());
-    let now = s.run(&run.id).await.unwrap();
+    assert!(s
+        .runs()
+        .claim_run(&run.id, "exec-b")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(s
+        .runs()
+        .claim_run(&run.id, "exec-a")
+        .await
+        .unwrap()
+        .is_none());
+    let now = s.runs().run(&run.id).await.unwrap();
     assert_eq!(now.holder.as_deref(), Some("exec-a"));
     assert_eq!(now.started_at, claimed.started_at);
     assert!(s
+        .runs()
         .claim_run("no-such-run", "exec-a")
         .await
         .unwrap()
@@ -288,14 +306,19 @@ async fn runs_are_claimed_once(t: TestStore) {
 }
 
 async fn runs_are_claimed_once_under_concurrency(t: TestStore) {
-    let run = t.store.create_run(new_run("p", &["a", "b"])).await.unwrap();
+    let run = t
+        .store
+        .runs()
+        .create_run(new_run("p", &["a", "b"]))
+        .await
+        .unwrap();
     let barrier = Arc::new(Barrier::new(8));
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let (s, id, barrier) = (t.store.clone(), run.id.clone(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                s.claim_run(&id, &format!("exec-{i}")).await.unwrap()
+                s.runs().claim_run(&id, &format!("exec-{i}")).await.unwrap()
             })
         })
         .collect();
@@ -306,28 +329,49 @@ async fn runs_are_claimed_once_under_concurrency(t: TestStore) {
         }
     }
     assert_eq!(winners.len(), 1, "winners: {winners:?}");
-    let stored = t.store.run(&run.id).await.unwrap();
+    let stored = t.store.runs().run(&run.id).await.unwrap();
     assert_eq!(stored.holder.as_ref(), Some(&winners[0]));
 }
 
 async fn heartbeat_is_for_the_holder_only(t: TestStore) {
     let s = &t.store;
-    let run = s.create_run(new_run("p", &["a"])).await.unwrap();
+    let run = s.runs().create_run(new_run("p", &["a"])).await.unwrap();
     assert!(
-        s.heartbeat(&run.id, "exec-a").await.unwrap().is_none(),
+        s.runs()
+            .heartbeat(&run.id, "exec-a")
+            .await
+            .unwrap()
+            .is_none(),
         "queued runs have no holder"
     );
-    let claimed = s.claim_run(&run.id, "exec-a").await.unwrap().unwrap();
+    let claimed = s
+        .runs()
+        .claim_run(&run.id, "exec-a")
+        .await
+        .unwrap()
+        .unwrap();
     tick().await;
-    assert_eq!(s.heartbeat(&run.id, "exec-a").await.unwrap(), Some(false));
-    let beat = s.run(&run.id).await.unwrap().heartbeat_at.unwrap();
+    assert_eq!(
+        s.runs().heartbeat(&run.id, "exec-a").await.unwrap(),
+        Some(false)
+    );
+    let beat = s.runs().run(&run.id).await.unwrap().heartbeat_at.unwrap();
     assert!(
         beat > claimed.heartbeat_at.unwrap(),
         "the heartbeat moves forward"
     );
-    assert!(s.heartbeat(&run.id, "exec-b").await.unwrap().is_none());
-    assert_eq!(s.run(&run.id).await.unwrap().heartbeat_at.unwrap(), beat);
     assert!(s
+        .runs()
+        .heartbeat(&run.id, "exec-b")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        s.runs().run(&run.id).await.unwrap().heartbeat_at.unwrap(),
+        beat
+    );
+    assert!(s
+        .runs()
         .heartbeat("no-such-run", "exec-a")
         .await
         .unwrap()
@@ -336,22 +380,32 @@ async fn heartbeat_is_for_the_holder_only(t: TestStore) {
 
 async fn runs_finish_once_by_their_holder(t: TestStore) {
     let s = &t.store;
-    let run = s.create_run(new_run("p", &["a"])).await.unwrap();
+    let run = s.runs().create_run(new_run("p", &["a"])).await.unwrap();
     let summary = json!({"model_version": 3, "metrics": {"auc": 0.9}});
     assert!(
-        !s.finish_run(&run.id, "exec-a", RunStatus::Success, None, &summary)
+        !s.runs()
+            .finish_run(&run.id, "exec-a", RunStatus::Success, None, &summary)
             .await
             .unwrap(),
         "a queued run cannot be finished"
     );
-    s.claim_run(&run.id, "exec-a").await.unwrap().unwrap();
+    s.runs()
+        .claim_run(&run.id, "exec-a")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!s
+        .runs()
         .finish_run(&run.id, "exec-b", RunStatus::Success, None, &summary)
         .await
         .unwrap());
-    assert_eq!(s.run(&run.id).await.unwrap().status, RunStatus::Running);
+    assert_eq!(
+        s.runs().run(&run.id).await.unwrap().status,
+        RunStatus::Running
+    );
 
     assert!(s
+        .runs()
         .finish_run(
             &run.id,
             "exec-a",
@@ -361,42 +415,64 @@ async fn runs_finish_once_by_their_holder(t: TestStore) {
         )
         .await
         .unwrap());
-    let done = s.run(&run.id).await.unwrap();
+    let done = s.runs().run(&run.id).await.unwrap();
     assert_eq!(done.status, RunStatus::Failed);
     assert_eq!(done.error.as_deref(), Some("block train failed"));
     assert_eq!(done.summary, summary);
     assert!(done.ended_at.is_some());
 
     assert!(!s
+        .runs()
         .finish_run(&run.id, "exec-a", RunStatus::Success, None, &json!({}))
         .await
         .unwrap());
-    let still = s.run(&run.id).await.unwrap();
+    let still = s.runs().run(&run.id).await.unwrap();
     assert_eq!(still.status, RunStatus::Failed);
     assert_eq!(still.summary, summary);
     assert_eq!(still.ended_at, done.ended_at);
-    assert!(s.heartbeat(&run.id, "exec-a").await.unwrap().is_none());
-    assert!(s.claim_run(&run.id, "exec-b").await.unwrap().is_none());
+    assert!(s
+        .runs()
+        .heartbeat(&run.id, "exec-a")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(s
+        .runs()
+        .claim_run(&run.id, "exec-b")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn stale_runs_are_requeued_and_reclaimed_clean(t: TestStore) {
     let s = &t.store;
     let stale = s
+        .runs()
         .create_run(new_run("p", &["load", "train"]))
         .await
         .unwrap();
-    let beating = s.create_run(new_run("p", &["load"])).await.unwrap();
-    let fresh = s.create_run(new_run("p", &["load"])).await.unwrap();
-    let queued = s.create_run(new_run("p", &["load"])).await.unwrap();
-    s.claim_run(&stale.id, "dead").await.unwrap().unwrap();
-    s.claim_run(&beating.id, "alive").await.unwrap().unwrap();
-    s.update_block(&stale.id, "load", &block_update(BlockStatus::Success, 2))
+    let beating = s.runs().create_run(new_run("p", &["load"])).await.unwrap();
+    let fresh = s.runs().create_run(new_run("p", &["load"])).await.unwrap();
+    let queued = s.runs().create_run(new_run("p", &["load"])).await.unwrap();
+    s.runs()
+        .claim_run(&stale.id, "dead")
+        .await
+        .unwrap()
+        .unwrap();
+    s.runs()
+        .claim_run(&beating.id, "alive")
+        .await
+        .unwrap()
+        .unwrap();
+    s.runs()
+        .update_block(&stale.id, "load", &block_update(BlockStatus::Success, 2))
         .await
         .unwrap();
-    s.update_block(&stale.id, "train", &block_update(BlockStatus::Failed, 1))
+    s.runs()
+        .update_block(&stale.id, "train", &block_update(BlockStatus::Failed, 1))
         .await
         .unwrap();
-    let dirty = s.run_detail(&stale.id).await.unwrap();
+    let dirty = s.runs().run_detail(&stale.id).await.unwrap();
     assert_eq!(dirty.blocks[0].status, BlockStatus::Success);
     assert_eq!(dirty.blocks[0].logs, ["line one", "line two"]);
 
@@ -404,39 +480,63 @@ async fn stale_runs_are_requeued_and_reclaimed_clean(t: TestStore) {
     let cutoff = clock::now();
     tick().await;
     assert_eq!(
-        s.heartbeat(&beating.id, "alive").await.unwrap(),
+        s.runs().heartbeat(&beating.id, "alive").await.unwrap(),
         Some(false)
     );
-    s.claim_run(&fresh.id, "alive").await.unwrap().unwrap();
+    s.runs()
+        .claim_run(&fresh.id, "alive")
+        .await
+        .unwrap()
+        .unwrap();
 
-    assert_eq!(s.requeue_stale(&cutoff).await.unwrap(), [stale.id.as_str()]);
+    assert_eq!(
+        s.runs().requeue_stale(&cutoff).await.unwrap(),
+        [stale.id.as_str()]
+    );
     assert!(
-        s.requeue_stale(&cutoff).await.unwrap().is_empty(),
+        s.runs().requeue_stale(&cutoff).await.unwrap().is_empty(),
         "requeued once"
     );
-    let requeued = s.run(&stale.id).await.unwrap();
+    let requeued = s.runs().run(&stale.id).await.unwrap();
     assert_eq!(requeued.status, RunStatus::Queued);
     assert_eq!(requeued.holder, None);
     for other in [&beating, &fresh] {
-        assert_eq!(s.run(&other.id).await.unwrap().status, RunStatus::Running);
+        assert_eq!(
+            s.runs().run(&other.id).await.unwrap().status,
+            RunStatus::Running
+        );
     }
-    assert_eq!(s.run(&queued.id).await.unwrap().status, RunStatus::Queued);
+    assert_eq!(
+        s.runs().run(&queued.id).await.unwrap().status,
+        RunStatus::Queued
+    );
     // The dead executor, should it come back, has lost the run.
-    assert!(s.heartbeat(&stale.id, "dead").await.unwrap().is_none());
+    assert!(s
+        .runs()
+        .heartbeat(&stale.id, "dead")
+        .await
+        .unwrap()
+        .is_none());
     assert!(!s
+        .runs()
         .finish_run(&stale.id, "dead", RunStatus::Success, None, &json!({}))
         .await
         .unwrap());
-    let mut queued_ids = s.queued_run_ids().await.unwrap();
+    let mut queued_ids = s.runs().queued_run_ids().await.unwrap();
     queued_ids.sort();
     let mut expected = vec![stale.id.clone(), queued.id.clone()];
     expected.sort();
     assert_eq!(queued_ids, expected);
 
-    let reclaimed = s.claim_run(&stale.id, "rescuer").await.unwrap().unwrap();
+    let reclaimed = s
+        .runs()
+        .claim_run(&stale.id, "rescuer")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(reclaimed.holder.as_deref(), Some("rescuer"));
     assert!(reclaimed.heartbeat_at.as_deref().unwrap() > cutoff.as_str());
-    let clean = s.run_detail(&stale.id).await.unwrap();
+    let clean = s.runs().run_detail(&stale.id).await.unwrap();
     assert_eq!(clean.blocks.len(), 2);
     for b in &clean.blocks {
         assert_eq!(b.status, BlockStatus::Pending, "{}", b.block);
@@ -449,7 +549,11 @@ async fn stale_runs_are_requeued_and_reclaimed_clean(t: TestStore) {
     }
 
     // Everything running is stale against a cutoff in the future.
-    let mut all = s.requeue_stale("9999-12-31T00:00:00.000Z").await.unwrap();
+    let mut all = s
+        .runs()
+        .requeue_stale("9999-12-31T00:00:00.000Z")
+        .await
+        .unwrap();
     all.sort();
     let mut running = vec![stale.id.clone(), beating.id.clone(), fresh.id.clone()];
     running.sort();
@@ -459,38 +563,46 @@ async fn stale_runs_are_requeued_and_reclaimed_clean(t: TestStore) {
 async fn run_lists_omit_logs_and_previews(t: TestStore) {
     let s = &t.store;
     let first = s
+        .runs()
         .create_run(new_run("p", &["load", "train"]))
         .await
         .unwrap();
     tick().await;
-    let second = s.create_run(new_run("q", &["load"])).await.unwrap();
+    let second = s.runs().create_run(new_run("q", &["load"])).await.unwrap();
     tick().await;
     let third = s
+        .runs()
         .create_run(new_run("p", &["load", "train"]))
         .await
         .unwrap();
-    s.update_block(&third.id, "load", &block_update(BlockStatus::Success, 1))
+    s.runs()
+        .update_block(&third.id, "load", &block_update(BlockStatus::Success, 1))
         .await
         .unwrap();
 
     let ids = |runs: &[ironmage_core::store::RunDetail]| {
         runs.iter().map(|r| r.run.id.clone()).collect::<Vec<_>>()
     };
-    let all = s.list_runs(None, 10).await.unwrap();
+    let all = s.runs().list_runs(None, 10).await.unwrap();
     assert_eq!(
         ids(&all),
         [third.id.as_str(), &second.id, &first.id],
         "newest first"
     );
     assert_eq!(
-        ids(&s.list_runs(Some("p"), 10).await.unwrap()),
+        ids(&s.runs().list_runs(Some("p"), 10).await.unwrap()),
         [third.id.as_str(), &first.id]
     );
     assert_eq!(
-        ids(&s.list_runs(None, 2).await.unwrap()),
+        ids(&s.runs().list_runs(None, 2).await.unwrap()),
         [third.id.as_str(), &second.id]
     );
-    assert!(s.list_runs(Some("nope"), 10).await.unwrap().is_empty());
+    assert!(s
+        .runs()
+        .list_runs(Some("nope"), 10)
+        .await
+        .unwrap()
+        .is_empty());
 
     let listed = &all[0];
     let statuses: Vec<_> = listed
@@ -512,14 +624,17 @@ async fn run_lists_omit_logs_and_previews(t: TestStore) {
         assert_eq!(b.preview, None, "list carries the preview of {}", b.block);
     }
 
-    let detail = s.run_detail(&third.id).await.unwrap();
+    let detail = s.runs().run_detail(&third.id).await.unwrap();
     assert_eq!(detail.blocks[0].logs, ["line one", "line two"]);
     assert_eq!(
         detail.blocks[0].preview,
         Some(json!({"rows": 3, "columns": ["a", "b"]}))
     );
     assert!(detail.blocks[1].logs.is_empty());
-    assert_eq!(s.block_runs(&third.id).await.unwrap()[0].logs.len(), 2);
+    assert_eq!(
+        s.runs().block_runs(&third.id).await.unwrap()[0].logs.len(),
+        2
+    );
 }
 
 async fn run_lists_stay_whole_while_runs_are_created(t: TestStore) {
@@ -529,7 +644,8 @@ async fn run_lists_stay_whole_while_runs_are_created(t: TestStore) {
         let s = t.store.clone();
         tokio::spawn(async move {
             for _ in 0..150 {
-                s.create_run(new_run("p", &["load", "train"]))
+                s.runs()
+                    .create_run(new_run("p", &["load", "train"]))
                     .await
                     .unwrap();
             }
@@ -537,7 +653,7 @@ async fn run_lists_stay_whole_while_runs_are_created(t: TestStore) {
     };
     let mut lists = 0;
     while !creator.is_finished() {
-        for detail in t.store.list_runs(None, 3).await.unwrap() {
+        for detail in t.store.runs().list_runs(None, 3).await.unwrap() {
             assert_eq!(
                 detail.blocks.len(),
                 2,
@@ -553,25 +669,25 @@ async fn run_lists_stay_whole_while_runs_are_created(t: TestStore) {
 
 async fn queued_run_ids_are_oldest_first(t: TestStore) {
     let s = &t.store;
-    assert!(s.queued_run_ids().await.unwrap().is_empty());
+    assert!(s.runs().queued_run_ids().await.unwrap().is_empty());
     let mut ids = Vec::new();
     for _ in 0..4 {
-        ids.push(s.create_run(new_run("p", &["a"])).await.unwrap().id);
+        ids.push(s.runs().create_run(new_run("p", &["a"])).await.unwrap().id);
         tick().await;
     }
-    assert_eq!(s.queued_run_ids().await.unwrap(), ids);
+    assert_eq!(s.runs().queued_run_ids().await.unwrap(), ids);
 
-    s.claim_run(&ids[1], "exec").await.unwrap().unwrap();
-    s.claim_run(&ids[3], "exec").await.unwrap().unwrap();
+    s.runs().claim_run(&ids[1], "exec").await.unwrap().unwrap();
+    s.runs().claim_run(&ids[3], "exec").await.unwrap().unwrap();
     assert_eq!(
-        s.queued_run_ids().await.unwrap(),
+        s.runs().queued_run_ids().await.unwrap(),
         [ids[0].as_str(), &ids[2]]
     );
 
     // A requeued run keeps its place: the order is creation time, not requeue time.
     tick().await;
-    s.requeue_stale(&clock::now()).await.unwrap();
-    assert_eq!(s.queued_run_ids().await.unwrap(), ids);
+    s.runs().requeue_stale(&clock::now()).await.unwrap();
+    assert_eq!(s.runs().queued_run_ids().await.unwrap(), ids);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -582,6 +698,7 @@ const BASE: &str = "data_v_20260212_160000";
 async fn datasets_with_a_known_hash_reuse_the_version(t: TestStore) {
     let s = &t.store;
     let first = s
+        .datasets()
         .register_dataset(dataset(BASE, "sha256:aaa"))
         .await
         .unwrap();
@@ -595,39 +712,53 @@ async fn datasets_with_a_known_hash_reuse_the_version(t: TestStore) {
 
     tick().await;
     let again = s
+        .datasets()
         .register_dataset(dataset("data_v_20260212_170000", "sha256:aaa"))
         .await
         .unwrap();
     assert_eq!(again, first, "the same content is the same version");
     assert_eq!(
-        code_of(s.dataset("data_v_20260212_170000").await),
+        code_of(s.datasets().dataset("data_v_20260212_170000").await),
         ErrorCode::NotFound
     );
-    assert_eq!(s.dataset(BASE).await.unwrap(), first);
-    assert_eq!(s.dataset_by_hash("sha256:aaa").await.unwrap(), Some(first));
-    assert_eq!(s.dataset_by_hash("sha256:zzz").await.unwrap(), None);
+    assert_eq!(s.datasets().dataset(BASE).await.unwrap(), first);
+    assert_eq!(
+        s.datasets().dataset_by_hash("sha256:aaa").await.unwrap(),
+        Some(first)
+    );
+    assert_eq!(
+        s.datasets().dataset_by_hash("sha256:zzz").await.unwrap(),
+        None
+    );
 }
 
 async fn datasets_sharing_a_base_id_get_suffixes(t: TestStore) {
     let s = &t.store;
     let a = s
+        .datasets()
         .register_dataset(dataset(BASE, "sha256:aaa"))
         .await
         .unwrap();
     let b = s
+        .datasets()
         .register_dataset(dataset(BASE, "sha256:bbb"))
         .await
         .unwrap();
     let c = s
+        .datasets()
         .register_dataset(dataset(BASE, "sha256:ccc"))
         .await
         .unwrap();
     assert_eq!(a.version, BASE);
     assert_eq!(b.version, format!("{BASE}_2"));
     assert_eq!(c.version, format!("{BASE}_3"));
-    assert_eq!(s.dataset(&b.version).await.unwrap().hash, "sha256:bbb");
     assert_eq!(
-        s.dataset_by_hash("sha256:ccc")
+        s.datasets().dataset(&b.version).await.unwrap().hash,
+        "sha256:bbb"
+    );
+    assert_eq!(
+        s.datasets()
+            .dataset_by_hash("sha256:ccc")
             .await
             .unwrap()
             .unwrap()
@@ -645,7 +776,11 @@ async fn datasets_registered_concurrently_stay_unique(t: TestStore) {
             tokio::spawn(async move {
                 barrier.wait().await;
                 let hash = format!("sha256:{}", i % 6);
-                let record = s.register_dataset(dataset(BASE, &hash)).await.unwrap();
+                let record = s
+                    .datasets()
+                    .register_dataset(dataset(BASE, &hash))
+                    .await
+                    .unwrap();
                 (hash, record.version)
             })
         })
@@ -670,9 +805,21 @@ async fn datasets_registered_concurrently_stay_unique(t: TestStore) {
 
 async fn versions_are_numbered_and_labels_suffixed(t: TestStore) {
     let s = &t.store;
-    let v1 = s.create_version(new_version("churn", "v_1")).await.unwrap();
-    let v2 = s.create_version(new_version("churn", "v_1")).await.unwrap();
-    let v3 = s.create_version(new_version("churn", "v_3")).await.unwrap();
+    let v1 = s
+        .registry()
+        .create_version(new_version("churn", "v_1"))
+        .await
+        .unwrap();
+    let v2 = s
+        .registry()
+        .create_version(new_version("churn", "v_1"))
+        .await
+        .unwrap();
+    let v3 = s
+        .registry()
+        .create_version(new_version("churn", "v_3"))
+        .await
+        .unwrap();
     let numbered: Vec<_> = [&v1, &v2, &v3]
         .iter()
         .map(|v| (v.version, v.label.as_str(), v.stage))
@@ -695,7 +842,11 @@ async fn versions_are_numbered_and_labels_suffixed(t: TestStore) {
         Some("data_v_20260101_000000")
     );
 
-    let other = s.create_version(new_version("other", "v_1")).await.unwrap();
+    let other = s
+        .registry()
+        .create_version(new_version("other", "v_1"))
+        .await
+        .unwrap();
     assert_eq!(
         (other.version, other.label.as_str()),
         (1, "v_1"),
@@ -703,6 +854,7 @@ async fn versions_are_numbered_and_labels_suffixed(t: TestStore) {
     );
 
     let listed: Vec<i64> = s
+        .registry()
         .versions("churn")
         .await
         .unwrap()
@@ -710,14 +862,14 @@ async fn versions_are_numbered_and_labels_suffixed(t: TestStore) {
         .map(|v| v.version)
         .collect();
     assert_eq!(listed, [3, 2, 1]);
-    let models = s.list_models().await.unwrap();
+    let models = s.registry().list_models().await.unwrap();
     let names: Vec<_> = models
         .iter()
         .map(|m| (m.name.as_str(), m.versions.len()))
         .collect();
     assert_eq!(names, [("churn", 3), ("other", 1)]);
 
-    let audit = s.transitions("churn").await.unwrap();
+    let audit = s.registry().transitions("churn").await.unwrap();
     let audit: Vec<_> = audit
         .iter()
         .map(|a| {
@@ -742,19 +894,27 @@ async fn versions_are_numbered_and_labels_suffixed(t: TestStore) {
 async fn promotion_archives_the_old_production_and_audits_both(t: TestStore) {
     let s = &t.store;
     for _ in 0..3 {
-        s.create_version(new_version("churn", "v")).await.unwrap();
+        s.registry()
+            .create_version(new_version("churn", "v"))
+            .await
+            .unwrap();
     }
-    assert!(s.production_version("churn").await.unwrap().is_none());
-    let staged = s
-        .transition("churn", 1, Stage::Staging, "alice", "eval")
+    assert!(s
+        .registry()
+        .production_version("churn")
+        .await
+        .unwrap()
+        .is_none());
+    let staged = transition(s, "churn", 1, Stage::Staging, "alice", "eval")
         .await
         .unwrap();
     assert_eq!(staged.stage, Stage::Staging);
-    s.transition("churn", 1, Stage::Production, "alice", "first")
+    transition(s, "churn", 1, Stage::Production, "alice", "first")
         .await
         .unwrap();
     assert_eq!(
-        s.production_version("churn")
+        s.registry()
+            .production_version("churn")
             .await
             .unwrap()
             .unwrap()
@@ -762,21 +922,28 @@ async fn promotion_archives_the_old_production_and_audits_both(t: TestStore) {
         1
     );
 
-    let promoted = s
-        .transition(
-            "churn",
-            2,
-            Stage::Production,
-            "pipeline:run-2",
-            "better auc",
-        )
-        .await
-        .unwrap();
+    let promoted = transition(
+        s,
+        "churn",
+        2,
+        Stage::Production,
+        "pipeline:run-2",
+        "better auc",
+    )
+    .await
+    .unwrap();
     assert_eq!((promoted.version, promoted.stage), (2, Stage::Production));
-    assert_eq!(s.version("churn", 1).await.unwrap().stage, Stage::Archived);
-    assert_eq!(s.version("churn", 3).await.unwrap().stage, Stage::None);
     assert_eq!(
-        s.production_version("churn")
+        s.registry().version("churn", 1).await.unwrap().stage,
+        Stage::Archived
+    );
+    assert_eq!(
+        s.registry().version("churn", 3).await.unwrap().stage,
+        Stage::None
+    );
+    assert_eq!(
+        s.registry()
+            .production_version("churn")
             .await
             .unwrap()
             .unwrap()
@@ -784,7 +951,7 @@ async fn promotion_archives_the_old_production_and_audits_both(t: TestStore) {
         2
     );
 
-    let audit = s.transitions("churn").await.unwrap();
+    let audit = s.registry().transitions("churn").await.unwrap();
     let tail: Vec<_> = audit[audit.len() - 2..]
         .iter()
         .map(|a| {
@@ -817,12 +984,16 @@ async fn promotion_archives_the_old_production_and_audits_both(t: TestStore) {
     );
 
     // Rollback: an archived version comes back and the current one is archived.
-    s.transition("churn", 1, Stage::Production, "bob", "rollback")
+    transition(s, "churn", 1, Stage::Production, "bob", "rollback")
         .await
         .unwrap();
-    assert_eq!(s.version("churn", 2).await.unwrap().stage, Stage::Archived);
     assert_eq!(
-        s.production_version("churn")
+        s.registry().version("churn", 2).await.unwrap().stage,
+        Stage::Archived
+    );
+    assert_eq!(
+        s.registry()
+            .production_version("churn")
             .await
             .unwrap()
             .unwrap()
@@ -830,6 +1001,7 @@ async fn promotion_archives_the_old_production_and_audits_both(t: TestStore) {
         1
     );
     let stages: Vec<_> = s
+        .registry()
         .versions("churn")
         .await
         .unwrap()
@@ -841,72 +1013,97 @@ async fn promotion_archives_the_old_production_and_audits_both(t: TestStore) {
 
 async fn same_stage_transition_is_a_conflict(t: TestStore) {
     let s = &t.store;
-    s.create_version(new_version("churn", "v")).await.unwrap();
-    s.create_version(new_version("churn", "v")).await.unwrap();
+    s.registry()
+        .create_version(new_version("churn", "v"))
+        .await
+        .unwrap();
+    s.registry()
+        .create_version(new_version("churn", "v"))
+        .await
+        .unwrap();
     assert_eq!(
-        code_of(s.transition("churn", 1, Stage::None, "alice", "noop").await),
+        code_of(transition(s, "churn", 1, Stage::None, "alice", "noop").await),
         ErrorCode::Conflict
     );
-    s.transition("churn", 1, Stage::Production, "alice", "ship")
+    transition(s, "churn", 1, Stage::Production, "alice", "ship")
         .await
         .unwrap();
-    s.transition("churn", 2, Stage::Staging, "alice", "eval")
+    transition(s, "churn", 2, Stage::Staging, "alice", "eval")
         .await
         .unwrap();
-    let audited = s.transitions("churn").await.unwrap().len();
+    let audited = s.registry().transitions("churn").await.unwrap().len();
 
     assert_eq!(
-        code_of(
-            s.transition("churn", 1, Stage::Production, "alice", "again")
-                .await
-        ),
+        code_of(transition(s, "churn", 1, Stage::Production, "alice", "again").await),
         ErrorCode::Conflict
     );
     assert_eq!(
-        code_of(
-            s.transition("churn", 2, Stage::Staging, "alice", "again")
-                .await
-        ),
+        code_of(transition(s, "churn", 2, Stage::Staging, "alice", "again").await),
         ErrorCode::Conflict
     );
     // A refused transition changes nothing: the Production version stays, nothing is audited.
     assert_eq!(
-        s.production_version("churn")
+        s.registry()
+            .production_version("churn")
             .await
             .unwrap()
             .unwrap()
             .version,
         1
     );
-    assert_eq!(s.version("churn", 2).await.unwrap().stage, Stage::Staging);
-    assert_eq!(s.transitions("churn").await.unwrap().len(), audited);
+    assert_eq!(
+        s.registry().version("churn", 2).await.unwrap().stage,
+        Stage::Staging
+    );
+    assert_eq!(
+        s.registry().transitions("churn").await.unwrap().len(),
+        audited
+    );
 }
 
 async fn unknown_models_and_versions_are_not_found(t: TestStore) {
     let s = &t.store;
     assert_eq!(
-        code_of(s.transition("ghost", 1, Stage::Production, "a", "r").await),
+        code_of(transition(s, "ghost", 1, Stage::Production, "a", "r").await),
         ErrorCode::NotFound
     );
-    s.create_version(new_version("churn", "v")).await.unwrap();
+    s.registry()
+        .create_version(new_version("churn", "v"))
+        .await
+        .unwrap();
     assert_eq!(
-        code_of(s.transition("churn", 2, Stage::Production, "a", "r").await),
+        code_of(transition(s, "churn", 2, Stage::Production, "a", "r").await),
         ErrorCode::NotFound
     );
-    assert_eq!(code_of(s.version("churn", 2).await), ErrorCode::NotFound);
-    assert_eq!(code_of(s.version("ghost", 1).await), ErrorCode::NotFound);
-    assert!(s.production_version("ghost").await.unwrap().is_none());
-    assert!(s.versions("ghost").await.unwrap().is_empty());
-    assert!(s.transitions("ghost").await.unwrap().is_empty());
+    assert_eq!(
+        code_of(s.registry().version("churn", 2).await),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code_of(s.registry().version("ghost", 1).await),
+        ErrorCode::NotFound
+    );
+    assert!(s
+        .registry()
+        .production_version("ghost")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(s.registry().versions("ghost").await.unwrap().is_empty());
+    assert!(s.registry().transitions("ghost").await.unwrap().is_empty());
     // The failed transitions left no trace.
-    assert_eq!(s.transitions("churn").await.unwrap().len(), 1);
-    assert_eq!(s.version("churn", 1).await.unwrap().stage, Stage::None);
+    assert_eq!(s.registry().transitions("churn").await.unwrap().len(), 1);
+    assert_eq!(
+        s.registry().version("churn", 1).await.unwrap().stage,
+        Stage::None
+    );
 }
 
 async fn concurrent_promotions_leave_one_production(t: TestStore) {
     const N: i64 = 16;
     for _ in 0..N {
         t.store
+            .registry()
             .create_version(new_version("churn", "v"))
             .await
             .unwrap();
@@ -917,9 +1114,8 @@ async fn concurrent_promotions_leave_one_production(t: TestStore) {
             let (s, barrier) = (t.store.clone(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                let result = s
-                    .transition("churn", version, Stage::Production, "racer", "race")
-                    .await;
+                let result =
+                    transition(&s, "churn", version, Stage::Production, "racer", "race").await;
                 (version, result)
             })
         })
@@ -937,7 +1133,7 @@ async fn concurrent_promotions_leave_one_production(t: TestStore) {
     }
     assert!(!promoted.is_empty(), "no promotion succeeded");
 
-    let versions = t.store.versions("churn").await.unwrap();
+    let versions = t.store.registry().versions("churn").await.unwrap();
     let production: Vec<i64> = versions
         .iter()
         .filter(|v| v.stage == Stage::Production)
@@ -956,7 +1152,7 @@ async fn concurrent_promotions_leave_one_production(t: TestStore) {
         };
         assert_eq!(v.stage, expected, "version {}", v.version);
     }
-    let audit = t.store.transitions("churn").await.unwrap();
+    let audit = t.store.registry().transitions("churn").await.unwrap();
     let to_production = audit.iter().filter(|a| a.to_stage == "Production").count();
     let archived = audit
         .iter()
@@ -966,6 +1162,7 @@ async fn concurrent_promotions_leave_one_production(t: TestStore) {
     assert_eq!(archived, promoted.len() - 1);
     assert_eq!(
         t.store
+            .registry()
             .production_version("churn")
             .await
             .unwrap()
@@ -983,7 +1180,8 @@ async fn concurrent_registrations_number_versions_densely(t: TestStore) {
             let (s, barrier) = (t.store.clone(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                s.create_version(new_version("churn", "v_20260212_160000"))
+                s.registry()
+                    .create_version(new_version("churn", "v_20260212_160000"))
                     .await
             })
         })
@@ -1004,6 +1202,7 @@ async fn concurrent_registrations_number_versions_densely(t: TestStore) {
     assert!(labels.contains("v_20260212_160000"));
     let stored: BTreeSet<_> = t
         .store
+        .registry()
         .versions("churn")
         .await
         .unwrap()
@@ -1012,7 +1211,7 @@ async fn concurrent_registrations_number_versions_densely(t: TestStore) {
         .collect();
     assert_eq!(stored, labels);
     assert_eq!(
-        t.store.transitions("churn").await.unwrap().len(),
+        t.store.registry().transitions("churn").await.unwrap().len(),
         N,
         "one audit each"
     );
@@ -1029,6 +1228,7 @@ async fn concurrent_registrations_keep_free_labels(t: TestStore) {
                 barrier.wait().await;
                 let label = format!("v_20260212_16000{i}");
                 let v = s
+                    .registry()
                     .create_version(new_version("churn", &label))
                     .await
                     .unwrap();
@@ -1070,9 +1270,13 @@ async fn predictions_are_inserted_in_batches_and_summarised(t: TestStore) {
     // Two answers in the same millisecond: the newer-first history breaks the tie by id.
     batch.push(prediction("tie-b", "churn", Some(7), &at(100)));
     batch.push(prediction("tie-a", "churn", Some(7), &at(100)));
-    s.insert_predictions(&batch).await.unwrap();
+    s.predictions().insert_predictions(&batch).await.unwrap();
 
-    let summary = s.prediction_summary("churn", 1, 5).await.unwrap();
+    let summary = s
+        .predictions()
+        .prediction_summary("churn", 1, 5)
+        .await
+        .unwrap();
     assert_eq!(summary.count, 250);
     assert_eq!(summary.last_prediction_time, Some(at(2490)));
     let history: Vec<_> = summary.history.iter().map(|p| p.id.as_str()).collect();
@@ -1087,10 +1291,15 @@ async fn predictions_are_inserted_in_batches_and_summarised(t: TestStore) {
     assert_eq!(newest.latency_us, 42);
     assert_eq!(newest.created_at, at(2490));
 
-    let v2 = s.prediction_summary("churn", 2, 100).await.unwrap();
+    let v2 = s
+        .predictions()
+        .prediction_summary("churn", 2, 100)
+        .await
+        .unwrap();
     assert_eq!((v2.count, v2.history.len()), (20, 20));
     assert_eq!(v2.history.last().unwrap().id, "q0000");
     let ties: Vec<_> = s
+        .predictions()
         .prediction_summary("churn", 7, 10)
         .await
         .unwrap()
@@ -1100,24 +1309,39 @@ async fn predictions_are_inserted_in_batches_and_summarised(t: TestStore) {
         .collect();
     assert_eq!(ties, ["tie-a", "tie-b"]);
 
-    let none = s.prediction_summary("churn", 3, 5).await.unwrap();
+    let none = s
+        .predictions()
+        .prediction_summary("churn", 3, 5)
+        .await
+        .unwrap();
     assert_eq!(
         (none.count, none.last_prediction_time, none.history.len()),
         (0, None, 0)
     );
-    assert_eq!(s.prediction_count("churn").await.unwrap(), 272);
-    assert_eq!(s.prediction_count("other").await.unwrap(), 5);
+    assert_eq!(
+        s.predictions().prediction_count("churn").await.unwrap(),
+        272
+    );
+    assert_eq!(s.predictions().prediction_count("other").await.unwrap(), 5);
 
     // Audit entries have no version.
-    s.insert_predictions(&[prediction("log-1", "churn", None, &at(9999))])
+    s.predictions()
+        .insert_predictions(&[prediction("log-1", "churn", None, &at(9999))])
         .await
         .unwrap();
-    assert_eq!(s.prediction_count("churn").await.unwrap(), 273);
     assert_eq!(
-        s.prediction_summary("churn", 1, 1).await.unwrap().count,
+        s.predictions().prediction_count("churn").await.unwrap(),
+        273
+    );
+    assert_eq!(
+        s.predictions()
+            .prediction_summary("churn", 1, 1)
+            .await
+            .unwrap()
+            .count,
         250
     );
-    s.insert_predictions(&[]).await.unwrap();
+    s.predictions().insert_predictions(&[]).await.unwrap();
 }
 
 async fn a_failed_prediction_batch_inserts_nothing(t: TestStore) {
@@ -1128,13 +1352,16 @@ async fn a_failed_prediction_batch_inserts_nothing(t: TestStore) {
     // The last statement of the batch fails on a duplicate id: the first two must roll back.
     batch.push(prediction("p0000", "churn", Some(1), &at(999)));
     assert_eq!(
-        code_of(s.insert_predictions(&batch).await),
+        code_of(s.predictions().insert_predictions(&batch).await),
         ErrorCode::Conflict
     );
-    assert_eq!(s.prediction_count("churn").await.unwrap(), 0);
+    assert_eq!(s.predictions().prediction_count("churn").await.unwrap(), 0);
     batch.pop();
-    s.insert_predictions(&batch).await.unwrap();
-    assert_eq!(s.prediction_count("churn").await.unwrap(), 250);
+    s.predictions().insert_predictions(&batch).await.unwrap();
+    assert_eq!(
+        s.predictions().prediction_count("churn").await.unwrap(),
+        250
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1144,42 +1371,75 @@ const LONG: Duration = Duration::from_secs(30);
 
 async fn leases_are_exclusive_until_released(t: TestStore) {
     let s = &t.store;
-    assert!(s.acquire_lease("scheduler", "a", LONG).await.unwrap());
-    assert!(!s.acquire_lease("scheduler", "b", LONG).await.unwrap());
+    assert!(s
+        .leases()
+        .acquire_lease("scheduler", "a", LONG)
+        .await
+        .unwrap());
+    assert!(!s
+        .leases()
+        .acquire_lease("scheduler", "b", LONG)
+        .await
+        .unwrap());
     assert!(
-        s.acquire_lease("scheduler", "a", LONG).await.unwrap(),
+        s.leases()
+            .acquire_lease("scheduler", "a", LONG)
+            .await
+            .unwrap(),
         "the holder renews"
     );
     assert!(
-        s.acquire_lease("other", "b", LONG).await.unwrap(),
+        s.leases().acquire_lease("other", "b", LONG).await.unwrap(),
         "leases are per name"
     );
 
-    s.release_lease("scheduler", "b").await.unwrap();
+    s.leases().release_lease("scheduler", "b").await.unwrap();
     assert!(
-        !s.acquire_lease("scheduler", "b", LONG).await.unwrap(),
+        !s.leases()
+            .acquire_lease("scheduler", "b", LONG)
+            .await
+            .unwrap(),
         "only the holder releases"
     );
-    s.release_lease("scheduler", "a").await.unwrap();
-    assert!(s.acquire_lease("scheduler", "b", LONG).await.unwrap());
-    assert!(!s.acquire_lease("scheduler", "a", LONG).await.unwrap());
-    s.release_lease("never-taken", "a").await.unwrap();
+    s.leases().release_lease("scheduler", "a").await.unwrap();
+    assert!(s
+        .leases()
+        .acquire_lease("scheduler", "b", LONG)
+        .await
+        .unwrap());
+    assert!(!s
+        .leases()
+        .acquire_lease("scheduler", "a", LONG)
+        .await
+        .unwrap());
+    s.leases().release_lease("never-taken", "a").await.unwrap();
 }
 
 async fn expired_leases_can_be_taken(t: TestStore) {
     let s = &t.store;
     assert!(s
+        .leases()
         .acquire_lease("scheduler", "a", Duration::from_millis(500))
         .await
         .unwrap());
-    assert!(!s.acquire_lease("scheduler", "b", LONG).await.unwrap());
+    assert!(!s
+        .leases()
+        .acquire_lease("scheduler", "b", LONG)
+        .await
+        .unwrap());
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert!(
-        s.acquire_lease("scheduler", "b", LONG).await.unwrap(),
+        s.leases()
+            .acquire_lease("scheduler", "b", LONG)
+            .await
+            .unwrap(),
         "expired"
     );
     assert!(
-        !s.acquire_lease("scheduler", "a", LONG).await.unwrap(),
+        !s.leases()
+            .acquire_lease("scheduler", "a", LONG)
+            .await
+            .unwrap(),
         "a lost it"
     );
 }
@@ -1193,7 +1453,8 @@ async fn concurrent_lease_acquirers_have_one_winner(t: TestStore) {
                 tokio::spawn(async move {
                     barrier.wait().await;
                     let holder = format!("holder-{i}");
-                    s.acquire_lease(&name, &holder, LONG)
+                    s.leases()
+                        .acquire_lease(&name, &holder, LONG)
                         .await
                         .unwrap()
                         .then_some(holder)
@@ -1212,21 +1473,33 @@ async fn concurrent_lease_acquirers_have_one_winner(t: TestStore) {
     assert_eq!(winners.len(), 1, "winners: {winners:?}");
     assert!(t
         .store
+        .leases()
         .acquire_lease("fresh", &winners[0], LONG)
         .await
         .unwrap());
-    assert!(!t.store.acquire_lease("fresh", "late", LONG).await.unwrap());
+    assert!(!t
+        .store
+        .leases()
+        .acquire_lease("fresh", "late", LONG)
+        .await
+        .unwrap());
 
     // A lease whose holder let it expire.
     assert!(t
         .store
+        .leases()
         .acquire_lease("expired", "old", Duration::from_millis(50))
         .await
         .unwrap());
     tokio::time::sleep(Duration::from_millis(150)).await;
     let winners = race(&t.store, "expired").await;
     assert_eq!(winners.len(), 1, "winners: {winners:?}");
-    assert!(!t.store.acquire_lease("expired", "old", LONG).await.unwrap());
+    assert!(!t
+        .store
+        .leases()
+        .acquire_lease("expired", "old", LONG)
+        .await
+        .unwrap());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1234,29 +1507,48 @@ async fn concurrent_lease_acquirers_have_one_winner(t: TestStore) {
 
 async fn cancel_ends_queued_runs_and_flags_running_ones(t: TestStore) {
     let s = &t.store;
-    let queued = s.create_run(new_run("p", &["a", "b"])).await.unwrap();
-    let running = s.create_run(new_run("p", &["a"])).await.unwrap();
-    s.claim_run(&running.id, "exec").await.unwrap().unwrap();
-    assert_eq!(s.active_runs("p").await.unwrap(), 2);
+    let queued = s
+        .runs()
+        .create_run(new_run("p", &["a", "b"]))
+        .await
+        .unwrap();
+    let running = s.runs().create_run(new_run("p", &["a"])).await.unwrap();
+    s.runs()
+        .claim_run(&running.id, "exec")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.runs().active_runs("p").await.unwrap(), 2);
 
-    let cancelled = s.request_cancel(&queued.id).await.unwrap();
+    let cancelled = s.runs().request_cancel(&queued.id).await.unwrap();
     assert_eq!(cancelled.status, RunStatus::Cancelled);
     assert!(cancelled.ended_at.is_some());
-    let blocks = s.block_runs(&queued.id).await.unwrap();
+    let blocks = s.runs().block_runs(&queued.id).await.unwrap();
     assert!(blocks.iter().all(|b| b.status == BlockStatus::Cancelled));
     assert!(
-        s.claim_run(&queued.id, "exec").await.unwrap().is_none(),
+        s.runs()
+            .claim_run(&queued.id, "exec")
+            .await
+            .unwrap()
+            .is_none(),
         "a cancelled run is never claimed"
     );
 
-    assert_eq!(s.heartbeat(&running.id, "exec").await.unwrap(), Some(false));
-    let flagged = s.request_cancel(&running.id).await.unwrap();
+    assert_eq!(
+        s.runs().heartbeat(&running.id, "exec").await.unwrap(),
+        Some(false)
+    );
+    let flagged = s.runs().request_cancel(&running.id).await.unwrap();
     assert_eq!(flagged.status, RunStatus::Running, "the executor ends it");
     assert!(flagged.cancel_requested);
-    assert_eq!(s.heartbeat(&running.id, "exec").await.unwrap(), Some(true));
-    assert_eq!(s.active_runs("p").await.unwrap(), 1);
+    assert_eq!(
+        s.runs().heartbeat(&running.id, "exec").await.unwrap(),
+        Some(true)
+    );
+    assert_eq!(s.runs().active_runs("p").await.unwrap(), 1);
 
     assert!(s
+        .runs()
         .finish_run(
             &running.id,
             "exec",
@@ -1267,34 +1559,36 @@ async fn cancel_ends_queued_runs_and_flags_running_ones(t: TestStore) {
         .await
         .unwrap());
     assert_eq!(
-        code_of(s.request_cancel(&running.id).await),
+        code_of(s.runs().request_cancel(&running.id).await),
         ErrorCode::Conflict
     );
     assert_eq!(
-        code_of(s.request_cancel("no-such-run").await),
+        code_of(s.runs().request_cancel("no-such-run").await),
         ErrorCode::NotFound
     );
-    assert_eq!(s.active_runs("p").await.unwrap(), 0);
+    assert_eq!(s.runs().active_runs("p").await.unwrap(), 0);
 }
 
 async fn stored_outputs_are_those_of_succeeded_blocks(t: TestStore) {
     let s = &t.store;
     let mut new = new_run("p", &["load", "train", "deploy"]);
-    let original = s.create_run(new.clone()).await.unwrap();
-    s.update_block(&original.id, "load", &block_update(BlockStatus::Success, 1))
+    let original = s.runs().create_run(new.clone()).await.unwrap();
+    s.runs()
+        .update_block(&original.id, "load", &block_update(BlockStatus::Success, 1))
         .await
         .unwrap();
-    s.update_block(&original.id, "train", &block_update(BlockStatus::Failed, 3))
+    s.runs()
+        .update_block(&original.id, "train", &block_update(BlockStatus::Failed, 3))
         .await
         .unwrap();
-    let stored = s.stored_outputs(&original.id).await.unwrap();
+    let stored = s.runs().stored_outputs(&original.id).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored["load"].fingerprint, "sha256:1");
     assert_eq!(stored["load"].output_ref, "sha256:out");
 
     new.rerun_of = Some(original.id.clone());
-    let rerun = s.create_run(new).await.unwrap();
+    let rerun = s.runs().create_run(new).await.unwrap();
     assert_eq!(rerun.rerun_of.as_deref(), Some(original.id.as_str()));
-    let block = &s.block_runs(&original.id).await.unwrap()[0];
+    let block = &s.runs().block_runs(&original.id).await.unwrap()[0];
     assert_eq!(block.output_ref.as_deref(), Some("sha256:out"));
 }

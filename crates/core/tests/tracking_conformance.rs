@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Backend, TestStore};
+use common::{transition, Backend, TestStore};
 use ironmage_core::store::{KeyValue, MetricPoint, NewTrackingRun, RunSearch, Stage, ViewType};
 use ironmage_core::ErrorCode;
 use std::future::Future;
@@ -62,6 +62,7 @@ fn point(key: &str, value: f64, timestamp: i64, step: i64) -> (MetricPoint, Opti
 
 async fn new_run(t: &TestStore, experiment_id: i64, name: &str) -> String {
     t.store
+        .tracking()
         .create_tracking_run(NewTrackingRun {
             experiment_id,
             name: Some(name.into()),
@@ -76,38 +77,47 @@ async fn new_run(t: &TestStore, experiment_id: i64, name: &str) -> String {
 
 async fn experiments_are_numbered_and_unique(t: TestStore) {
     let s = &t.store;
-    let default = s.experiment(0).await.unwrap();
+    let default = s.tracking().experiment(0).await.unwrap();
     assert_eq!(default.name, "Default");
     let tags = [KeyValue::new("owner", "ml")];
-    let a = s.create_experiment("churn", &tags).await.unwrap();
-    let b = s.create_experiment("fraud", &[]).await.unwrap();
+    let a = s
+        .tracking()
+        .create_experiment("churn", &tags)
+        .await
+        .unwrap();
+    let b = s.tracking().create_experiment("fraud", &[]).await.unwrap();
     assert_eq!((a, b), (1, 2));
-    let e = s.experiment_by_name("churn").await.unwrap();
+    let e = s.tracking().experiment_by_name("churn").await.unwrap();
     assert_eq!(e.artifact_location, "mlflow-artifacts:/1");
     assert_eq!(e.tags, tags);
     assert_eq!(
-        code(s.create_experiment("churn", &[]).await),
+        code(s.tracking().create_experiment("churn", &[]).await),
         ErrorCode::Conflict
     );
     assert_eq!(
-        code(s.experiment_by_name("nope").await),
+        code(s.tracking().experiment_by_name("nope").await),
         ErrorCode::NotFound
     );
-    assert_eq!(s.ensure_experiment("churn").await.unwrap(), 1);
-    assert_eq!(s.ensure_experiment("new").await.unwrap(), 3);
-    s.set_experiment_lifecycle(2, "deleted").await.unwrap();
+    assert_eq!(s.tracking().ensure_experiment("churn").await.unwrap(), 1);
+    assert_eq!(s.tracking().ensure_experiment("new").await.unwrap(), 3);
+    s.tracking()
+        .set_experiment_lifecycle(2, "deleted")
+        .await
+        .unwrap();
     let active = s
+        .tracking()
         .search_experiments(ViewType::ActiveOnly, 0, 100)
         .await
         .unwrap();
     let names: Vec<_> = active.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(names, ["new", "churn", "Default"]);
     assert_eq!(
-        code(s.set_experiment_lifecycle(0, "deleted").await),
+        code(s.tracking().set_experiment_lifecycle(0, "deleted").await),
         ErrorCode::InvalidInput
     );
     // A deleted experiment takes no new runs.
     let refused = s
+        .tracking()
         .create_tracking_run(NewTrackingRun {
             experiment_id: 2,
             ..Default::default()
@@ -125,23 +135,31 @@ async fn metrics_keep_history_and_latest(t: TestStore) {
         point("loss", 0.25, 30, 2),
         point("loss", 1.0, 10, 0),
     ];
-    s.log_batch(&run, &points, &[], &[]).await.unwrap();
+    s.tracking()
+        .log_batch(&run, &points, &[], &[])
+        .await
+        .unwrap();
     // The same point twice is kept once; the same point for a logged model too.
-    s.log_batch(&run, &[point("loss", 1.0, 10, 0)], &[], &[])
+    s.tracking()
+        .log_batch(&run, &[point("loss", 1.0, 10, 0)], &[], &[])
         .await
         .unwrap();
     let mut for_model = point("loss", 1.0, 10, 0);
     for_model.1 = Some("m-1".into());
-    s.log_batch(&run, &[for_model], &[], &[]).await.unwrap();
-    let history = s.metric_history(&run, "loss").await.unwrap();
+    s.tracking()
+        .log_batch(&run, &[for_model], &[], &[])
+        .await
+        .unwrap();
+    let history = s.tracking().metric_history(&run, "loss").await.unwrap();
     let steps: Vec<_> = history.iter().map(|m| (m.step, m.value)).collect();
     assert_eq!(steps, [(0, 1.0), (1, 0.5), (2, 0.25)]);
-    let full = s.tracking_run(&run).await.unwrap();
+    let full = s.tracking().tracking_run(&run).await.unwrap();
     assert_eq!(full.metrics.len(), 1);
     assert_eq!((full.metrics[0].step, full.metrics[0].value), (2, 0.25));
     assert_eq!(full.info.name, "r");
     assert!(full.tags.contains(&KeyValue::new("mlflow.runName", "r")));
     let ended = s
+        .tracking()
         .update_tracking_run(&run, Some("FINISHED"), Some(5_000), None)
         .await
         .unwrap();
@@ -149,10 +167,17 @@ async fn metrics_keep_history_and_latest(t: TestStore) {
         (ended.status.as_str(), ended.end_time),
         ("FINISHED", Some(5_000))
     );
-    let bad = s.update_tracking_run(&run, Some("DONE"), None, None).await;
+    let bad = s
+        .tracking()
+        .update_tracking_run(&run, Some("DONE"), None, None)
+        .await;
     assert_eq!(code(bad), ErrorCode::InvalidInput);
-    assert_eq!(code(s.tracking_run("nope").await), ErrorCode::NotFound);
+    assert_eq!(
+        code(s.tracking().tracking_run("nope").await),
+        ErrorCode::NotFound
+    );
     let nan = s
+        .tracking()
         .log_batch(&run, &[point("x", f64::NAN, 1, 0)], &[], &[])
         .await;
     assert_eq!(code(nan), ErrorCode::InvalidInput);
@@ -162,10 +187,17 @@ async fn params_cannot_change_and_batches_are_atomic(t: TestStore) {
     let s = &t.store;
     let run = new_run(&t, 0, "r").await;
     let depth = [KeyValue::new("depth", "5")];
-    s.log_batch(&run, &[], &depth, &[]).await.unwrap();
-    s.log_batch(&run, &[], &depth, &[]).await.unwrap();
+    s.tracking()
+        .log_batch(&run, &[], &depth, &[])
+        .await
+        .unwrap();
+    s.tracking()
+        .log_batch(&run, &[], &depth, &[])
+        .await
+        .unwrap();
     // A changed param fails the whole batch: the metric and tag logged with it are not kept.
     let changed = s
+        .tracking()
         .log_batch(
             &run,
             &[point("auc", 0.9, 1, 0)],
@@ -174,12 +206,16 @@ async fn params_cannot_change_and_batches_are_atomic(t: TestStore) {
         )
         .await;
     assert_eq!(code(changed), ErrorCode::InvalidInput);
-    let full = s.tracking_run(&run).await.unwrap();
+    let full = s.tracking().tracking_run(&run).await.unwrap();
     assert_eq!(full.params, depth);
     assert!(full.metrics.is_empty());
     assert!(!full.tags.iter().any(|t| t.key == "t"));
-    s.set_tracking_run_lifecycle(&run, "deleted").await.unwrap();
+    s.tracking()
+        .set_tracking_run_lifecycle(&run, "deleted")
+        .await
+        .unwrap();
     let on_deleted = s
+        .tracking()
         .log_batch(&run, &[point("auc", 0.9, 1, 0)], &[], &[])
         .await;
     assert_eq!(code(on_deleted), ErrorCode::InvalidInput);
@@ -187,7 +223,7 @@ async fn params_cannot_change_and_batches_are_atomic(t: TestStore) {
 
 async fn runs_are_searched_filtered_ordered_and_paged(t: TestStore) {
     let s = &t.store;
-    let exp = s.create_experiment("search", &[]).await.unwrap();
+    let exp = s.tracking().create_experiment("search", &[]).await.unwrap();
     for (i, (auc, depth, team)) in [
         (0.7, "3", "risk"),
         (0.9, "5", "growth"),
@@ -200,11 +236,12 @@ async fn runs_are_searched_filtered_ordered_and_paged(t: TestStore) {
         let run = new_run(&t, exp, &format!("r{i}")).await;
         let params = [KeyValue::new("depth", depth)];
         let tags = [KeyValue::new("team", team)];
-        s.log_batch(&run, &[point("auc", auc, 1, 0)], &params, &tags)
+        s.tracking()
+            .log_batch(&run, &[point("auc", auc, 1, 0)], &params, &tags)
             .await
             .unwrap();
     }
-    let other = s.create_experiment("other", &[]).await.unwrap();
+    let other = s.tracking().create_experiment("other", &[]).await.unwrap();
     new_run(&t, other, "elsewhere").await;
     let search = |filter: &str, order: &[&str], offset: i64, limit: i64| RunSearch {
         experiment_ids: vec![exp],
@@ -218,6 +255,7 @@ async fn runs_are_searched_filtered_ordered_and_paged(t: TestStore) {
         runs.into_iter().map(|r| r.info.name).collect()
     };
     let best = s
+        .tracking()
         .search_tracking_runs(&search("", &["metrics.auc DESC"], 0, 10))
         .await
         .unwrap();
@@ -229,12 +267,12 @@ async fn runs_are_searched_filtered_ordered_and_paged(t: TestStore) {
         10,
     );
     assert_eq!(
-        names(s.search_tracking_runs(&filtered).await.unwrap()),
+        names(s.tracking().search_tracking_runs(&filtered).await.unwrap()),
         ["r2", "r1"]
     );
     let by_tag = search("tags.team = 'growth' and run_name != 'r1'", &[], 0, 10);
     assert_eq!(
-        names(s.search_tracking_runs(&by_tag).await.unwrap()),
+        names(s.tracking().search_tracking_runs(&by_tag).await.unwrap()),
         ["r3"]
     );
     let like = search(
@@ -244,25 +282,32 @@ async fn runs_are_searched_filtered_ordered_and_paged(t: TestStore) {
         10,
     );
     assert_eq!(
-        names(s.search_tracking_runs(&like).await.unwrap()),
+        names(s.tracking().search_tracking_runs(&like).await.unwrap()),
         ["r3", "r1", "r2", "r0"]
     );
     let page2 = search("", &["metrics.auc DESC"], 2, 2);
     assert_eq!(
-        names(s.search_tracking_runs(&page2).await.unwrap()),
+        names(s.tracking().search_tracking_runs(&page2).await.unwrap()),
         ["r2", "r0"]
     );
     let bad = s
+        .tracking()
         .search_tracking_runs(&search("metrics.auc >", &[], 0, 10))
         .await;
     assert_eq!(code(bad), ErrorCode::InvalidInput);
     let bad_order = s
+        .tracking()
         .search_tracking_runs(&search("", &["metrics.auc SIDEWAYS"], 0, 10))
         .await;
     assert_eq!(code(bad_order), ErrorCode::InvalidInput);
     // User text is bound, never spliced: SQL in a value is just characters.
     let injected = search("params.depth = '5 OR 1=1'", &[], 0, 10);
-    assert!(s.search_tracking_runs(&injected).await.unwrap().is_empty());
+    assert!(s
+        .tracking()
+        .search_tracking_runs(&injected)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn logged_models_and_artifact_index(t: TestStore) {
@@ -270,6 +315,7 @@ async fn logged_models_and_artifact_index(t: TestStore) {
     let run = new_run(&t, 0, "r").await;
     let params = [KeyValue::new("n_estimators", "50")];
     let model = s
+        .tracking()
         .create_logged_model(0, "model", Some(&run), "", &params, &[])
         .await
         .unwrap();
@@ -280,40 +326,55 @@ async fn logged_models_and_artifact_index(t: TestStore) {
         format!("mlflow-artifacts:/0/models/{}/artifacts", model.id)
     );
     let ready = s
+        .tracking()
         .set_logged_model_status(&model.id, "LOGGED_MODEL_READY")
         .await
         .unwrap();
     assert_eq!(ready.status, "LOGGED_MODEL_READY");
     assert_eq!(
-        code(s.set_logged_model_status(&model.id, "DONE").await),
+        code(
+            s.tracking()
+                .set_logged_model_status(&model.id, "DONE")
+                .await
+        ),
         ErrorCode::InvalidInput
     );
     let found = s
+        .tracking()
         .search_logged_models(&[0], Some("model"), 0, 10)
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
     assert!(s
+        .tracking()
         .search_logged_models(&[0], Some("other"), 0, 10)
         .await
         .unwrap()
         .is_empty());
-    assert_eq!(code(s.logged_model("m-nope").await), ErrorCode::NotFound);
+    assert_eq!(
+        code(s.tracking().logged_model("m-nope").await),
+        ErrorCode::NotFound
+    );
 
     let dir = model.artifact_path();
-    s.index_artifact(&format!("{dir}/MLmodel"), "sha256:a", 10)
+    s.tracking()
+        .index_artifact(&format!("{dir}/MLmodel"), "sha256:a", 10)
         .await
         .unwrap();
-    s.index_artifact(&format!("{dir}/sub/x_1.json"), "sha256:b", 20)
+    s.tracking()
+        .index_artifact(&format!("{dir}/sub/x_1.json"), "sha256:b", 20)
         .await
         .unwrap();
-    s.index_artifact(&format!("{dir}/sub/y.json"), "sha256:c", 30)
+    s.tracking()
+        .index_artifact(&format!("{dir}/sub/y.json"), "sha256:c", 30)
         .await
         .unwrap();
-    s.index_artifact(&format!("{dir}x/elsewhere"), "sha256:d", 40)
+    s.tracking()
+        .index_artifact(&format!("{dir}x/elsewhere"), "sha256:d", 40)
         .await
         .unwrap();
     let listed: Vec<_> = s
+        .tracking()
         .list_artifacts(&dir)
         .await
         .unwrap()
@@ -328,68 +389,90 @@ async fn logged_models_and_artifact_index(t: TestStore) {
         ]
     );
     assert_eq!(
-        s.artifact_file(&format!("{dir}/MLmodel"))
+        s.tracking()
+            .artifact_file(&format!("{dir}/MLmodel"))
             .await
             .unwrap()
             .as_deref(),
         Some("sha256:a")
     );
     assert!(s
+        .tracking()
         .list_artifacts(&format!("{dir}/MLmodel"))
         .await
         .unwrap()
         .is_empty());
-    assert_eq!(s.artifact_file("nope").await.unwrap(), None);
+    assert_eq!(s.tracking().artifact_file("nope").await.unwrap(), None);
 }
 
 async fn aliases_tags_and_descriptions(t: TestStore) {
     let s = &t.store;
     let tags = [KeyValue::new("domain", "churn")];
-    s.create_registered_model("churn", "first", &tags)
+    s.registry()
+        .create_registered_model("churn", "first", &tags)
         .await
         .unwrap();
     assert_eq!(
-        code(s.create_registered_model("churn", "", &[]).await),
+        code(s.registry().create_registered_model("churn", "", &[]).await),
         ErrorCode::Conflict
     );
     assert_eq!(
-        code(s.create_registered_model("bad name", "", &[]).await),
+        code(
+            s.registry()
+                .create_registered_model("bad name", "", &[])
+                .await
+        ),
         ErrorCode::InvalidInput
     );
     let v1 = s
+        .registry()
         .create_mlflow_version("churn", "models:/m-1", None, Some("m-1"))
         .await
         .unwrap();
     let v2 = s
+        .registry()
         .create_mlflow_version("churn", "runs:/r/model", None, None)
         .await
         .unwrap();
     assert_eq!((v1.version, v2.version), (1, 2));
     assert_eq!(v1.mlflow_source().unwrap().model_id.as_deref(), Some("m-1"));
 
-    s.set_alias("churn", "champion", 1).await.unwrap();
-    s.set_alias("churn", "challenger", 2).await.unwrap();
-    s.set_alias("churn", "champion", 2).await.unwrap();
+    s.registry()
+        .set_alias("churn", "champion", 1)
+        .await
+        .unwrap();
+    s.registry()
+        .set_alias("churn", "challenger", 2)
+        .await
+        .unwrap();
+    s.registry()
+        .set_alias("churn", "champion", 2)
+        .await
+        .unwrap();
     assert_eq!(
-        s.alias_version("churn", "champion").await.unwrap().version,
+        s.registry()
+            .alias_version("churn", "champion")
+            .await
+            .unwrap()
+            .version,
         2
     );
     assert_eq!(
-        code(s.alias_version("churn", "nope").await),
+        code(s.registry().alias_version("churn", "nope").await),
         ErrorCode::InvalidInput
     );
     for bad in ["latest", "v3", "a b", ""] {
         assert_eq!(
-            code(s.set_alias("churn", bad, 1).await),
+            code(s.registry().set_alias("churn", bad, 1).await),
             ErrorCode::InvalidInput,
             "{bad}"
         );
     }
     assert_eq!(
-        code(s.set_alias("churn", "x", 9).await),
+        code(s.registry().set_alias("churn", "x", 9).await),
         ErrorCode::NotFound
     );
-    let model = s.registered_model("churn").await.unwrap();
+    let model = s.registry().registered_model("churn").await.unwrap();
     assert_eq!(
         model.aliases,
         [("challenger".to_string(), 2), ("champion".to_string(), 2)]
@@ -397,30 +480,41 @@ async fn aliases_tags_and_descriptions(t: TestStore) {
     assert_eq!(model.tags, tags);
     assert_eq!(model.description, "first");
 
-    s.set_model_description("churn", "second").await.unwrap();
-    s.set_model_tag("churn", "domain", None).await.unwrap();
-    s.set_version_description("churn", 1, "baseline")
+    s.registry()
+        .set_model_description("churn", "second")
         .await
         .unwrap();
-    s.set_version_tag("churn", 1, "validated", Some("true"))
+    s.registry()
+        .set_model_tag("churn", "domain", None)
         .await
         .unwrap();
-    let meta = s.version_meta("churn", 1).await.unwrap();
+    s.registry()
+        .set_version_description("churn", 1, "baseline")
+        .await
+        .unwrap();
+    s.registry()
+        .set_version_tag("churn", 1, "validated", Some("true"))
+        .await
+        .unwrap();
+    let meta = s.registry().version_meta("churn", 1).await.unwrap();
     assert_eq!(meta.description, "baseline");
     assert_eq!(meta.tags, [KeyValue::new("validated", "true")]);
     assert!(meta.last_update_time.is_some());
-    let model = s.registered_model("churn").await.unwrap();
+    let model = s.registry().registered_model("churn").await.unwrap();
     assert_eq!(
         (model.description.as_str(), model.tags.len()),
         ("second", 0)
     );
-    assert_eq!(code(s.registered_model("nope").await), ErrorCode::NotFound);
+    assert_eq!(
+        code(s.registry().registered_model("nope").await),
+        ErrorCode::NotFound
+    );
     // Stage changes keep metadata; the transition path is the registry's own.
-    s.transition("churn", 2, Stage::Production, "alice", "ship")
+    transition(s, "churn", 2, Stage::Production, "alice", "ship")
         .await
         .unwrap();
     assert_eq!(
-        s.version_meta("churn", 2).await.unwrap().aliases,
+        s.registry().version_meta("churn", 2).await.unwrap().aliases,
         ["challenger", "champion"]
     );
 }

@@ -66,7 +66,7 @@ async fn worker(platform: Platform, holder: String, mut shutdown: watch::Receive
             }
             // A shared queue delivers every run; the scheduler refills it if it loses some.
             Ok(None) if platform.queue.is_shared() => None,
-            Ok(None) => match platform.store.queued_run_ids().await {
+            Ok(None) => match platform.runs.queued_run_ids().await {
                 Ok(ids) => ids.into_iter().next(),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot look for queued runs");
@@ -97,7 +97,7 @@ async fn execute(platform: &Platform, run_id: &str, holder: &str) {
             tracing::info!(run = %run_id, block = %block, status = status.as_str(), seconds = elapsed.as_secs_f64(), "block finished");
         }
     };
-    match platform.execute_run(run_id, holder, &progress).await {
+    match platform.runs.execute_run(run_id, holder, &progress).await {
         Ok(Some(_)) | Ok(None) => {}
         Err(e) => tracing::error!(run = %run_id, error = %e, "run could not be recorded"),
     }

@@ -34,10 +34,10 @@ pub struct PredictBatchArgs {
 /// Run `predict-batch`.
 pub async fn predict_batch(platform: Platform, args: PredictBatchArgs) -> anyhow::Result<ExitCode> {
     let version = match (args.version, &args.stage) {
-        (Some(n), _) => platform.store.version(&args.model, n).await?,
+        (Some(n), _) => platform.registry.read().version(&args.model, n).await?,
         (None, Some(stage)) => {
             let stage = Stage::parse_user(stage).map_err(|e| e.with_field("--stage"))?;
-            let versions = platform.store.versions(&args.model).await?;
+            let versions = platform.registry.read().versions(&args.model).await?;
             if versions.is_empty() {
                 bail!("model {:?} not found", args.model);
             }

@@ -182,6 +182,7 @@ async fn serve(
     }
     if demo.is_some() {
         let run = platform
+            .runs
             .trigger_run("demo_mlops", Default::default(), "demo")
             .await?;
         println!("demo: running demo_mlops (run {}) ...", run.id);
@@ -197,7 +198,7 @@ async fn serve(
 async fn report_demo(platform: Platform, run_id: String, predict: Option<std::net::SocketAddr>) {
     loop {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let Ok(run) = platform.store.run(&run_id).await else {
+        let Ok(run) = platform.runs.run(&run_id).await else {
             continue;
         };
         match run.status {
@@ -229,7 +230,11 @@ async fn run_now(platform: Platform, args: RunArgs) -> anyhow::Result<ExitCode> 
             return Ok(ExitCode::from(2));
         }
     };
-    let run = match platform.create_run(&args.pipeline, variables, "cli").await {
+    let run = match platform
+        .runs
+        .create_run(&args.pipeline, variables, "cli")
+        .await
+    {
         Ok(run) => run,
         Err(e) => {
             eprintln!("error: {e}");
@@ -265,6 +270,7 @@ async fn run_now(platform: Platform, args: RunArgs) -> anyhow::Result<ExitCode> 
     };
     let holder = format!("cli-{}", std::process::id());
     let outcome = platform
+        .runs
         .execute_run(&run.id, &holder, &progress)
         .await?
         .context("the run was taken by another process")?;

@@ -124,7 +124,7 @@ pub struct RunId {
 pub async fn triggers(platform: Platform, command: TriggersCommand) -> ExitCode {
     let result = match command {
         TriggersCommand::List { pipeline } => {
-            match platform.store.triggers(pipeline.as_deref()).await {
+            match platform.triggers.list(pipeline.as_deref()).await {
                 Ok(list) => {
                     print_triggers(&list);
                     Ok(())
@@ -138,21 +138,24 @@ pub async fn triggers(platform: Platform, command: TriggersCommand) -> ExitCode 
                 Err(message) => return usage_error(&message),
             };
             platform
+                .triggers
                 .create_trigger(&args.pipeline, &fields, "api")
                 .await
                 .map(|t| println!("created trigger {} ({})", t.id, describe(&t)))
         }
         TriggersCommand::Enable { id } => platform
+            .triggers
             .set_trigger_enabled(&id, true)
             .await
             .map(|t| println!("enabled {}", t.id)),
         TriggersCommand::Disable { id } => platform
+            .triggers
             .set_trigger_enabled(&id, false)
             .await
             .map(|t| println!("disabled {}", t.id)),
         TriggersCommand::Delete { id } => platform
-            .store
-            .delete_trigger(&id)
+            .triggers
+            .delete(&id)
             .await
             .map(|()| println!("deleted {id}")),
         TriggersCommand::Fire { id, vars } => {
@@ -161,6 +164,7 @@ pub async fn triggers(platform: Platform, command: TriggersCommand) -> ExitCode 
                 Err(message) => return usage_error(&message),
             };
             platform
+                .triggers
                 .fire_trigger(&id, variables)
                 .await
                 .map(|run| println!("queued run {} of {}", run.id, run.pipeline))
@@ -171,7 +175,7 @@ pub async fn triggers(platform: Platform, command: TriggersCommand) -> ExitCode 
 
 /// Run `ironmage cancel RUN`.
 pub async fn cancel(platform: Platform, args: RunId) -> ExitCode {
-    finish(platform.cancel_run(&args.run).await.map(|run| {
+    finish(platform.runs.cancel_run(&args.run).await.map(|run| {
         println!(
             "run {}: {}",
             run.id,
@@ -186,7 +190,7 @@ pub async fn cancel(platform: Platform, args: RunId) -> ExitCode {
 
 /// Run `ironmage rerun RUN`.
 pub async fn rerun(platform: Platform, args: RunId) -> ExitCode {
-    finish(platform.rerun(&args.run).await.map(|run| {
+    finish(platform.runs.rerun(&args.run).await.map(|run| {
         println!(
             "queued run {} re-running {} from its failed block",
             run.id, args.run

@@ -3,8 +3,8 @@
 //! and environment variables), through the same core calls as the REST API.
 
 use anyhow::bail;
-use ironmage_core::registry_workflow::Promotion;
-use ironmage_core::store::{Gate, ModelVersion, PolicySettings, Stage};
+use ironmage_core::registry::StageSource;
+use ironmage_core::store::{Gate, ModelVersion, PolicySettings, Promotion, Stage, StageChange};
 use ironmage_core::Platform;
 use std::process::ExitCode;
 
@@ -31,7 +31,7 @@ pub async fn models(platform: Platform, args: ModelsArgs) -> anyhow::Result<Exit
     let p = &platform;
     match args.command {
         C::List => {
-            let models = p.store.list_models().await?;
+            let models = p.registry.read().list_models().await?;
             if models.is_empty() {
                 println!("no registered models");
             }
@@ -52,7 +52,7 @@ pub async fn models(platform: Platform, args: ModelsArgs) -> anyhow::Result<Exit
             }
         }
         C::Show { name } => {
-            let policy = p.store.policy(&name).await?;
+            let policy = p.registry.read().policy(&name).await?;
             println!("model {name}");
             let gates: Vec<String> = policy
                 .settings
@@ -70,11 +70,16 @@ pub async fn models(platform: Platform, args: ModelsArgs) -> anyhow::Result<Exit
                     .map_or("-".into(), |n| n.to_string())
             );
             println!("versions:");
-            for v in p.store.versions(&name).await? {
+            for v in p.registry.read().versions(&name).await? {
                 println!("{}", version_line(&v));
             }
             println!("pending requests:");
-            for r in p.store.approval_requests(&name, Some("pending")).await? {
+            for r in p
+                .registry
+                .read()
+                .approval_requests(&name, Some("pending"))
+                .await?
+            {
                 println!(
                     "  #{} v{} by {} ({}/{} approvals): {}",
                     r.id,
@@ -86,7 +91,7 @@ pub async fn models(platform: Platform, args: ModelsArgs) -> anyhow::Result<Exit
                 );
             }
             println!("audit log:");
-            for t in p.store.transitions(&name).await? {
+            for t in p.registry.read().transitions(&name).await? {
                 let approvers = if t.approvers.is_empty() {
                     String::new()
                 } else {
@@ -99,7 +104,7 @@ pub async fn models(platform: Platform, args: ModelsArgs) -> anyhow::Result<Exit
             }
         }
         C::Versions { name } => {
-            let versions = p.store.versions(&name).await?;
+            let versions = p.registry.read().versions(&name).await?;
             if versions.is_empty() {
                 bail!("model {name:?} not found");
             }
@@ -119,7 +124,14 @@ pub async fn models(platform: Platform, args: ModelsArgs) -> anyhow::Result<Exit
                 "production" => Stage::Production,
                 _ => bail!("--to: unknown stage {to:?}: expected staging or production"),
             };
-            match p.promote(&name, version, to, &user.user, &reason).await? {
+            let change = StageChange {
+                model: &name,
+                version,
+                to,
+                actor: &user.user,
+                reason: &reason,
+            };
+            match p.registry.change_stage(change, StageSource::Promote).await? {
                 Promotion::Moved { version } => println!("{name} v{} is now in {}", version.version, version.stage.as_str()),
                 Promotion::Requested { request } => println!(
                     "approval request {} opened for {name} v{} ({} approvals required)\nrequest id: {}",
@@ -133,7 +145,10 @@ pub async fn models(platform: Platform, args: ModelsArgs) -> anyhow::Result<Exit
             comment,
             user,
         } => {
-            let outcome = p.approve(&name, request, &user.user, &comment).await?;
+            let outcome = p
+                .registry
+                .approve(&name, request, &user.user, &comment)
+                .await?;
             let r = &outcome.request;
             println!(
                 "{} approved request {} ({}/{} approvals)",
@@ -152,12 +167,20 @@ pub async fn models(platform: Platform, args: ModelsArgs) -> anyhow::Result<Exit
             reason,
             user,
         } => {
-            let r = p.reject(&name, request, &user.user, &reason).await?;
+            let r = p
+                .registry
+                .reject(&name, request, &user.user, &reason)
+                .await?;
             println!("request {} rejected by {}: {reason}", r.id, user.user);
         }
         C::Requests { name, status } => {
-            p.store.policy(&name).await?;
-            for r in p.store.approval_requests(&name, status.as_deref()).await? {
+            p.registry.read().policy(&name).await?;
+            for r in p
+                .registry
+                .read()
+                .approval_requests(&name, status.as_deref())
+                .await?
+            {
                 let approvers: Vec<&str> =
                     r.approvals.iter().map(|a| a.approver.as_str()).collect();
                 println!(
@@ -179,11 +202,14 @@ pub async fn models(platform: Platform, args: ModelsArgs) -> anyhow::Result<Exit
             reason,
             user,
         } => {
-            let v = p.rollback(&name, version, &user.user, &reason).await?;
+            let v = p
+                .registry
+                .rollback(&name, version, &user.user, &reason)
+                .await?;
             println!("{name} v{} is back in Production", v.version);
         }
         C::Compare { name, a, b } => {
-            let c = p.compare(&name, a, b).await?;
+            let c = p.registry.compare(&name, a, b).await?;
             println!(
                 "{:<22} {:>12} {:>12} {:>12}  better",
                 "metric",
@@ -235,8 +261,10 @@ pub async fn models(platform: Platform, args: ModelsArgs) -> anyhow::Result<Exit
             keep_latest,
             user,
         } => {
-            let current = match p.store.policy(&name).await {
-                Ok(policy) => policy.settings,
+            let current = match p.registry.read().policy(&name).await {
+                Ok(policy) if policy.is_set() => policy.settings,
+                // A first policy starts from the defaults of a new policy, not from "none".
+                Ok(_) => PolicySettings::default(),
                 Err(e) if e.code == ironmage_core::ErrorCode::NotFound => PolicySettings::default(),
                 Err(e) => return Err(e.into()),
             };
@@ -254,14 +282,14 @@ pub async fn models(platform: Platform, args: ModelsArgs) -> anyhow::Result<Exit
                 }
                 s.required_approvals = approvals.unwrap_or(s.required_approvals);
                 s.keep_latest_n = keep_latest.or(s.keep_latest_n);
-                p.set_policy(&name, &s, &user.user).await?.settings
+                p.registry.set_policy(&name, &s, &user.user).await?.settings
             } else {
                 current
             };
             println!("{}", serde_json::to_string_pretty(&settings)?);
         }
         C::KeepLatest { name, n, user } => {
-            let archived = p.keep_latest(&name, n, &user.user).await?;
+            let archived = p.registry.keep_latest(&name, n, &user.user).await?;
             println!("archived {} version(s): {archived:?}", archived.len());
         }
         C::Delete {
@@ -270,7 +298,8 @@ pub async fn models(platform: Platform, args: ModelsArgs) -> anyhow::Result<Exit
             reason,
             user,
         } => {
-            p.delete_version(&name, version, &user.user, &reason)
+            p.registry
+                .delete_version(&name, version, &user.user, &reason)
                 .await?;
             println!("{name} v{version} deleted");
         }

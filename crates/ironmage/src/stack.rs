@@ -6,7 +6,7 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use ironmage_core::Platform;
 use ironmage_executor::ExecutorConfig;
-use ironmage_prediction::{PredictionConfig, PredictionService};
+use ironmage_prediction::{PredictionConfig, PredictionService, ServingSources};
 use ironmage_scheduler::SchedulerConfig;
 use std::net::{SocketAddr, TcpListener};
 use tokio::sync::watch;
@@ -57,7 +57,7 @@ impl Stack {
             && matches!(platform.queue, ironmage_core::queue::Queue::Local(_))
         {
             // Nothing in this process would read an in-process queue.
-            platform.queue = ironmage_core::queue::Queue::StoreOnly;
+            platform = platform.with_queue(ironmage_core::queue::Queue::StoreOnly);
         }
         let (shutdown, signal) = watch::channel(false);
         let mut stack = Stack {
@@ -92,7 +92,7 @@ impl Stack {
             tracing::info!(addr = %local, "web role listening (dashboard and /api)");
         }
         if let Some((addr, config)) = options.predict {
-            let service = PredictionService::start(platform.clone(), config).await;
+            let service = PredictionService::start(ServingSources::of(&platform), config).await;
             let state = service.state.clone();
             let local = stack.serve(&addr, 2, move |cfg| {
                 ironmage_prediction::configure(state.clone())(cfg)
@@ -144,7 +144,7 @@ impl Stack {
         if let Some(prediction) = self.prediction {
             prediction.shutdown().await;
         }
-        self.platform.store.close().await;
+        self.platform.close().await;
         tracing::info!("stopped");
     }
 }
@@ -153,7 +153,7 @@ impl Stack {
 /// otherwise, naming what failed.
 async fn role_health(data: web::Data<(Platform, &'static str)>) -> actix_web::HttpResponse {
     let (platform, role) = data.get_ref();
-    let store = platform.store.ping().await.err().map(|e| e.to_string());
+    let store = platform.ping().await.err().map(|e| e.to_string());
     let queue = platform.queue.ping().await.err().map(|e| e.to_string());
     let body = serde_json::json!({
         "status": if store.is_none() && queue.is_none() { "healthy" } else { "unhealthy" },

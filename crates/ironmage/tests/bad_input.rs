@@ -24,7 +24,8 @@ async fn bad_prediction_inputs_name_the_field_and_are_not_logged() {
     let label = t
         .stack
         .platform
-        .store
+        .registry
+        .read()
         .production_version("churn")
         .await
         .unwrap()

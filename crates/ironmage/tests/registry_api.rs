@@ -12,8 +12,8 @@ async fn register(t: &TestStack, model: &str, auc: f64, depth: i64) -> i64 {
     let v = t
         .stack
         .platform
-        .store
-        .create_version(NewVersion {
+        .registry
+        .register_version(NewVersion {
             model: model.into(),
             label: "v".into(),
             run_id: None,

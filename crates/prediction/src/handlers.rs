@@ -138,7 +138,7 @@ async fn reload(state: State) -> HttpResponse {
 async fn model_info(state: State) -> ApiResult<HttpResponse> {
     let model = serving(&state)?;
     let v = &model.version;
-    let lineage = state.platform.lineage(&v.model, v.version).await?;
+    let lineage = state.sources.registry.lineage(&v.model, v.version).await?;
     Ok(HttpResponse::Ok().json(json!({
         "model": v.model,
         "version": v.label,
@@ -160,7 +160,8 @@ async fn model_info(state: State) -> ApiResult<HttpResponse> {
 async fn lineage(state: State) -> ApiResult<HttpResponse> {
     let model = serving(&state)?;
     let lineage = state
-        .platform
+        .sources
+        .registry
         .lineage(&model.version.model, model.version.version)
         .await?;
     Ok(HttpResponse::Ok().json(json!({"lineage": lineage})))
@@ -189,8 +190,8 @@ async fn log_prediction(state: State, payload: web::Payload) -> ApiResult<HttpRe
     };
     // Written before answering: the client is told "logged" only once it is.
     state
-        .platform
-        .store
+        .sources
+        .log
         .insert_predictions(std::slice::from_ref(&record))
         .await?;
     Ok(HttpResponse::Created().json(json!({

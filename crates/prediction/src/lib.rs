@@ -14,8 +14,11 @@ mod swapper;
 pub use swapper::Swapper;
 
 use arc_swap::ArcSwapOption;
+use ironmage_core::artifacts::ArtifactStore;
+use ironmage_core::events::EventBus;
+use ironmage_core::registry::RegistryReader;
 use ironmage_core::serving::ServedModel;
-use ironmage_core::store::PredictionRecord;
+use ironmage_core::store::{PredictionRecord, PredictionStore};
 use ironmage_core::Platform;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -46,10 +49,37 @@ impl Default for PredictionConfig {
     }
 }
 
+/// What the prediction role reads and writes: the registry read-only (it serves what others
+/// promote, and cannot change a stage), the artifacts it loads, the stage-change events it
+/// swaps on, and the prediction log it appends to.
+#[derive(Clone, Debug)]
+pub struct ServingSources {
+    /// Versions, lineage.
+    pub registry: RegistryReader,
+    /// Model files.
+    pub artifacts: ArtifactStore,
+    /// Stage changes, to swap at once.
+    pub events: EventBus,
+    /// The prediction log.
+    pub log: PredictionStore,
+}
+
+impl ServingSources {
+    /// The prediction role's share of a platform.
+    pub fn of(platform: &Platform) -> ServingSources {
+        ServingSources {
+            registry: platform.registry_reader(),
+            artifacts: platform.artifacts.clone(),
+            events: platform.events.clone(),
+            log: platform.prediction_log(),
+        }
+    }
+}
+
 /// What the handlers share.
 pub struct ServingState {
-    /// The platform (store for lineage and audit, artifacts for loading).
-    pub platform: Platform,
+    /// What the role reads and writes.
+    pub sources: ServingSources,
     /// Settings.
     pub config: PredictionConfig,
     /// The model being served, if any.
@@ -73,12 +103,12 @@ pub struct PredictionService {
 
 impl PredictionService {
     /// Load the current Production version (if any) and start the swapper and the log writer.
-    pub async fn start(platform: Platform, config: PredictionConfig) -> PredictionService {
+    pub async fn start(sources: ServingSources, config: PredictionConfig) -> PredictionService {
         // Bounded: when the store falls behind, answers wait for room instead of memory growing.
         let (log, receiver) = mpsc::channel(LOG_QUEUE);
-        let log_task = tokio::spawn(log_writer::run(platform.store.clone(), receiver));
+        let log_task = tokio::spawn(log_writer::run(sources.log.clone(), receiver));
         let state = Arc::new(ServingState {
-            platform,
+            sources,
             config,
             current: ArcSwapOption::empty(),
             last_error: Mutex::new(None),

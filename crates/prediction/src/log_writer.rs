@@ -1,13 +1,13 @@
 //! Writes logged predictions to the store in batches.
 
-use ironmage_core::store::{PredictionRecord, Store};
+use ironmage_core::store::{PredictionRecord, PredictionStore};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 const BATCH: usize = 500;
 
 /// Drain the channel until every sender is gone, writing at most `BATCH` rows per transaction.
-pub async fn run(store: Store, mut receiver: mpsc::Receiver<PredictionRecord>) {
+pub async fn run(store: PredictionStore, mut receiver: mpsc::Receiver<PredictionRecord>) {
     let mut batch = Vec::with_capacity(BATCH);
     while receiver.recv_many(&mut batch, BATCH).await > 0 {
         // A failed write is retried a few times: the log is an audit trail, not a best effort.

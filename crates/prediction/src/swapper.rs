@@ -26,7 +26,7 @@ impl Swapper {
 
     /// Wake on stage changes of our model and on every poll interval; refresh each time.
     pub async fn run(self) {
-        let mut events = self.state.platform.events.subscribe();
+        let mut events = self.state.sources.events.subscribe();
         let mut tick = tokio::time::interval(self.state.config.poll_interval);
         loop {
             tokio::select! {
@@ -47,7 +47,7 @@ impl Swapper {
         let _one_at_a_time = self.busy.lock().await;
         let state = &self.state;
         let model = &state.config.model;
-        let wanted = match state.platform.store.production_version(model).await {
+        let wanted = match state.sources.registry.production_version(model).await {
             Ok(v) => v,
             Err(e) => return self.failed(None, format!("cannot read the registry: {e}")),
         };
@@ -68,7 +68,7 @@ impl Swapper {
                 json!({"status": "error", "message": self.state.last_error.lock().ok().and_then(|e| e.clone())})
             }
             (Some(v), previous) => {
-                let artifacts = state.platform.artifacts.clone();
+                let artifacts = state.sources.artifacts.clone();
                 let (label, number) = (v.label.clone(), v.version);
                 match tokio::task::spawn_blocking(move || ServedModel::load(&artifacts, v)).await {
                     Ok(Ok(loaded)) => {

@@ -61,7 +61,7 @@ pub async fn run(platform: Platform, config: SchedulerConfig, mut shutdown: watc
         // The lease outlives three ticks, so a leader that misses one tick keeps it.
         let lease_ttl = config.tick * 3;
         match platform
-            .store
+            .leases()
             .acquire_lease(LEASE_NAME, &config.id, lease_ttl)
             .await
         {
@@ -73,7 +73,7 @@ pub async fn run(platform: Platform, config: SchedulerConfig, mut shutdown: watc
                     // "lost contents" marker: the first tick must not recover a second time.
                     let _ = platform.queue.lost_contents().await;
                     recover(&platform, &config).await;
-                    match platform.sync_project_triggers().await {
+                    match platform.triggers.sync_project_triggers().await {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(triggers = n, "added the project's triggers"),
                         Err(e) => {
@@ -85,7 +85,7 @@ pub async fn run(platform: Platform, config: SchedulerConfig, mut shutdown: watc
                 tick_once(&platform, &config).await;
                 if last_sweep.elapsed() >= RESEND_AFTER {
                     last_sweep = Instant::now();
-                    match platform.resend_old_queued(RESEND_AFTER).await {
+                    match platform.runs.resend_old_queued(RESEND_AFTER).await {
                         Ok(0) => {}
                         Ok(n) => tracing::warn!(runs = n, "re-sent runs queued for over a minute"),
                         Err(e) => tracing::warn!(error = %e, "could not re-send old queued runs"),
@@ -102,20 +102,27 @@ pub async fn run(platform: Platform, config: SchedulerConfig, mut shutdown: watc
         }
     }
     if leading {
-        let _ = platform.store.release_lease(LEASE_NAME, &config.id).await;
+        let _ = platform
+            .leases()
+            .release_lease(LEASE_NAME, &config.id)
+            .await;
     }
     tracing::info!("scheduler stopped");
 }
 
 async fn recover(platform: &Platform, config: &SchedulerConfig) {
-    match platform.recover_runs(config.lease).await {
+    match platform.runs.recover_runs(config.lease).await {
         Ok(n) => tracing::info!(queued = n, "re-enqueued queued runs"),
         Err(e) => tracing::error!(error = %e, "could not recover queued runs"),
     }
 }
 
 async fn tick_once(platform: &Platform, config: &SchedulerConfig) {
-    match platform.fire_due_triggers(chrono::Utc::now()).await {
+    match platform
+        .triggers
+        .fire_due_triggers(chrono::Utc::now())
+        .await
+    {
         Ok(fired) => {
             for f in fired {
                 tracing::info!(trigger = %f.trigger, outcome = %f.outcome, "trigger due");
@@ -123,7 +130,7 @@ async fn tick_once(platform: &Platform, config: &SchedulerConfig) {
         }
         Err(e) => tracing::warn!(error = %e, "trigger check failed"),
     }
-    if let Err(e) = platform.requeue_stale(config.lease).await {
+    if let Err(e) = platform.runs.requeue_stale(config.lease).await {
         tracing::warn!(error = %e, "stale-run check failed");
     }
     match platform.queue.lost_contents().await {

@@ -61,7 +61,7 @@ pub(crate) fn typed_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<
 }
 
 async fn health(platform: Data) -> HttpResponse {
-    match platform.store.ping().await {
+    match platform.ping().await {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "healthy", "store": "ok"})),
         Err(e) => HttpResponse::ServiceUnavailable()
             .json(json!({"status": "unhealthy", "store": e.to_string()})),
@@ -95,7 +95,7 @@ fn pipeline_json(p: &ironmage_core::pipeline::Pipeline) -> Value {
 }
 
 async fn list_pipelines(platform: Data) -> ApiResult<HttpResponse> {
-    let (pipelines, broken) = platform.project.pipelines()?;
+    let (pipelines, broken) = platform.runs.pipelines()?;
     Ok(HttpResponse::Ok().json(json!({
         "pipelines": pipelines.iter().map(pipeline_json).collect::<Vec<_>>(),
         "errors": broken,
@@ -103,7 +103,7 @@ async fn list_pipelines(platform: Data) -> ApiResult<HttpResponse> {
 }
 
 async fn get_pipeline(platform: Data, name: web::Path<String>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(pipeline_json(&platform.project.load(&name)?)))
+    Ok(HttpResponse::Ok().json(pipeline_json(&platform.runs.pipeline(&name)?)))
 }
 
 #[derive(Deserialize, Default)]
@@ -125,6 +125,7 @@ async fn trigger_run(
         typed_body(&body)?
     };
     let run = platform
+        .runs
         .trigger_run(&name, request.variables, "api")
         .await?;
     Ok(accepted(&run))
@@ -154,32 +155,32 @@ async fn list_runs(platform: Data, query: web::Query<RunsQuery>) -> ApiResult<Ht
         return Err(Error::invalid_field("limit", "must be between 1 and 1000").into());
     }
     let runs = platform
-        .store
+        .runs
         .list_runs(query.pipeline.as_deref(), query.limit)
         .await?;
     Ok(HttpResponse::Ok().json(json!({"runs": runs})))
 }
 
 async fn get_run(platform: Data, id: web::Path<String>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(platform.store.run_detail(&id).await?))
+    Ok(HttpResponse::Ok().json(platform.runs.run_detail(&id).await?))
 }
 
 async fn list_models(platform: Data) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(json!({"models": platform.store.list_models().await?})))
+    Ok(HttpResponse::Ok().json(json!({"models": platform.registry.read().list_models().await?})))
 }
 
 async fn get_model(platform: Data, name: web::Path<String>) -> ApiResult<HttpResponse> {
-    let versions = platform.store.versions(&name).await?;
+    let versions = platform.registry.read().versions(&name).await?;
     if versions.is_empty() {
         return Err(Error::not_found(format!("model {:?} not found", name.as_str())).into());
     }
-    let deployments = platform.store.deployments(&name).await?;
+    let deployments = platform.registry.read().deployments(&name).await?;
     Ok(HttpResponse::Ok()
         .json(json!({"name": name.as_str(), "versions": versions, "deployments": deployments})))
 }
 
 async fn model_transitions(platform: Data, name: web::Path<String>) -> ApiResult<HttpResponse> {
-    let transitions = platform.store.transitions(&name).await?;
+    let transitions = platform.registry.read().transitions(&name).await?;
     if transitions.is_empty() {
         return Err(Error::not_found(format!("model {:?} not found", name.as_str())).into());
     }
@@ -188,7 +189,7 @@ async fn model_transitions(platform: Data, name: web::Path<String>) -> ApiResult
 
 async fn get_version(platform: Data, path: web::Path<(String, i64)>) -> ApiResult<HttpResponse> {
     let (name, version) = path.into_inner();
-    Ok(HttpResponse::Ok().json(platform.store.version(&name, version).await?))
+    Ok(HttpResponse::Ok().json(platform.registry.read().version(&name, version).await?))
 }
 
 async fn version_lineage(
@@ -196,7 +197,7 @@ async fn version_lineage(
     path: web::Path<(String, i64)>,
 ) -> ApiResult<HttpResponse> {
     let (name, version) = path.into_inner();
-    Ok(HttpResponse::Ok().json(platform.lineage(&name, version).await?))
+    Ok(HttpResponse::Ok().json(platform.registry.read().lineage(&name, version).await?))
 }
 
 #[derive(Deserialize)]
@@ -218,6 +219,7 @@ async fn transition(
     let stage = Stage::parse_user(&body.stage)?;
     let actor = crate::registry_api::actor(&req, body.actor)?;
     let changed = platform
+        .registry
         .transition(&name, version, stage, &actor, &body.reason)
         .await?;
     Ok(HttpResponse::Ok().json(changed))

@@ -31,7 +31,7 @@ async fn list_triggers(
     platform: Data,
     query: web::Query<TriggersQuery>,
 ) -> ApiResult<HttpResponse> {
-    let triggers = platform.store.triggers(query.pipeline.as_deref()).await?;
+    let triggers = platform.triggers.list(query.pipeline.as_deref()).await?;
     Ok(HttpResponse::Ok().json(json!({ "triggers": triggers })))
 }
 
@@ -41,14 +41,17 @@ async fn create_trigger(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let fields: TriggerFields = typed_body(&read_body(payload, crate::BODY_LIMIT).await?)?;
-    let trigger = platform.create_trigger(&pipeline, &fields, "api").await?;
+    let trigger = platform
+        .triggers
+        .create_trigger(&pipeline, &fields, "api")
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/triggers/{}", trigger.id)))
         .json(trigger))
 }
 
 async fn get_trigger(platform: Data, id: web::Path<String>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(platform.store.trigger(&id).await?))
+    Ok(HttpResponse::Ok().json(platform.triggers.get(&id).await?))
 }
 
 #[derive(Deserialize)]
@@ -63,11 +66,16 @@ async fn update_trigger(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let update: TriggerUpdate = typed_body(&read_body(payload, crate::BODY_LIMIT).await?)?;
-    Ok(HttpResponse::Ok().json(platform.set_trigger_enabled(&id, update.enabled).await?))
+    Ok(HttpResponse::Ok().json(
+        platform
+            .triggers
+            .set_trigger_enabled(&id, update.enabled)
+            .await?,
+    ))
 }
 
 async fn delete_trigger(platform: Data, id: web::Path<String>) -> ApiResult<HttpResponse> {
-    platform.store.delete_trigger(&id).await?;
+    platform.triggers.delete(&id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -90,16 +98,19 @@ async fn fire_trigger(
         typed_body(&body)?
     };
     Ok(accepted(
-        &platform.fire_trigger(&id, request.variables).await?,
+        &platform
+            .triggers
+            .fire_trigger(&id, request.variables)
+            .await?,
     ))
 }
 
 async fn cancel_run(platform: Data, id: web::Path<String>) -> ApiResult<HttpResponse> {
-    let run = platform.cancel_run(&id).await?;
+    let run = platform.runs.cancel_run(&id).await?;
     Ok(HttpResponse::Accepted()
         .json(json!({"run_id": run.id, "status": run.status, "cancel_requested": true})))
 }
 
 async fn rerun(platform: Data, id: web::Path<String>) -> ApiResult<HttpResponse> {
-    Ok(accepted(&platform.rerun(&id).await?))
+    Ok(accepted(&platform.runs.rerun(&id).await?))
 }

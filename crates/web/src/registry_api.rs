@@ -55,7 +55,7 @@ async fn body<T: DeserializeOwned>(payload: web::Payload) -> ApiResult<T> {
 }
 
 async fn get_policy(platform: Data, name: web::Path<String>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(platform.store.policy(&name).await?))
+    Ok(HttpResponse::Ok().json(platform.registry.read().policy(&name).await?))
 }
 
 #[derive(Deserialize)]
@@ -86,7 +86,7 @@ async fn put_policy(
         required_approvals: b.required_approvals,
         keep_latest_n: b.keep_latest_n,
     };
-    Ok(HttpResponse::Ok().json(platform.set_policy(&name, &settings, &who).await?))
+    Ok(HttpResponse::Ok().json(platform.registry.set_policy(&name, &settings, &who).await?))
 }
 
 #[derive(Deserialize)]
@@ -101,9 +101,10 @@ async fn list_requests(
     query: web::Query<RequestsQuery>,
 ) -> ApiResult<HttpResponse> {
     // An unknown model is a 404, not an empty list.
-    platform.store.policy(&name).await?;
+    platform.registry.read().policy(&name).await?;
     let requests = platform
-        .store
+        .registry
+        .read()
         .approval_requests(&name, query.status.as_deref())
         .await?;
     Ok(HttpResponse::Ok().json(json!({"requests": requests})))
@@ -126,6 +127,7 @@ async fn create_request(
     let b: NewRequestBody = body(payload).await?;
     let who = actor(&req, b.requested_by)?;
     let request = platform
+        .registry
         .request_promotion(&name, b.version, &b.reason, &who)
         .await?;
     Ok(HttpResponse::Created()
@@ -138,7 +140,7 @@ async fn create_request(
 
 async fn get_request(platform: Data, path: web::Path<(String, i64)>) -> ApiResult<HttpResponse> {
     let (name, id) = path.into_inner();
-    Ok(HttpResponse::Ok().json(platform.store.approval_request(&name, id).await?))
+    Ok(HttpResponse::Ok().json(platform.registry.read().approval_request(&name, id).await?))
 }
 
 #[derive(Deserialize)]
@@ -158,7 +160,12 @@ async fn approve(
     let (name, id) = path.into_inner();
     let b: ApproveBody = body(payload).await?;
     let who = actor(&req, b.user)?;
-    Ok(HttpResponse::Ok().json(platform.approve(&name, id, &who, &b.comment).await?))
+    Ok(HttpResponse::Ok().json(
+        platform
+            .registry
+            .approve(&name, id, &who, &b.comment)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -177,7 +184,7 @@ async fn reject(
     let (name, id) = path.into_inner();
     let b: RejectBody = body(payload).await?;
     let who = actor(&req, b.user)?;
-    Ok(HttpResponse::Ok().json(platform.reject(&name, id, &who, &b.reason).await?))
+    Ok(HttpResponse::Ok().json(platform.registry.reject(&name, id, &who, &b.reason).await?))
 }
 
 #[derive(Deserialize)]
@@ -196,7 +203,12 @@ async fn rollback(
 ) -> ApiResult<HttpResponse> {
     let b: RollbackBody = body(payload).await?;
     let who = actor(&req, b.actor)?;
-    Ok(HttpResponse::Ok().json(platform.rollback(&name, b.version, &who, &b.reason).await?))
+    Ok(HttpResponse::Ok().json(
+        platform
+            .registry
+            .rollback(&name, b.version, &who, &b.reason)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -211,7 +223,7 @@ async fn compare(
     name: web::Path<String>,
     query: web::Query<CompareQuery>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(platform.compare(&name, query.a, query.b).await?))
+    Ok(HttpResponse::Ok().json(platform.registry.compare(&name, query.a, query.b).await?))
 }
 
 #[derive(Deserialize, Default)]
@@ -234,7 +246,7 @@ async fn keep_latest(
         typed_body(&raw)?
     };
     let who = actor(&req, b.actor)?;
-    let archived = platform.keep_latest(&name, b.n, &who).await?;
+    let archived = platform.registry.keep_latest(&name, b.n, &who).await?;
     Ok(HttpResponse::Ok().json(json!({"archived": archived})))
 }
 
@@ -255,6 +267,7 @@ async fn delete_version(
     let b: DeleteBody = body(payload).await?;
     let who = actor(&req, b.actor)?;
     platform
+        .registry
         .delete_version(&name, version, &who, &b.reason)
         .await?;
     Ok(HttpResponse::Ok().json(json!({"deleted": {"model": name, "version": version}})))

@@ -44,7 +44,7 @@ type Data = web::Data<Platform>;
 
 async fn list_experiments(platform: Data) -> ApiResult<HttpResponse> {
     let experiments = platform
-        .store
+        .tracking
         .search_experiments(ViewType::ActiveOnly, 0, 10_000)
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "experiments": experiments })))
@@ -79,9 +79,9 @@ async fn search_runs(
     if query.offset < 0 {
         return Err(Error::invalid_field("offset", "must not be negative").into());
     }
-    platform.store.experiment(*id).await?;
+    platform.tracking.experiment(*id).await?;
     let runs = platform
-        .store
+        .tracking
         .search_tracking_runs(&RunSearch {
             experiment_ids: vec![*id],
             filter: query.filter.clone(),
@@ -101,7 +101,7 @@ async fn search_runs(
 }
 
 async fn get_run(platform: Data, id: web::Path<String>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(platform.store.tracking_run(&id).await?))
+    Ok(HttpResponse::Ok().json(platform.tracking.tracking_run(&id).await?))
 }
 
 async fn metric_history(
@@ -109,12 +109,12 @@ async fn metric_history(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (id, key) = path.into_inner();
-    let history = platform.store.metric_history(&id, &key).await?;
+    let history = platform.tracking.metric_history(&id, &key).await?;
     Ok(HttpResponse::Ok().json(json!({ "key": key, "history": history })))
 }
 
 async fn model_metadata(platform: Data, name: web::Path<String>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(platform.store.registered_model(&name).await?))
+    Ok(HttpResponse::Ok().json(platform.registry.read().registered_model(&name).await?))
 }
 
 #[derive(Deserialize)]
@@ -130,10 +130,10 @@ async fn set_description(
 ) -> ApiResult<HttpResponse> {
     let body: DescriptionBody = typed_body(&read_body(payload, crate::BODY_LIMIT).await?)?;
     platform
-        .store
+        .registry
         .set_model_description(&name, &body.description)
         .await?;
-    Ok(HttpResponse::Ok().json(platform.store.registered_model(&name).await?))
+    Ok(HttpResponse::Ok().json(platform.registry.read().registered_model(&name).await?))
 }
 
 #[derive(Deserialize)]
@@ -150,10 +150,10 @@ async fn set_model_tag(
     let (name, key) = path.into_inner();
     let body: TagBody = typed_body(&read_body(payload, crate::BODY_LIMIT).await?)?;
     platform
-        .store
+        .registry
         .set_model_tag(&name, &key, Some(&body.value))
         .await?;
-    Ok(HttpResponse::Ok().json(platform.store.registered_model(&name).await?))
+    Ok(HttpResponse::Ok().json(platform.registry.read().registered_model(&name).await?))
 }
 
 async fn delete_model_tag(
@@ -161,8 +161,8 @@ async fn delete_model_tag(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (name, key) = path.into_inner();
-    platform.store.set_model_tag(&name, &key, None).await?;
-    Ok(HttpResponse::Ok().json(platform.store.registered_model(&name).await?))
+    platform.registry.set_model_tag(&name, &key, None).await?;
+    Ok(HttpResponse::Ok().json(platform.registry.read().registered_model(&name).await?))
 }
 
 #[derive(Deserialize)]
@@ -179,10 +179,10 @@ async fn set_alias(
     let (name, alias) = path.into_inner();
     let body: AliasBody = typed_body(&read_body(payload, crate::BODY_LIMIT).await?)?;
     platform
-        .store
+        .registry
         .set_alias(&name, &alias, body.version)
         .await?;
-    Ok(HttpResponse::Ok().json(platform.store.registered_model(&name).await?))
+    Ok(HttpResponse::Ok().json(platform.registry.read().registered_model(&name).await?))
 }
 
 async fn delete_alias(
@@ -190,8 +190,8 @@ async fn delete_alias(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (name, alias) = path.into_inner();
-    platform.store.delete_alias(&name, &alias).await?;
-    Ok(HttpResponse::Ok().json(platform.store.registered_model(&name).await?))
+    platform.registry.delete_alias(&name, &alias).await?;
+    Ok(HttpResponse::Ok().json(platform.registry.read().registered_model(&name).await?))
 }
 
 async fn version_metadata(
@@ -199,8 +199,14 @@ async fn version_metadata(
     path: web::Path<(String, i64)>,
 ) -> ApiResult<HttpResponse> {
     let (name, version) = path.into_inner();
-    platform.store.version(&name, version).await?;
-    Ok(HttpResponse::Ok().json(platform.store.version_meta(&name, version).await?))
+    platform.registry.read().version(&name, version).await?;
+    Ok(HttpResponse::Ok().json(
+        platform
+            .registry
+            .read()
+            .version_meta(&name, version)
+            .await?,
+    ))
 }
 
 async fn set_version_tag(
@@ -211,8 +217,14 @@ async fn set_version_tag(
     let (name, version, key) = path.into_inner();
     let body: TagBody = typed_body(&read_body(payload, crate::BODY_LIMIT).await?)?;
     platform
-        .store
+        .registry
         .set_version_tag(&name, version, &key, Some(&body.value))
         .await?;
-    Ok(HttpResponse::Ok().json(platform.store.version_meta(&name, version).await?))
+    Ok(HttpResponse::Ok().json(
+        platform
+            .registry
+            .read()
+            .version_meta(&name, version)
+            .await?,
+    ))
 }

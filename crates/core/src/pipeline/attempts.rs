@@ -3,10 +3,11 @@
 
 use super::blocks::Output;
 use super::context::BlockContext;
-use super::engine::Progress;
+use super::context::Progress;
+use super::spec::Block;
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::store::{BlockStatus, BlockUpdate};
+use crate::store::{BlockStatus, BlockUpdate, RunStore};
 use futures::FutureExt;
 use serde_json::Value;
 use std::panic::AssertUnwindSafe;
@@ -27,7 +28,9 @@ pub(super) enum Ended {
 /// Everything one block needs to run, owned so it can run as a task of its own.
 pub(super) struct BlockJob {
     pub ctx: BlockContext,
-    pub index: usize,
+    pub block: Block,
+    /// Where the block's run is recorded.
+    pub runs: RunStore,
     pub config: Value,
     pub inputs: Vec<Output>,
     pub fingerprint: String,
@@ -37,8 +40,8 @@ pub(super) struct BlockJob {
 impl BlockJob {
     /// Run the attempts and record the outcome. `Err` only when the store cannot be written.
     pub(super) async fn run(self) -> Result<Ended> {
-        let block = &self.ctx.pipeline.blocks[self.index];
-        let store = &self.ctx.platform.store;
+        let block = &self.block;
+        let store = &self.runs;
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
@@ -124,7 +127,7 @@ impl BlockJob {
         started_at: &str,
         attempt: u32,
     ) -> Result<Output> {
-        let block = &self.ctx.pipeline.blocks[self.index];
+        let block = &self.block;
         let work = AssertUnwindSafe(block.kind.run(&self.ctx, &self.config, self.inputs.clone()))
             .catch_unwind()
             .map(|r| {
@@ -156,7 +159,7 @@ impl BlockJob {
                                 output_ref: None,
                             };
                             // A missed live update is harmless: the final record has every line.
-                            let _ = self.ctx.platform.store.update_block(&self.ctx.run_id, &block.name, &update).await;
+                            let _ = self.runs.update_block(&self.ctx.run_id, &block.name, &update).await;
                         }
                     }
                 }
@@ -180,7 +183,7 @@ impl BlockJob {
         if matches!(output, Output::Empty) {
             return Ok(None);
         }
-        let (output, artifacts) = (output.clone(), self.ctx.platform.artifacts.clone());
+        let (output, artifacts) = (output.clone(), self.ctx.services.artifacts.clone());
         let reference = self
             .ctx
             .blocking(move || artifacts.put(&output.encode()?))
@@ -194,7 +197,7 @@ impl BlockJob {
 
     fn finished(&self, status: BlockStatus, elapsed: Duration, error: Option<String>) {
         let _ = self.progress.send(Progress::Finished {
-            block: self.ctx.pipeline.blocks[self.index].name.clone(),
+            block: self.block.name.clone(),
             status,
             elapsed,
             error,

@@ -1,20 +1,68 @@
-//! What a running block can reach, and how a run is told to stop.
+//! The run's types, at the bottom of `pipeline/`: what a running block can reach (its context
+//! and services), how a run is told to stop, what it reports as it goes and how it ends.
+//! Blocks import this, never the engine.
 
-use super::spec::Pipeline;
+use crate::artifacts::ArtifactStore;
 use crate::error::{Error, Result};
-use crate::platform::Platform;
+use crate::registry::Registry;
+use crate::store::{BlockStatus, DatasetStore, ReadOnlySql, RunStatus};
+use crate::tracking::Tracking;
 use serde_json::{Map, Value};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::Notify;
+
+/// What blocks may use to do their work: records and files, the registry and tracking. Nothing
+/// here runs pipelines or reaches the queue.
+#[derive(Clone, Debug)]
+pub struct BlockServices {
+    /// Dataset versions (loaders record what they load).
+    pub datasets: DatasetStore,
+    /// Content-addressed files (snapshots, models).
+    pub artifacts: ArtifactStore,
+    /// Registering versions and changing their stage.
+    pub registry: Registry,
+    /// The run's tracking record (params, metrics).
+    pub tracking: Tracking,
+    /// Read-only queries on the metadata database (the `sql` block's default source).
+    pub sql: ReadOnlySql,
+    /// The project folder: relative paths in configs are read from here.
+    pub project_root: PathBuf,
+}
+
+/// The pipeline as a block sees it: names and files, not the engine's plan.
+#[derive(Debug, Clone)]
+pub struct PipelineInfo {
+    /// Pipeline name.
+    pub name: String,
+    /// Its file, relative to the project (`pipelines/demo_mlops/pipeline.yaml`).
+    pub file: String,
+    /// SHA-256 of the file.
+    pub file_hash: String,
+    /// Every block, in file order.
+    pub blocks: Vec<BlockInfo>,
+}
+
+/// One block of the pipeline, as a block sees it.
+#[derive(Debug, Clone)]
+pub struct BlockInfo {
+    /// Block name.
+    pub name: String,
+    /// Its kind as written in the file.
+    pub kind: String,
+    /// Its upstream block names, in order.
+    pub upstream: Vec<String>,
+}
 
 /// What a running block can reach.
 pub struct BlockContext {
-    /// The platform (store, artifacts, events, project).
-    pub platform: Platform,
+    /// What the block may use.
+    pub services: Arc<BlockServices>,
     /// The run it belongs to.
     pub run_id: String,
     /// The pipeline being run.
-    pub pipeline: Arc<Pipeline>,
+    pub pipeline: Arc<PipelineInfo>,
     /// The run's variables (defaults merged with the run's values).
     pub variables: Arc<Map<String, Value>>,
     pub(super) block: String,
@@ -92,4 +140,38 @@ impl StopSignal {
             notified.await;
         }
     }
+}
+
+/// Progress of a run, for terminals and tests.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// A block started an attempt.
+    Started {
+        /// Block name.
+        block: String,
+        /// Attempt number, from 1.
+        attempt: u32,
+    },
+    /// A block ended (or was skipped, reused, or not run).
+    Finished {
+        /// Block name.
+        block: String,
+        /// Final status.
+        status: BlockStatus,
+        /// Time of the last attempt.
+        elapsed: Duration,
+        /// Error of the last attempt, or why it did not run.
+        error: Option<String>,
+    },
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// Final status.
+    pub status: RunStatus,
+    /// The first failure, if any.
+    pub error: Option<String>,
+    /// Data version, model version, metrics, deployment.
+    pub summary: Value,
 }

@@ -9,52 +9,20 @@
 
 use super::attempts::{BlockJob, Ended};
 use super::blocks::Output;
-pub use super::context::{BlockContext, StopReason, StopSignal};
+use super::context::{
+    BlockContext, BlockInfo, BlockServices, PipelineInfo, Progress, RunOutcome, StopReason,
+    StopSignal,
+};
 use super::spec::Pipeline;
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::platform::Platform;
-use crate::store::{BlockStatus, BlockUpdate, RunStatus, StoredOutput};
+use crate::store::{BlockStatus, BlockUpdate, RunStatus, RunStore, StoredOutput};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinSet;
-
-/// Progress of a run, for terminals and tests.
-#[derive(Debug, Clone)]
-pub enum Progress {
-    /// A block started an attempt.
-    Started {
-        /// Block name.
-        block: String,
-        /// Attempt number, from 1.
-        attempt: u32,
-    },
-    /// A block ended (or was skipped, reused, or not run).
-    Finished {
-        /// Block name.
-        block: String,
-        /// Final status.
-        status: BlockStatus,
-        /// Time of the last attempt.
-        elapsed: Duration,
-        /// Error of the last attempt, or why it did not run.
-        error: Option<String>,
-    },
-}
-
-/// How a run ended.
-#[derive(Debug, Clone)]
-pub struct RunOutcome {
-    /// Final status.
-    pub status: RunStatus,
-    /// The first failure, if any.
-    pub error: Option<String>,
-    /// Data version, model version, metrics, deployment.
-    pub summary: Value,
-}
 
 /// One execution of a pipeline: which run, with what, and how to stop it.
 pub struct Execution<'a> {
@@ -78,9 +46,18 @@ enum State {
     Ended(BlockStatus),
 }
 
+/// What the engine records as it goes (block runs, through `runs`) and hands to blocks.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    /// Where block runs are recorded.
+    pub runs: RunStore,
+    /// What blocks may use.
+    pub blocks: Arc<BlockServices>,
+}
+
 /// Run every block of `pipeline` as `execution` says.
 pub async fn execute(
-    platform: &Platform,
+    engine: &Engine,
     pipeline: Arc<Pipeline>,
     execution: Execution<'_>,
 ) -> Result<RunOutcome> {
@@ -91,13 +68,30 @@ pub async fn execute(
         Ok(resolved) => resolved,
         Err(e) => return Ok(ended(RunStatus::Failed, Some(e.to_string()), json!({}))),
     };
-    let mut run = RunState::new(platform, pipeline, execution, configs, variables);
+    let mut run = RunState::new(engine, pipeline, execution, configs, variables);
     run.drive().await
 }
 
+/// The pipeline as blocks see it.
+fn pipeline_info(pipeline: &Pipeline) -> PipelineInfo {
+    PipelineInfo {
+        name: pipeline.name.clone(),
+        file: pipeline.file.clone(),
+        file_hash: pipeline.file_hash.clone(),
+        blocks: (pipeline.blocks.iter())
+            .map(|b| BlockInfo {
+                name: b.name.clone(),
+                kind: b.kind.as_str().to_string(),
+                upstream: b.upstream.clone(),
+            })
+            .collect(),
+    }
+}
+
 struct RunState<'a> {
-    platform: &'a Platform,
+    engine: &'a Engine,
     pipeline: Arc<Pipeline>,
+    info: Arc<PipelineInfo>,
     execution: Execution<'a>,
     configs: Vec<Value>,
     variables: Arc<Map<String, Value>>,
@@ -114,7 +108,7 @@ struct RunState<'a> {
 
 impl<'a> RunState<'a> {
     fn new(
-        platform: &'a Platform,
+        engine: &'a Engine,
         pipeline: Arc<Pipeline>,
         execution: Execution<'a>,
         configs: Vec<Value>,
@@ -129,7 +123,8 @@ impl<'a> RunState<'a> {
         let mut condition_context = Map::new();
         condition_context.insert("variables".into(), Value::Object(variables.clone()));
         RunState {
-            platform,
+            engine,
+            info: Arc::new(pipeline_info(&pipeline)),
             pipeline,
             execution,
             configs,
@@ -254,14 +249,15 @@ impl<'a> RunState<'a> {
                     index,
                     BlockJob {
                         ctx: BlockContext {
-                            platform: self.platform.clone(),
+                            services: self.engine.blocks.clone(),
                             run_id: self.execution.run_id.to_string(),
-                            pipeline: self.pipeline.clone(),
+                            pipeline: self.info.clone(),
                             variables: self.variables.clone(),
                             block: block.name.clone(),
                             logs: self.logs[index].clone(),
                         },
-                        index,
+                        block: block.clone(),
+                        runs: self.engine.runs.clone(),
                         config: self.configs[index].clone(),
                         inputs,
                         fingerprint: self.fingerprints[index].clone(),
@@ -309,7 +305,7 @@ impl<'a> RunState<'a> {
         if stored.fingerprint != self.fingerprints[index] {
             return Ok(false);
         }
-        let artifacts = self.platform.artifacts.clone();
+        let artifacts = self.engine.blocks.artifacts.clone();
         let reference = stored.output_ref.clone();
         let loaded =
             tokio::task::spawn_blocking(move || Output::decode(&artifacts.get(&reference)?))
@@ -335,8 +331,8 @@ impl<'a> RunState<'a> {
             fingerprint: Some(self.fingerprints[index].clone()),
             output_ref: Some(stored.output_ref.clone()),
         };
-        self.platform
-            .store
+        self.engine
+            .runs
             .update_block(self.execution.run_id, &block.name, &update)
             .await?;
         self.succeeded(index, output);
@@ -374,8 +370,8 @@ impl<'a> RunState<'a> {
             fingerprint: None,
             output_ref: None,
         };
-        self.platform
-            .store
+        self.engine
+            .runs
             .update_block(self.execution.run_id, &name, &update)
             .await?;
         self.state[index] = State::Ended(status);
@@ -438,8 +434,8 @@ impl<'a> RunState<'a> {
                             output_ref: None,
                         };
                         let name = &self.pipeline.blocks[index].name;
-                        self.platform
-                            .store
+                        self.engine
+                            .runs
                             .update_block(self.execution.run_id, name, &update)
                             .await?;
                     }

@@ -8,6 +8,10 @@ pub mod engine;
 pub mod project;
 pub mod spec;
 
-pub use engine::{Execution, Progress, RunOutcome, StopReason, StopSignal};
+pub use context::{
+    BlockContext, BlockInfo, BlockServices, PipelineInfo, Progress, RunOutcome, StopReason,
+    StopSignal,
+};
+pub use engine::{Engine, Execution};
 pub use project::{BrokenPipeline, Project};
 pub use spec::{Block, Pipeline};

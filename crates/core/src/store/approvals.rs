@@ -3,9 +3,9 @@
 //! archives the old Production) in the same transaction as the approval itself.
 
 use super::audit::{lock_model, move_stage, stage_of, Audit};
-use super::registry::Stage;
 use super::registry_policy::settings_in;
-use super::{ModelVersion, Store};
+use super::versions::Stage;
+use super::{ModelVersion, RegistryStore};
 use crate::clock;
 use crate::error::{Error, ErrorCode, Result};
 use serde::Serialize;
@@ -65,7 +65,7 @@ type Tx<'t> = sqlx::Transaction<'t, sqlx::Any>;
 
 const REQUEST_COLUMNS: &str = "id, model, version, status, reason, requested_by, required_approvals, decided_by, decision_reason, created_at, decided_at";
 
-impl Store {
+impl RegistryStore {
     /// Ask for `version` of `model` to go to Production. The version must be in Staging and
     /// have no other pending request, and the policy must require approvals.
     pub async fn request_promotion(
@@ -78,35 +78,7 @@ impl Store {
         let now = clock::now();
         let mut tx = self.pool.begin().await?;
         lock_model(&mut tx, model, &now).await?;
-        let stage = stage_of(&mut tx, model, version).await?;
-        if stage != Stage::Staging {
-            return Err(Error::conflict(format!(
-                "version {version} of {model:?} is in {}: only a Staging version can be proposed for Production",
-                stage.as_str()
-            )));
-        }
-        let required = settings_in(&mut tx, model).await?.required_approvals;
-        if required == 0 {
-            return Err(Error::conflict(format!(
-                "the policy of {model:?} requires no approvals: transition the version to Production directly"
-            )));
-        }
-        // The partial unique index turns a second pending request into a conflict.
-        let row = sqlx::query("INSERT INTO approval_requests (model, version, status, reason, requested_by, required_approvals, created_at) VALUES ($1, $2, 'pending', $3, $4, $5, $6) RETURNING id")
-            .bind(model)
-            .bind(version)
-            .bind(reason)
-            .bind(requested_by)
-            .bind(required)
-            .bind(&now)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| match Error::from(e) {
-                e if e.code == ErrorCode::Conflict => Error::conflict(format!("version {version} of {model:?} already has a pending request")),
-                e => e,
-            })?;
-        let id: i64 = row.try_get("id")?;
-        let request = request_in(&mut tx, model, id).await?;
+        let request = open_request_in(&mut tx, model, version, reason, requested_by, &now).await?;
         tx.commit().await?;
         Ok(request)
     }
@@ -228,6 +200,46 @@ impl Store {
         tx.commit().await?;
         Ok(out)
     }
+}
+
+/// Open a request inside a transaction that holds the model's lock ([`lock_model`]).
+pub(crate) async fn open_request_in(
+    tx: &mut Tx<'_>,
+    model: &str,
+    version: i64,
+    reason: &str,
+    requested_by: &str,
+    now: &str,
+) -> Result<ApprovalRequest> {
+    let stage = stage_of(tx, model, version).await?;
+    if stage != Stage::Staging {
+        return Err(Error::conflict(format!(
+            "version {version} of {model:?} is in {}: only a Staging version can be proposed for Production",
+            stage.as_str()
+        )));
+    }
+    let required = settings_in(tx, model).await?.required_approvals;
+    if required == 0 {
+        return Err(Error::conflict(format!(
+            "the policy of {model:?} requires no approvals: transition the version to Production directly"
+        )));
+    }
+    // The partial unique index turns a second pending request into a conflict.
+    let row = sqlx::query("INSERT INTO approval_requests (model, version, status, reason, requested_by, required_approvals, created_at) VALUES ($1, $2, 'pending', $3, $4, $5, $6) RETURNING id")
+        .bind(model)
+        .bind(version)
+        .bind(reason)
+        .bind(requested_by)
+        .bind(required)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(|e| match Error::from(e) {
+            e if e.code == ErrorCode::Conflict => Error::conflict(format!("version {version} of {model:?} already has a pending request")),
+            e => e,
+        })?;
+    let id: i64 = row.try_get("id")?;
+    request_in(tx, model, id).await
 }
 
 async fn request_in(tx: &mut Tx<'_>, model: &str, id: i64) -> Result<ApprovalRequest> {

@@ -2,7 +2,7 @@
 //! approvals behind it. Every path that changes a stage (transition, gates, approvals,
 //! rollback, keep-latest-N, deletion) goes through here.
 
-use super::registry::{version_from_row, Stage, VERSION_COLUMNS};
+use super::versions::{version_from_row, Stage, VERSION_COLUMNS};
 use super::ModelVersion;
 use crate::error::{Error, Result};
 use sqlx::Row;

@@ -1,6 +1,6 @@
 //! Dataset versions: one row per distinct content hash.
 
-use super::{json_column, Store};
+use super::{json_column, DatasetStore};
 use crate::clock;
 use crate::error::{Error, ErrorCode, Result};
 use serde::{Deserialize, Serialize};
@@ -32,7 +32,7 @@ pub struct DatasetRecord {
     pub created_at: String,
 }
 
-impl Store {
+impl DatasetStore {
     /// The dataset with this content hash, if it was seen before.
     pub async fn dataset_by_hash(&self, hash: &str) -> Result<Option<DatasetRecord>> {
         let row = sqlx::query("SELECT * FROM datasets WHERE hash = $1")

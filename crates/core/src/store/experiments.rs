@@ -1,7 +1,7 @@
 //! Experiments: named groups of tracking runs, with tags and a lifecycle (active, deleted).
 
 use super::tracking::{check_key, key_values, now_ms, KeyValue};
-use super::Store;
+use super::TrackingStore;
 use crate::error::{Error, ErrorCode, Result};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -64,7 +64,7 @@ impl ViewType {
 const EXPERIMENT_COLUMNS: &str =
     "id, name, artifact_location, lifecycle_stage, created_ms, updated_ms";
 
-impl Store {
+impl TrackingStore {
     /// Create an experiment; its id is one past the largest. A taken name is a conflict.
     pub async fn create_experiment(&self, name: &str, tags: &[KeyValue]) -> Result<i64> {
         if name.trim().is_empty() {

@@ -1,11 +1,11 @@
 //! Named leases: the store's way to let one of several processes act at a time.
 
-use super::Store;
+use super::LeaseStore;
 use crate::clock;
 use crate::error::Result;
 use std::time::Duration;
 
-impl Store {
+impl LeaseStore {
     /// Take or renew the lease `name` for `holder` for `ttl`. True if `holder` has it now:
     /// it was free, expired, or already `holder`'s. One statement, so two takers cannot both win.
     pub async fn acquire_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool> {

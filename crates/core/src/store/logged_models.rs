@@ -2,7 +2,7 @@
 //! path index that lays MLflow's artifact paths over the content-addressed artifact store.
 
 use super::tracking::{key_values, now_ms, KeyValue, MetricPoint};
-use super::Store;
+use super::TrackingStore;
 use crate::error::{Error, Result};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -68,7 +68,7 @@ pub struct ArtifactEntry {
 const MODEL_COLUMNS: &str =
     "id, experiment_id, name, source_run_id, status, model_type, created_ms, updated_ms";
 
-impl Store {
+impl TrackingStore {
     /// Create a logged model (status PENDING) in an existing experiment.
     pub async fn create_logged_model(
         &self,

@@ -12,15 +12,18 @@ mod gates;
 mod leases;
 mod logged_models;
 mod predictions;
+mod read_only;
 mod registry;
 mod registry_meta;
 mod registry_policy;
 mod run_control;
 mod run_logging;
 mod runs;
+mod stage_change;
 mod tracking;
 mod tracking_search;
 mod triggers;
+mod versions;
 
 pub use approvals::{Approval, ApprovalOutcome, ApprovalRequest};
 pub use datasets::DatasetRecord;
@@ -28,18 +31,20 @@ pub use experiments::{Experiment, ViewType};
 pub use gates::{Gate, GateOp};
 pub use logged_models::{ArtifactEntry, LoggedModel, LOGGED_MODEL_STATUSES};
 pub use predictions::{to_json_text, Json, PredictionRecord, PredictionSummary};
-pub use registry::{
-    ArtifactRefs, Deployment, ModelSummary, ModelVersion, NewVersion, Stage, Transition,
-};
+pub use read_only::ReadOnlySql;
 pub use registry_meta::{check_alias, text_to_ms, MlflowSource, RegisteredModel, VersionMeta};
 pub use registry_policy::{Policy, PolicySettings, DEFAULT_APPROVALS};
 pub use run_control::StoredOutput;
 pub use runs::{BlockRun, BlockStatus, BlockUpdate, NewRun, Run, RunDetail, RunStatus};
+pub use stage_change::{Promotion, StageChange, WhenApprovalsNeeded};
 pub use tracking::{
     now_ms, KeyValue, MetricPoint, NewTrackingRun, TrackingRun, TrackingRunInfo, RUN_STATUSES,
 };
 pub use tracking_search::{parse_filter, Clause, Entity, Literal, RunSearch};
 pub use triggers::{NewTrigger, Trigger};
+pub use versions::{
+    ArtifactRefs, Deployment, ModelSummary, ModelVersion, NewVersion, Stage, Transition,
+};
 
 use crate::error::{Error, Result};
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -49,10 +54,51 @@ use std::time::Duration;
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
-/// Handle on the metadata database; cheap to clone.
+/// Handle on the metadata database; cheap to clone. It opens, checks and closes the database;
+/// what is stored is reached through one handle per concern ([`Store::runs`],
+/// [`Store::registry`], …), so a caller holds only the concern it works on.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    read_only: ReadOnlySql,
+}
+
+macro_rules! concern_handles {
+    ($($(#[$doc:meta])* $method:ident -> $handle:ident;)*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Clone, Debug)]
+            pub struct $handle {
+                pool: AnyPool,
+            }
+        )*
+
+        impl Store {
+            $(
+                $(#[$doc])*
+                pub fn $method(&self) -> $handle {
+                    $handle { pool: self.pool.clone() }
+                }
+            )*
+        }
+    };
+}
+
+concern_handles! {
+    /// Pipeline runs, their blocks, leases on runs and stored outputs.
+    runs -> RunStore;
+    /// Named leases (the scheduler's).
+    leases -> LeaseStore;
+    /// Registered models, versions, stages, the audit log, policies, approvals, deployments.
+    registry -> RegistryStore;
+    /// Experiments, tracking runs, their params, metrics, tags, logged models and artifacts.
+    tracking -> TrackingStore;
+    /// Dataset versions.
+    datasets -> DatasetStore;
+    /// The prediction log.
+    predictions -> PredictionStore;
+    /// Triggers and their firing state.
+    triggers -> TriggerStore;
 }
 
 impl Store {
@@ -79,12 +125,15 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            read_only: ReadOnlySql::new(url),
+        })
     }
 
-    /// The connection pool, for the `sql` loader's read-only queries.
-    pub(crate) fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// Read-only queries on this database, on connections of their own (the `sql` block's).
+    pub fn read_only(&self) -> ReadOnlySql {
+        self.read_only.clone()
     }
 
     /// Whether the database answers.
@@ -95,6 +144,7 @@ impl Store {
 
     /// Close every connection (graceful shutdown).
     pub async fn close(&self) {
+        self.read_only.close().await;
         self.pool.close().await;
     }
 }

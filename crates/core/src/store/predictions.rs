@@ -1,6 +1,6 @@
 //! The prediction log: every answer the prediction service gave, and audit entries.
 
-use super::Store;
+use super::PredictionStore;
 use crate::error::{Error, Result};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -49,7 +49,7 @@ pub struct PredictionSummary {
     pub history: Vec<PredictionRecord>,
 }
 
-impl Store {
+impl PredictionStore {
     /// Append a batch of predictions in one transaction, many rows per statement.
     pub async fn insert_predictions(&self, batch: &[PredictionRecord]) -> Result<()> {
         // 9 parameters a row; 100 rows stay far below SQLite's and PostgreSQL's limits.

@@ -2,9 +2,9 @@
 //! version descriptions and tags, aliases (`champion` → version 3), and versions registered
 //! through MLflow (whose files are MLflow's, not an ironmage model bundle).
 
-use super::registry::{ArtifactRefs, ModelVersion, NewVersion};
 use super::tracking::{key_values, now_ms, KeyValue};
-use super::Store;
+use super::versions::{ArtifactRefs, ModelVersion, NewVersion};
+use super::RegistryStore;
 use crate::clock;
 use crate::error::{Error, ErrorCode, Result};
 use serde::Serialize;
@@ -103,7 +103,7 @@ fn model_not_found(name: &str) -> Error {
     Error::not_found(format!("Registered Model with name={name} not found"))
 }
 
-impl Store {
+impl RegistryStore {
     /// Create a registered model with no versions; a taken name is a conflict.
     pub async fn create_registered_model(
         &self,

@@ -4,8 +4,8 @@
 
 use super::audit::{insert_transition, lock_model, move_stage, stage_of, Audit};
 use super::gates::Gate;
-use super::registry::Stage;
-use super::{json_column, Store};
+use super::versions::Stage;
+use super::{json_column, RegistryStore};
 use crate::clock;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -38,17 +38,28 @@ fn default_approvals() -> i64 {
     DEFAULT_APPROVALS
 }
 
+/// A new policy: the settings a user starts from when setting a model's first policy.
 impl Default for PolicySettings {
     fn default() -> Self {
         PolicySettings {
-            gates: Vec::new(),
             required_approvals: DEFAULT_APPROVALS,
-            keep_latest_n: None,
+            ..PolicySettings::none()
         }
     }
 }
 
 impl PolicySettings {
+    /// The settings of a model that has no policy: no gates, no approvals, nothing archived.
+    /// (A policy that is set without naming `required_approvals` asks for
+    /// [`DEFAULT_APPROVALS`]: whoever sets a policy is asking for review.)
+    pub fn none() -> Self {
+        PolicySettings {
+            gates: Vec::new(),
+            required_approvals: 0,
+            keep_latest_n: None,
+        }
+    }
+
     /// Check ranges; errors name the field.
     pub fn validate(&self) -> Result<()> {
         if self.gates.len() > MAX_GATES {
@@ -95,6 +106,13 @@ pub struct Policy {
     pub updated_at: String,
 }
 
+impl Policy {
+    /// Whether someone set this policy (else it is [`PolicySettings::none`]).
+    pub fn is_set(&self) -> bool {
+        !self.updated_at.is_empty()
+    }
+}
+
 type Tx<'t> = sqlx::Transaction<'t, sqlx::Any>;
 
 async fn policy_in<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
@@ -125,7 +143,7 @@ pub(crate) async fn settings_in(tx: &mut Tx<'_>, model: &str) -> Result<PolicySe
     Ok(policy_in(&mut **tx, model)
         .await?
         .map(|p| p.settings)
-        .unwrap_or_default())
+        .unwrap_or_else(PolicySettings::none))
 }
 
 /// Evaluate the model's gates on a just-registered version: all pass → Staging (actor `gate`),
@@ -170,16 +188,8 @@ pub(crate) async fn apply_gates(
     Ok(())
 }
 
-impl Store {
-    /// Approvals a direct move to Production needs: those of the policy set for the model, or
-    /// 0 when none was set (direct transitions and the deploy block then promote directly).
-    pub async fn approvals_binding(&self, model: &str) -> Result<i64> {
-        Ok(policy_in(&self.pool, model)
-            .await?
-            .map_or(0, |p| p.settings.required_approvals))
-    }
-
-    /// A model's policy; the defaults if none was set. Not found if the model is unknown.
+impl RegistryStore {
+    /// A model's policy; [`PolicySettings::none`] if none was set. Not found if the model is unknown.
     pub async fn policy(&self, model: &str) -> Result<Policy> {
         if let Some(p) = policy_in(&self.pool, model).await? {
             return Ok(p);
@@ -194,7 +204,7 @@ impl Store {
         }
         Ok(Policy {
             model: model.to_string(),
-            settings: PolicySettings::default(),
+            settings: PolicySettings::none(),
             updated_by: "default".into(),
             updated_at: String::new(),
         })

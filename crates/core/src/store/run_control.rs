@@ -1,7 +1,7 @@
 //! Acting on runs after they are created: cancelling, and what a re-run may reuse.
 
 use super::runs::{Run, RunStatus};
-use super::Store;
+use super::RunStore;
 use crate::clock;
 use crate::error::{Error, Result};
 use sqlx::Row;
@@ -15,7 +15,7 @@ pub struct StoredOutput {
     pub output_ref: String,
 }
 
-impl Store {
+impl RunStore {
     /// Cancel a run. A queued run ends `cancelled` at once (no executor will claim it); a
     /// running one is flagged, and its executor stops it at its next heartbeat. A run that
     /// already ended cannot be cancelled: a conflict naming its status.

@@ -2,11 +2,11 @@
 //! per key), tags, and the models it produced.
 
 use super::tracking::{check_key, metric_from_row, upsert_tag, KeyValue, MetricPoint};
-use super::Store;
+use super::TrackingStore;
 use crate::error::{Error, Result};
 use sqlx::Row;
 
-impl Store {
+impl TrackingStore {
     /// Log metrics, params and tags to a run, all or nothing. A param keeps its first value:
     /// logging another value for it is refused, as MLflow does.
     pub async fn log_batch(

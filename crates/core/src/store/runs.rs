@@ -1,6 +1,6 @@
 //! Pipeline runs and their block runs: the truth about what ran, where, and how it ended.
 
-use super::{json_column, opt_json_column, Store};
+use super::{json_column, opt_json_column, RunStore};
 use crate::clock;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -182,7 +182,7 @@ pub struct BlockUpdate {
 const RUN_COLUMNS: &str = "id, pipeline, trigger, variables, status, holder, heartbeat_at, created_at, started_at, ended_at, error, summary, rerun_of, cancel_requested";
 const BLOCK_COLUMNS: &str = "block, position, kind, status, attempts, started_at, ended_at, error, logs, preview, fingerprint, output_ref";
 
-impl Store {
+impl RunStore {
     /// Record a new queued run with its blocks pending, atomically.
     pub async fn create_run(&self, new: NewRun) -> Result<Run> {
         let id = uuid::Uuid::new_v4().simple().to_string();

@@ -5,7 +5,7 @@
 //! This is MLflow's data model, stored natively; ids are MLflow's (experiment ids are decimal
 //! numbers, run ids 32 hex digits) so the MLflow REST routes map onto it one to one.
 
-use super::Store;
+use super::TrackingStore;
 use crate::error::{Error, Result};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -127,7 +127,7 @@ pub(crate) fn check_key(field: &str, key: &str) -> Result<()> {
 const RUN_COLUMNS: &str =
     "id, experiment_id, name, user_id, status, start_ms, end_ms, lifecycle_stage";
 
-impl Store {
+impl TrackingStore {
     /// Start a tracking run in an existing, active experiment.
     pub async fn create_tracking_run(&self, new: NewTrackingRun) -> Result<TrackingRunInfo> {
         let experiment = self.experiment(new.experiment_id).await?;

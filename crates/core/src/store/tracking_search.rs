@@ -7,7 +7,7 @@
 
 use super::experiments::ViewType;
 use super::tracking::{run_info_from_row, TrackingRun};
-use super::Store;
+use super::TrackingStore;
 use crate::error::{Error, Result};
 
 /// What a clause compares.
@@ -313,7 +313,7 @@ pub struct RunSearch {
     pub limit: i64,
 }
 
-impl Store {
+impl TrackingStore {
     /// Runs matching a search, one page.
     pub async fn search_tracking_runs(&self, search: &RunSearch) -> Result<Vec<TrackingRun>> {
         let clauses = parse_filter(&search.filter)?;

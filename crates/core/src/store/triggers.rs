@@ -1,7 +1,7 @@
 //! Triggers and what they have fired: stored so that schedules survive restarts and a
 //! scheduler taking over from another goes on where it stopped.
 
-use super::{json_column, Store};
+use super::{json_column, TriggerStore};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::triggers::{CatchUp, TriggerSpec};
@@ -63,7 +63,7 @@ pub struct NewTrigger {
 
 const COLUMNS: &str = "id, pipeline, name, kind, spec, variables, catch_up, enabled, source, created_at, next_fire_at, last_fired_at, last_run_id, last_outcome";
 
-impl Store {
+impl TriggerStore {
     /// Record a trigger; a conflict when the pipeline already has one of that name.
     pub async fn create_trigger(&self, new: &NewTrigger) -> Result<Trigger> {
         let id = format!("{}.{}", new.pipeline, new.name);

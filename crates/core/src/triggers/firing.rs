@@ -1,9 +1,9 @@
 //! Creating triggers against their pipeline, and firing the ones that are due.
 
+use super::service::Triggers;
 use super::spec::{matches_pattern, CatchUp, TriggerFields, TriggerSpec};
 use crate::clock;
 use crate::error::{Error, ErrorCode, Result};
-use crate::platform::Platform;
 use crate::store::{NewTrigger, Run, Trigger};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -29,7 +29,7 @@ pub struct Fired {
     pub outcome: String,
 }
 
-impl Platform {
+impl Triggers {
     /// Check a trigger against its pipeline (its variables, the file variable) and store it.
     pub async fn create_trigger(
         &self,
@@ -303,21 +303,9 @@ impl Platform {
         trigger: &Trigger,
         variables: Map<String, Value>,
     ) -> Result<Run> {
-        let pipeline = &trigger.pipeline;
-        let spec = self.project.load(pipeline)?;
-        if let Some(limit) = spec.max_concurrent_runs {
-            let active = self.store.active_runs(pipeline).await?;
-            if active >= limit as i64 {
-                return Err(Error::conflict(format!(
-                    "pipeline {pipeline} has {active} run(s) queued or running (max_concurrent_runs: {limit})"
-                )));
-            }
-        }
-        let run = self
-            .record_loaded_run(&spec, variables, &trigger.id, None)
-            .await?;
-        self.enqueue(&run).await;
-        Ok(run)
+        self.runs
+            .trigger_limited(&trigger.pipeline, variables, &trigger.id)
+            .await
     }
 }
 

@@ -12,9 +12,9 @@
 //! They are added to the store when a scheduler starts, once: after that the store is the
 //! truth, so a trigger enabled through the API stays enabled across restarts.
 
+use super::service::Triggers;
 use super::spec::TriggerFields;
 use crate::error::{Error, Result};
-use crate::platform::Platform;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -23,7 +23,7 @@ struct TriggersFile {
     triggers: Vec<TriggerFields>,
 }
 
-impl Platform {
+impl Triggers {
     /// Add the project's file-defined triggers that the store does not have yet; returns how
     /// many were added. A broken file is reported and skipped, not fatal.
     pub async fn sync_project_triggers(&self) -> Result<usize> {

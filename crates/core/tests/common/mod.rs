@@ -329,3 +329,31 @@ fn urls_are_rewritten_as_documented() {
         "postgres://u@h/db?sslmode=disable&options=-c%20search_path%3Dt_1_ab"
     );
 }
+
+/// A stage change that skips the approval rule (as a rollback does): the store suites use it to
+/// set versions up in a stage; the approval rules themselves are tested through the registry.
+pub async fn transition(
+    store: &Store,
+    model: &str,
+    version: i64,
+    to: ironmage_core::store::Stage,
+    actor: &str,
+    reason: &str,
+) -> ironmage_core::Result<ironmage_core::store::ModelVersion> {
+    use ironmage_core::store::{Promotion, StageChange, WhenApprovalsNeeded};
+    let change = StageChange {
+        model,
+        version,
+        to,
+        actor,
+        reason,
+    };
+    match store
+        .registry()
+        .change_stage(&change, WhenApprovalsNeeded::Skip)
+        .await?
+    {
+        Promotion::Moved { version } => Ok(version),
+        Promotion::Requested { .. } => panic!("a skipped approval opened a request"),
+    }
+}

@@ -165,7 +165,7 @@ impl TestStack {
     pub async fn prediction_count(&self) -> i64 {
         self.stack
             .platform
-            .store
+            .prediction_log()
             .prediction_count("churn")
             .await
             .unwrap()

@@ -47,14 +47,14 @@ async fn upload(platform: Data, path: web::Path<String>, payload: web::Payload) 
     let sha = tokio::task::spawn_blocking(move || store.put(&bytes))
         .await
         .map_err(|e| Error::internal(format!("artifact write crashed: {e}")))??;
-    platform.store.index_artifact(&path, &sha, size).await?;
+    platform.tracking.index_artifact(&path, &sha, size).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
 async fn download(platform: Data, path: web::Path<String>) -> MlResult {
     let path = clean(&path)?;
     let sha = platform
-        .store
+        .tracking
         .artifact_file(&path)
         .await?
         .ok_or_else(|| Error::not_found(format!("No such artifact: '{path}'")))?;
@@ -92,7 +92,7 @@ async fn list(platform: Data, req: HttpRequest) -> MlResult {
         None | Some("") => return Ok(HttpResponse::Ok().json(json!({}))),
         Some(p) => clean(p)?,
     };
-    let entries = platform.store.list_artifacts(&dir).await?;
+    let entries = platform.tracking.list_artifacts(&dir).await?;
     if entries.is_empty() {
         return Ok(HttpResponse::Ok().json(json!({})));
     }

@@ -38,7 +38,7 @@ struct ByName {
 async fn get_by_name(platform: Data, req: HttpRequest) -> MlResult {
     let q: ByName = query(&req)?;
     let name = required(&q.experiment_name, "experiment_name")?;
-    let e = platform.store.experiment_by_name(name).await?;
+    let e = platform.tracking.experiment_by_name(name).await?;
     Ok(HttpResponse::Ok().json(j!({"experiment": json::experiment(&e)})))
 }
 
@@ -53,7 +53,7 @@ async fn get(platform: Data, req: HttpRequest) -> MlResult {
         required(&q.experiment_id, "experiment_id")?,
         "experiment_id",
     )?;
-    let e = platform.store.experiment(id).await?;
+    let e = platform.tracking.experiment(id).await?;
     Ok(HttpResponse::Ok().json(j!({"experiment": json::experiment(&e)})))
 }
 
@@ -68,7 +68,7 @@ async fn create(platform: Data, payload: web::Payload) -> MlResult {
     let b: Create = body(payload).await?;
     let name = required(&b.name, "name")?;
     let id = platform
-        .store
+        .tracking
         .create_experiment(name, &tags(&b.tags))
         .await?;
     Ok(HttpResponse::Ok().json(j!({"experiment_id": id.to_string()})))
@@ -96,7 +96,7 @@ async fn run_search(platform: Data, s: Search) -> MlResult {
     // A name filter (`name = 'x'`, `name LIKE '%x%'`) is applied here; others are refused.
     let clauses = ironmage_core::store::parse_filter(s.filter.as_deref().unwrap_or(""))?;
     let mut all = platform
-        .store
+        .tracking
         .search_experiments(view, 0, i64::MAX / 2)
         .await?;
     for c in &clauses {
@@ -130,7 +130,7 @@ async fn set_tag(platform: Data, payload: web::Payload) -> MlResult {
     )?;
     let key = required(&b.key, "key")?;
     platform
-        .store
+        .tracking
         .set_experiment_tag(id, &KeyValue::new(key, b.value))
         .await?;
     Ok(empty())
@@ -150,6 +150,9 @@ async fn lifecycle(platform: Data, payload: web::Payload, stage: &str) -> MlResu
         required(&b.experiment_id, "experiment_id")?,
         "experiment_id",
     )?;
-    platform.store.set_experiment_lifecycle(id, stage).await?;
+    platform
+        .tracking
+        .set_experiment_lifecycle(id, stage)
+        .await?;
     Ok(empty())
 }

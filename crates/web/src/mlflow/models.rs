@@ -38,7 +38,7 @@ async fn create(platform: Data, payload: web::Payload) -> MlResult {
     )?;
     let name = if b.name.is_empty() { "model" } else { &b.name };
     let model = platform
-        .store
+        .tracking
         .create_logged_model(
             experiment_id,
             name,
@@ -52,7 +52,7 @@ async fn create(platform: Data, payload: web::Payload) -> MlResult {
 }
 
 async fn get(platform: Data, id: web::Path<String>) -> MlResult {
-    let model = platform.store.logged_model(&id).await?;
+    let model = platform.tracking.logged_model(&id).await?;
     Ok(HttpResponse::Ok().json(j!({"model": json::logged_model(&model)})))
 }
 
@@ -64,7 +64,7 @@ struct Finalize {
 async fn finalize(platform: Data, id: web::Path<String>, payload: web::Payload) -> MlResult {
     let b: Finalize = body(payload).await?;
     let model = platform
-        .store
+        .tracking
         .set_logged_model_status(&id, required(&b.status, "status")?)
         .await?;
     Ok(HttpResponse::Ok().json(j!({"model": json::logged_model(&model)})))
@@ -79,7 +79,7 @@ struct SetTags {
 async fn set_tags(platform: Data, id: web::Path<String>, payload: web::Payload) -> MlResult {
     let b: SetTags = body(payload).await?;
     platform
-        .store
+        .tracking
         .set_logged_model_tags(&id, &tags(&b.tags))
         .await?;
     Ok(empty())
@@ -121,7 +121,7 @@ async fn search(platform: Data, payload: web::Payload) -> MlResult {
         }
     }
     let models = platform
-        .store
+        .tracking
         .search_logged_models(&experiment_ids, name.as_deref(), offset, limit + 1)
         .await?;
     let mut out = j!({});

@@ -71,7 +71,11 @@ fn bad_version(v: &str) -> MlflowError {
 
 /// A version as MLflow shows it, with its description, tags and aliases.
 pub(super) async fn version_json(platform: &Data, v: &ModelVersion) -> Result<Value, MlflowError> {
-    let meta = platform.store.version_meta(&v.model, v.version).await?;
+    let meta = platform
+        .registry
+        .read()
+        .version_meta(&v.model, v.version)
+        .await?;
     Ok(json::version(v, &meta))
 }
 
@@ -81,26 +85,31 @@ pub(super) async fn find_version(
     name: &str,
     version: i64,
 ) -> Result<ModelVersion, MlflowError> {
-    platform.store.version(name, version).await.map_err(|e| {
-        if e.code == ErrorCode::NotFound {
-            Error::not_found(format!(
-                "Model Version (name={name}, version={version}) not found"
-            ))
-            .into()
-        } else {
-            e.into()
-        }
-    })
+    platform
+        .registry
+        .read()
+        .version(name, version)
+        .await
+        .map_err(|e| {
+            if e.code == ErrorCode::NotFound {
+                Error::not_found(format!(
+                    "Model Version (name={name}, version={version}) not found"
+                ))
+                .into()
+            } else {
+                e.into()
+            }
+        })
 }
 
 /// The newest version in each stage (all stages when `stages` is empty).
 async fn latest(platform: &Data, name: &str, stages: &[String]) -> Result<Vec<Value>, MlflowError> {
-    platform.store.registered_model(name).await?;
+    platform.registry.read().registered_model(name).await?;
     let wanted = stages
         .iter()
         .map(|s| stage(s))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut versions = platform.store.versions(name).await?; // newest first
+    let mut versions = platform.registry.read().versions(name).await?; // newest first
     versions.sort_by_key(|v| v.version);
     let mut out = Vec::new();
     for s in [
@@ -129,7 +138,7 @@ pub(super) fn stage(text: &str) -> Result<Stage, MlflowError> {
 }
 
 async fn model_json(platform: &Data, name: &str) -> Result<Value, MlflowError> {
-    let model = platform.store.registered_model(name).await?;
+    let model = platform.registry.read().registered_model(name).await?;
     let latest = latest(platform, name, &[]).await?;
     Ok(json::registered_model(&model, latest))
 }
@@ -147,7 +156,7 @@ async fn create_model(platform: Data, payload: web::Payload) -> MlResult {
     let b: CreateModel = body(payload).await?;
     let name = required(&b.name, "name")?;
     platform
-        .store
+        .registry
         .create_registered_model(name, &b.description, &tags(&b.tags))
         .await?;
     Ok(HttpResponse::Ok().json(j!({"registered_model": model_json(&platform, name).await?})))
@@ -225,8 +234,8 @@ async fn search_models(platform: Data, req: HttpRequest) -> MlResult {
     let (offset, limit) = page(q.page_token.as_deref(), q.max_results, 100)?;
     let clauses = parse_filter(q.filter.as_deref().unwrap_or(""))?;
     let mut found = Vec::new();
-    for name in platform.store.registered_model_names().await? {
-        let model = platform.store.registered_model(&name).await?;
+    for name in platform.registry.read().registered_model_names().await? {
+        let model = platform.registry.read().registered_model(&name).await?;
         let mut keep = true;
         for c in &clauses {
             keep &= matches_name(c, &model.name, &model.tags)?;
@@ -253,7 +262,7 @@ async fn update_model(platform: Data, payload: web::Payload) -> MlResult {
     let t: Target = body(payload).await?;
     let name = t.name()?;
     platform
-        .store
+        .registry
         .set_model_description(name, t.description.as_deref().unwrap_or(""))
         .await?;
     Ok(HttpResponse::Ok().json(j!({"registered_model": model_json(&platform, name).await?})))
@@ -263,7 +272,7 @@ async fn set_model_tag(platform: Data, payload: web::Payload) -> MlResult {
     let t: Target = body(payload).await?;
     let value = t.value.clone().unwrap_or_default();
     platform
-        .store
+        .registry
         .set_model_tag(t.name()?, required(&t.key, "key")?, Some(&value))
         .await?;
     Ok(empty())
@@ -272,7 +281,7 @@ async fn set_model_tag(platform: Data, payload: web::Payload) -> MlResult {
 async fn delete_model_tag(platform: Data, payload: web::Payload) -> MlResult {
     let t: Target = body(payload).await?;
     platform
-        .store
+        .registry
         .set_model_tag(t.name()?, required(&t.key, "key")?, None)
         .await?;
     Ok(empty())
@@ -295,7 +304,7 @@ async fn set_alias(platform: Data, payload: web::Payload) -> MlResult {
     let (name, version) = (t.name()?, t.version()?);
     find_version(&platform, name, version).await?;
     platform
-        .store
+        .registry
         .set_alias(name, required(&t.alias, "alias")?, version)
         .await?;
     Ok(empty())
@@ -304,7 +313,8 @@ async fn set_alias(platform: Data, payload: web::Payload) -> MlResult {
 async fn get_alias(platform: Data, req: HttpRequest) -> MlResult {
     let t: Target = query(&req)?;
     let v = platform
-        .store
+        .registry
+        .read()
         .alias_version(t.name()?, required(&t.alias, "alias")?)
         .await?;
     Ok(HttpResponse::Ok().json(j!({"model_version": version_json(&platform, &v).await?})))
@@ -313,7 +323,7 @@ async fn get_alias(platform: Data, req: HttpRequest) -> MlResult {
 async fn delete_alias(platform: Data, payload: web::Payload) -> MlResult {
     let t: Target = body(payload).await?;
     platform
-        .store
+        .registry
         .delete_alias(t.name()?, required(&t.alias, "alias")?)
         .await?;
     Ok(empty())

@@ -59,7 +59,7 @@ async fn create(platform: Data, payload: web::Payload) -> MlResult {
         Some(id) => number(id, "experiment_id")?,
     };
     let info = platform
-        .store
+        .tracking
         .create_tracking_run(NewTrackingRun {
             id: None,
             experiment_id,
@@ -69,13 +69,13 @@ async fn create(platform: Data, payload: web::Payload) -> MlResult {
             tags: tags(&b.tags),
         })
         .await?;
-    let run = platform.store.tracking_run(&info.id).await?;
+    let run = platform.tracking.tracking_run(&info.id).await?;
     Ok(HttpResponse::Ok().json(j!({"run": json::run(&run)})))
 }
 
 async fn get(platform: Data, req: HttpRequest) -> MlResult {
     let r: RunRef = query(&req)?;
-    let run = platform.store.tracking_run(r.id()?).await?;
+    let run = platform.tracking.tracking_run(r.id()?).await?;
     Ok(HttpResponse::Ok().json(j!({"run": json::run(&run)})))
 }
 
@@ -91,7 +91,7 @@ struct Update {
 async fn update(platform: Data, payload: web::Payload) -> MlResult {
     let b: Update = body(payload).await?;
     let info = platform
-        .store
+        .tracking
         .update_tracking_run(
             b.run.id()?,
             b.status.as_deref(),
@@ -123,7 +123,7 @@ async fn log_param(platform: Data, payload: web::Payload) -> MlResult {
     let b: LogParam = body(payload).await?;
     let kv = KeyValue::new(required(&b.key, "key")?, text_value(&b.value));
     platform
-        .store
+        .tracking
         .log_batch(b.run.id()?, &[], &[kv], &[])
         .await?;
     Ok(empty())
@@ -133,7 +133,7 @@ async fn set_tag(platform: Data, payload: web::Payload) -> MlResult {
     let b: LogParam = body(payload).await?;
     let kv = KeyValue::new(required(&b.key, "key")?, text_value(&b.value));
     platform
-        .store
+        .tracking
         .log_batch(b.run.id()?, &[], &[], &[kv])
         .await?;
     Ok(empty())
@@ -142,7 +142,7 @@ async fn set_tag(platform: Data, payload: web::Payload) -> MlResult {
 async fn delete_tag(platform: Data, payload: web::Payload) -> MlResult {
     let b: LogParam = body(payload).await?;
     platform
-        .store
+        .tracking
         .delete_run_tag(b.run.id()?, required(&b.key, "key")?)
         .await?;
     Ok(empty())
@@ -196,7 +196,7 @@ async fn log_metric(platform: Data, payload: web::Payload) -> MlResult {
     let b: LogMetric = body(payload).await?;
     let point = b.metric.point()?;
     platform
-        .store
+        .tracking
         .log_batch(b.run.id()?, &[point], &[], &[])
         .await?;
     Ok(empty())
@@ -222,7 +222,7 @@ async fn log_batch(platform: Data, payload: web::Payload) -> MlResult {
         .map(Metric::point)
         .collect::<Result<Vec<_>, _>>()?;
     platform
-        .store
+        .tracking
         .log_batch(b.run.id()?, &metrics, &tags(&b.params), &tags(&b.tags))
         .await?;
     Ok(empty())
@@ -232,7 +232,7 @@ async fn log_inputs(platform: Data, payload: web::Payload) -> MlResult {
     // Dataset inputs are accepted for compatibility but not stored (ironmage records its own
     // data versions); the run must exist.
     let b: RunRef = body(payload).await?;
-    platform.store.tracking_run_info(b.id()?).await?;
+    platform.tracking.tracking_run_info(b.id()?).await?;
     Ok(empty())
 }
 
@@ -258,7 +258,10 @@ async fn outputs(platform: Data, payload: web::Payload) -> MlResult {
         .iter()
         .map(|m| (m.model_id.clone(), m.step))
         .collect();
-    platform.store.log_run_outputs(b.run.id()?, &models).await?;
+    platform
+        .tracking
+        .log_run_outputs(b.run.id()?, &models)
+        .await?;
     Ok(empty())
 }
 
@@ -285,7 +288,7 @@ async fn search(platform: Data, payload: web::Payload) -> MlResult {
         .collect::<Result<Vec<_>, _>>()?;
     // One row more than asked tells whether there is a next page.
     let runs = platform
-        .store
+        .tracking
         .search_tracking_runs(&RunSearch {
             experiment_ids,
             filter: b.filter,
@@ -309,7 +312,7 @@ async fn search(platform: Data, payload: web::Payload) -> MlResult {
 async fn delete(platform: Data, payload: web::Payload) -> MlResult {
     let b: RunRef = body(payload).await?;
     platform
-        .store
+        .tracking
         .set_tracking_run_lifecycle(b.id()?, "deleted")
         .await?;
     Ok(empty())
@@ -318,7 +321,7 @@ async fn delete(platform: Data, payload: web::Payload) -> MlResult {
 async fn restore(platform: Data, payload: web::Payload) -> MlResult {
     let b: RunRef = body(payload).await?;
     platform
-        .store
+        .tracking
         .set_tracking_run_lifecycle(b.id()?, "active")
         .await?;
     Ok(empty())
@@ -342,7 +345,7 @@ async fn history(platform: Data, req: HttpRequest) -> MlResult {
         run_id: q.run_id,
         run_uuid: q.run_uuid,
     };
-    let points = platform.store.metric_history(run.id()?, key).await?;
+    let points = platform.tracking.metric_history(run.id()?, key).await?;
     let mut out = j!({});
     let shown: Vec<_> = points
         .iter()

@@ -56,22 +56,22 @@ async fn create_version(platform: Data, payload: web::Payload) -> MlResult {
     // The run: as given, or the logged model's source run.
     let mut run_id = b.run_id.clone().filter(|r| !r.is_empty());
     if let Some(id) = &model_id {
-        let logged = platform.store.logged_model(id).await?;
+        let logged = platform.tracking.logged_model(id).await?;
         run_id = run_id.or(logged.source_run_id);
     }
     let v = platform
-        .store
+        .registry
         .create_mlflow_version(name, source, run_id.as_deref(), model_id.as_deref())
         .await?;
     if !b.description.is_empty() {
         platform
-            .store
+            .registry
             .set_version_description(name, v.version, &b.description)
             .await?;
     }
     for tag in tags(&b.tags) {
         platform
-            .store
+            .registry
             .set_version_tag(name, v.version, &tag.key, Some(&tag.value))
             .await?;
     }
@@ -89,9 +89,13 @@ async fn search_versions(platform: Data, req: HttpRequest) -> MlResult {
     let (offset, limit) = page(q.page_token.as_deref(), q.max_results, 10_000)?;
     let clauses = parse_filter(q.filter.as_deref().unwrap_or(""))?;
     let mut found = Vec::new();
-    for name in platform.store.registered_model_names().await? {
-        for v in platform.store.versions(&name).await? {
-            let meta = platform.store.version_meta(&name, v.version).await?;
+    for name in platform.registry.read().registered_model_names().await? {
+        for v in platform.registry.read().versions(&name).await? {
+            let meta = platform
+                .registry
+                .read()
+                .version_meta(&name, v.version)
+                .await?;
             let mut keep = true;
             for c in &clauses {
                 keep &= match &c.entity {
@@ -144,14 +148,16 @@ async fn transition(platform: Data, payload: web::Payload) -> MlResult {
         current
     } else {
         platform
+            .registry
             .transition(name, version, to, "mlflow", &reason)
             .await?
     };
     if truthy(&t.archive_existing_versions) && to == Stage::Staging {
-        for other in platform.store.versions(name).await? {
+        for other in platform.registry.read().versions(name).await? {
             if other.version != version && other.stage == Stage::Staging {
                 let why = format!("archived: version {version} moved to Staging");
                 platform
+                    .registry
                     .transition(name, other.version, Stage::Archived, "mlflow", &why)
                     .await?;
             }
@@ -166,7 +172,7 @@ async fn update_version(platform: Data, payload: web::Payload) -> MlResult {
     find_version(&platform, name, version).await?;
     if let Some(d) = &t.description {
         platform
-            .store
+            .registry
             .set_version_description(name, version, d)
             .await?;
     }
@@ -180,7 +186,7 @@ async fn set_version_tag(platform: Data, payload: web::Payload) -> MlResult {
     find_version(&platform, name, version).await?;
     let value = t.value.clone().unwrap_or_default();
     platform
-        .store
+        .registry
         .set_version_tag(name, version, required(&t.key, "key")?, Some(&value))
         .await?;
     Ok(empty())
@@ -191,7 +197,7 @@ async fn delete_version_tag(platform: Data, payload: web::Payload) -> MlResult {
     let (name, version) = (t.name()?, t.version()?);
     find_version(&platform, name, version).await?;
     platform
-        .store
+        .registry
         .set_version_tag(name, version, required(&t.key, "key")?, None)
         .await?;
     Ok(empty())
@@ -205,6 +211,7 @@ async fn delete_version(platform: Data, payload: web::Payload) -> MlResult {
     let (name, version) = (t.name()?, t.version()?);
     find_version(&platform, name, version).await?;
     platform
+        .registry
         .delete_version(name, version, "mlflow", "MLflow delete-model-version")
         .await?;
     Ok(empty())
@@ -221,10 +228,10 @@ async fn download_uri(platform: Data, req: HttpRequest) -> MlResult {
         )
     })?;
     let uri = if let Some(id) = source.model_id {
-        platform.store.logged_model(&id).await?.artifact_uri()
+        platform.tracking.logged_model(&id).await?.artifact_uri()
     } else if let Some(rest) = source.source.strip_prefix("runs:/") {
         let (run, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let info = platform.store.tracking_run_info(run).await?;
+        let info = platform.tracking.tracking_run_info(run).await?;
         format!("{}/{}", info.artifact_uri(), path)
             .trim_end_matches('/')
             .to_string()

@@ -8,7 +8,7 @@ use super::trainers::{check_threshold, half};
 use super::Output;
 use crate::error::{Error, Result};
 use crate::ml::{GbdtLoss, GradientBoostingParams};
-use crate::pipeline::engine::BlockContext;
+use crate::pipeline::context::BlockContext;
 use serde::{Deserialize, Serialize};
 
 /// A boosting trainer's config, shared by the classifier and the regressor.

@@ -17,7 +17,7 @@
 use super::data::{version_table, VersionedDataset};
 use super::Output;
 use crate::error::{Error, Result};
-use crate::pipeline::engine::BlockContext;
+use crate::pipeline::context::BlockContext;
 use crate::table::{parse_csv, write_csv, Table};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -136,7 +136,7 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         }
         (None, None) => return Err(Error::invalid_field("command", "set command or shell")),
     };
-    cmd.current_dir(ctx.platform.project.root())
+    cmd.current_dir(&ctx.services.project_root)
         .envs(env)
         .env("IRONMAGE_OUTPUT", &output_path)
         .env("IRONMAGE_RUN_ID", &ctx.run_id)

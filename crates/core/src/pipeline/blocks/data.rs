@@ -4,7 +4,7 @@
 
 use crate::clock;
 use crate::error::Result;
-use crate::pipeline::engine::BlockContext;
+use crate::pipeline::context::BlockContext;
 use crate::store::DatasetRecord;
 use crate::table::steps::{kinds, FittedStep, Kind};
 use crate::table::{Table, Values};
@@ -107,7 +107,7 @@ pub(crate) async fn version_table(
     table: Table,
     label: Option<String>,
 ) -> Result<VersionedDataset> {
-    let store = &ctx.platform.store;
+    let store = &ctx.services.datasets;
     let (table, bytes, hash) = ctx
         .blocking(move || {
             let bytes = table.canonical_bytes();
@@ -118,7 +118,7 @@ pub(crate) async fn version_table(
     let (record, reused) = match store.dataset_by_hash(&hash).await? {
         Some(existing) => (existing, true),
         None => {
-            let artifact = ctx.platform.artifacts.put(&bytes)?;
+            let artifact = ctx.services.artifacts.put(&bytes)?;
             let feature_names: Vec<String> = table
                 .names()
                 .into_iter()

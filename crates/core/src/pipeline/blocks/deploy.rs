@@ -7,9 +7,9 @@ use super::evaluate::Gate;
 use super::{single_input, Output};
 use crate::clock;
 use crate::error::Result;
-use crate::events::Event;
-use crate::pipeline::engine::BlockContext;
-use crate::store::{Deployment, Stage};
+use crate::pipeline::context::BlockContext;
+use crate::registry::StageSource;
+use crate::store::{Deployment, Promotion, Stage, StageChange};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -77,73 +77,55 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
             .collect::<Vec<_>>()
             .join("; ")
     };
-    let (stage, stage_name) = match config.to {
-        Target::Production => (Stage::Production, "Production"),
-        Target::Staging => (Stage::Staging, "Staging"),
+    let stage = match config.to {
+        Target::Production => Stage::Production,
+        Target::Staging => Stage::Staging,
     };
-    let store = &ctx.platform.store;
-    // A model whose policy requires approvals reaches Production only through them: the
-    // pipeline moves the version to Staging and asks.
-    let needs_approval =
-        passed && stage == Stage::Production && store.approvals_binding(&version.model).await? > 0;
-    if needs_approval {
+    let mut pending_approval = false;
+    if passed {
         let actor = format!("pipeline:{}", ctx.run_id);
-        if store.version(&version.model, version.version).await?.stage != Stage::Staging {
-            ctx.platform
-                .move_stage(
-                    &version.model,
-                    version.version,
-                    Stage::Staging,
-                    &actor,
-                    &format!("validation gate passed: {reason}"),
-                )
-                .await?;
+        let reason = format!("validation gate passed: {reason}");
+        let change = StageChange {
+            model: &version.model,
+            version: version.version,
+            to: stage,
+            actor: &actor,
+            reason: &reason,
+        };
+        // A model whose policy requires approvals reaches Production only through them: the
+        // registry moves the version to Staging and opens the request (StageSource::Pipeline).
+        match ctx
+            .services
+            .registry
+            .change_stage(change, StageSource::Pipeline)
+            .await?
+        {
+            Promotion::Moved { .. } => ctx.log(format!(
+                "✅ Deployed {} version {} ({}) to {}: {reason}",
+                version.model,
+                version.version,
+                version.label,
+                stage.as_str()
+            )),
+            Promotion::Requested { request } => {
+                pending_approval = true;
+                ctx.log(format!(
+                    "⏳ {} version {} is in Staging; Production needs {} approval(s): request {}",
+                    version.model, version.version, request.required_approvals, request.id
+                ));
+            }
         }
-        let request = store
-            .request_promotion(
-                &version.model,
-                version.version,
-                &format!("validation gate passed: {reason}"),
-                &actor,
-            )
-            .await?;
-        ctx.log(format!(
-            "⏳ {} version {} is in Staging; Production needs {} approval(s): request {}",
-            version.model, version.version, request.required_approvals, request.id
-        ));
-    } else if passed {
-        let actor = format!("pipeline:{}", ctx.run_id);
-        store
-            .transition(
-                &version.model,
-                version.version,
-                stage,
-                &actor,
-                &format!("validation gate passed: {reason}"),
-            )
-            .await?;
-        ctx.platform
-            .events
-            .publish(Event::StageChanged {
-                model: version.model.clone(),
-                version: version.version,
-                stage: stage_name.into(),
-            })
-            .await;
-        ctx.log(format!(
-            "✅ Deployed {} version {} ({}) to {stage_name}: {reason}",
-            version.model, version.version, version.label
-        ));
     } else {
         ctx.log(format!(
-            "⛔ Not deployed: {reason}; {stage_name} is unchanged"
+            "⛔ Not deployed: {reason}; {} is unchanged",
+            stage.as_str()
         ));
     }
     let deployment = Deployment {
         model: version.model.clone(),
         version: version.version,
         run_id: Some(ctx.run_id.clone()),
-        status: match (passed, needs_approval) {
+        status: match (passed, pending_approval) {
             (true, true) => "pending_approval",
             (true, false) => "deployed",
             (false, _) => "rejected",
@@ -152,7 +134,7 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         reason,
         created_at: clock::now(),
     };
-    store.record_deployment(&deployment).await?;
+    ctx.services.registry.record_deployment(&deployment).await?;
     Ok(Output::Deployed(Arc::new(Deployed { deployment })))
 }
 

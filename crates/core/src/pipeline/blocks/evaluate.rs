@@ -4,7 +4,7 @@
 
 use super::{single_input, Output};
 use crate::error::{Error, Result};
-use crate::pipeline::engine::BlockContext;
+use crate::pipeline::context::BlockContext;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;

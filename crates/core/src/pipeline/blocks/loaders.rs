@@ -4,7 +4,7 @@
 use super::data::version_table;
 use super::Output;
 use crate::error::Result;
-use crate::pipeline::engine::BlockContext;
+use crate::pipeline::context::BlockContext;
 use crate::table::{Column, Table};
 use std::sync::Arc;
 
@@ -91,7 +91,7 @@ pub(super) mod synthetic_credit {
             let spec = config.spec();
             ctx.blocking(move || credit_borrowers(&spec)).await?
         } else {
-            let path = ctx.platform.project.root().join(&config.csv_path);
+            let path = ctx.services.project_root.join(&config.csv_path);
             let shown = config.csv_path.clone();
             ctx.log(format!("   Reading {shown}"));
             ctx.blocking(move || {
@@ -173,7 +173,7 @@ pub(super) mod csv {
         config: Config,
         _inputs: Vec<Output>,
     ) -> Result<Output> {
-        let path = ctx.platform.project.root().join(&config.path);
+        let path = ctx.services.project_root.join(&config.path);
         let shown = config.path.clone();
         let table = ctx
             .blocking(move || {

@@ -26,7 +26,7 @@ use trainers::{
 };
 use transforms::{impute, one_hot, preprocess, rename_columns, scale, select_columns, split};
 
-use super::engine::BlockContext;
+use super::context::BlockContext;
 use crate::error::Result;
 use serde::de::DeserializeOwned;
 use serde_json::Value;

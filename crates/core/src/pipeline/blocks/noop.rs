@@ -3,7 +3,7 @@
 
 use super::Output;
 use crate::error::Result;
-use crate::pipeline::engine::BlockContext;
+use crate::pipeline::context::BlockContext;
 use serde::Deserialize;
 
 /// The block's config: none.

@@ -2,12 +2,12 @@
 //! metrics, hyperparameters and lineage (code state read with git2, data version).
 
 use super::evaluate::Evaluation;
-use super::{single_input, Output};
+use super::{single_input, BlockKind, Output, Port};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::lineage::code_lineage;
 use crate::model::{FeatureSchema, ModelBundle, Preprocessing, Task};
-use crate::pipeline::engine::BlockContext;
+use crate::pipeline::context::BlockContext;
 use crate::store::{ModelVersion, NewVersion};
 use crate::table::steps::FittedStep;
 use serde::Deserialize;
@@ -60,16 +60,16 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
     };
     // Built (and so checked) before anything is stored: a bundle that cannot serve is refused.
     let bundle = ModelBundle::new(trained.model.clone(), preprocessing, schema)?;
-    let artifacts = ctx.platform.artifacts.clone();
+    let artifacts = ctx.services.artifacts.clone();
     let refs = ctx.blocking(move || bundle.save(&artifacts)).await?;
     let training_block = ctx
         .pipeline
         .blocks
         .iter()
-        .find(|b| b.kind.output() == super::Port::Trained)
+        .find(|b| BlockKind::parse(&b.kind).is_ok_and(|k| k.output() == Port::Trained))
         .map(|b| format!("{}#{}", ctx.pipeline.file, b.name))
         .ok_or_else(|| Error::internal("no training block upstream"))?;
-    let project_dir = ctx.platform.project.root().to_path_buf();
+    let project_dir = ctx.services.project_root.clone();
     let code = ctx
         .blocking(move || Ok(code_lineage(&project_dir, &training_block)))
         .await?;
@@ -79,9 +79,9 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         "pipeline": {"name": ctx.pipeline.name, "file": ctx.pipeline.file, "file_hash": ctx.pipeline.file_hash},
     });
     let version = ctx
-        .platform
-        .store
-        .create_version(NewVersion {
+        .services
+        .registry
+        .register_version(NewVersion {
             model: config.model.clone(),
             label: format!("v_{}", clock::version_stamp(chrono::Utc::now())),
             run_id: Some(ctx.run_id.clone()),

@@ -5,7 +5,8 @@
 use super::data::version_table;
 use super::Output;
 use crate::error::{Error, Result};
-use crate::pipeline::engine::BlockContext;
+use crate::pipeline::context::BlockContext;
+use crate::store::ReadOnlySql;
 use crate::table::{Column, Table};
 use serde::Deserialize;
 use sqlx::any::AnyRow;
@@ -125,31 +126,16 @@ pub(super) async fn run(
     config: Config,
     _inputs: Vec<Output>,
 ) -> Result<Output> {
+    // Read-only connections: the database refuses any write the query text may hide.
     let rows = match config.url.as_deref().filter(|u| !u.is_empty()) {
-        None => {
-            sqlx::query(&config.query)
-                .fetch_all(ctx.platform.store.pool())
-                .await
-        }
+        None => ctx.services.sql.fetch_all(&config.query).await?,
         Some(url) => {
-            sqlx::any::install_default_drivers();
-            let pool = sqlx::AnyPool::connect(url)
-                .await
-                .map_err(|e| Error::invalid_field("config.url", format!("cannot connect: {e}")))?;
-            let rows = sqlx::query(&config.query).fetch_all(&pool).await;
-            pool.close().await;
-            rows
+            let source = ReadOnlySql::new(url);
+            let rows = source.fetch_all(&config.query).await;
+            source.close().await;
+            rows?
         }
-    }
-    .map_err(|e| {
-        // sqlx's Any driver knows integers, floats, booleans and text only.
-        let hint = if e.to_string().contains("Any driver does not support") {
-            " (cast the column, e.g. ::float8 or ::text)"
-        } else {
-            ""
-        };
-        Error::invalid_field("config.query", format!("the query failed: {e}{hint}"))
-    })?;
+    };
     let table = to_table(&rows)?;
     if let Some(label) = &config.label {
         table

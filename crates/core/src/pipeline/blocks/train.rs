@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::ml::linear::LinearParams;
 use crate::ml::{ClassificationMetrics, GbdtLoss, GradientBoostingParams, RandomForestParams};
 use crate::model::{Model, Task};
-use crate::pipeline::engine::BlockContext;
+use crate::pipeline::context::BlockContext;
 use crate::table::Table;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -194,7 +194,8 @@ pub(super) async fn fit(
         .map(|(n, _)| n.as_str())
         .collect();
     ctx.log(format!("   Top 3 features: [{}]", top.join(", ")));
-    ctx.platform
+    ctx.services
+        .tracking
         .log_training(
             &ctx.run_id,
             &trained.hyperparameters,

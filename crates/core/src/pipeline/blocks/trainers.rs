@@ -6,7 +6,7 @@ use super::Output;
 use crate::error::{Error, Result};
 use crate::ml::linear::LinearParams;
 use crate::ml::{MaxFeatures, RandomForestParams};
-use crate::pipeline::engine::BlockContext;
+use crate::pipeline::context::BlockContext;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 

@@ -7,7 +7,7 @@ use super::data::VersionedDataset;
 use super::{single_input, Output};
 use crate::error::{Error, Result};
 use crate::ml::stratified_split;
-use crate::pipeline::engine::BlockContext;
+use crate::pipeline::context::BlockContext;
 use crate::table::steps::{fit_impute, fit_one_hot, fit_scale, FittedStep, Strategy};
 use serde::Deserialize;
 use std::sync::Arc;
