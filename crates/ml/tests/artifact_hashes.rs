@@ -5,8 +5,8 @@
 //! a fit computes: both need a new format version or a deliberate decision, never an accident.
 //! (Log-loss fits call `exp` and `ln`, so they pin this platform's libm as well.)
 
-use ironmage_core::ml::linear::LinearParams;
-use ironmage_core::ml::{
+use ironmage_ml::linear::LinearParams;
+use ironmage_ml::{
     GbdtLoss, GradientBoostingModel, GradientBoostingParams, MaxFeatures, RandomForestClassifier,
     RandomForestParams, RandomForestRegressor, GBDT_MAGIC, MAGIC, REGRESSOR_MAGIC,
 };

@@ -30,18 +30,20 @@
 //! Everything here is deterministic and serde-serializable, and bad input gives
 //! an [`MlError`], never a panic.
 //!
-//! ```ignore
+//! ```
+//! use ironmage_ml::{RandomForestClassifier, RandomForestParams};
 //! use ndarray::array;
-//! // from inside the crate: use crate::ml::{RandomForestParams, RandomForestClassifier};
+//!
 //! let x = array![[0.0, 1.0], [0.1, 0.9], [1.0, 0.0], [0.9, 0.2]];
 //! let y = [0, 0, 1, 1];
-//! let params = RandomForestParams { n_estimators: 10, ..Default::default() };
+//! let params = RandomForestParams { n_estimators: 10, bootstrap: false, ..Default::default() };
 //! let model = params.fit(x.view(), &y)?;
 //! let p = model.predict_proba_row(&[0.95, 0.1]);
 //! assert!(p[1] > 0.5);
 //! let bytes = model.to_bytes()?;
 //! let back = RandomForestClassifier::from_bytes(&bytes)?;
 //! assert_eq!(back, model);
+//! # Ok::<(), ironmage_ml::MlError>(())
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
