@@ -4,7 +4,7 @@
 //! - [`artifacts`]: content-addressed files (models, scalers, dataset snapshots).
 //! - [`queue`] and [`events`]: how work and change notices move between roles.
 //! - [`pipeline`]: pipeline files, built-in blocks and the engine that runs them.
-//! - [`ml`]: ironmage's own tree learner, preprocessing and metrics.
+//! - [`ml`]: ironmage's learners, preprocessing and metrics (the `ironmage-ml` crate, re-exported).
 //! - [`model`], [`serving`]: the model format and what scoring a request needs.
 //! - [`lineage`], [`dataset`], [`table`], [`synthetic`]: provenance, tables and fingerprints, demo data.
 //! - Services, what the edges call: [`runs`] (pipelines and runs), [`registry`] (versions,
@@ -24,7 +24,6 @@ pub mod events;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod lineage;
-pub mod ml;
 pub mod model;
 pub mod names;
 pub mod pipeline;
@@ -42,4 +41,5 @@ pub mod triggers;
 pub mod version_compare;
 
 pub use error::{Error, ErrorCode, Result};
+pub use ironmage_ml as ml;
 pub use platform::{Platform, PlatformConfig};

@@ -1,20 +1,34 @@
-//! linfa trait implementations of [`RandomForestRegressor`] and
-//! [`GradientBoostingModel`] (and their parameter types). The dataset's
-//! sample weights, when it has any, are used as sample weights.
+//! linfa trait implementations of the tree models and their parameter types,
+//! so they stay linfa citizens. The dataset's sample weights, when it has any,
+//! are used as sample weights (except by the classifier, which ignores them).
 
 use linfa::traits::{Fit, PredictInplace};
 use linfa::DatasetBase;
 use ndarray::{Array1, ArrayBase, Data, Ix2};
 
-use super::forest::RandomForestParams;
-use super::gbdt::GradientBoostingParams;
-use super::gbdt_model::GradientBoostingModel;
-use super::regressor::RandomForestRegressor;
-use super::{MlError, Result};
+use crate::classifier::{argmax, RandomForestClassifier};
+use crate::error::{MlError, Result};
+use crate::forest_params::RandomForestParams;
+use crate::gbdt_model::GradientBoostingModel;
+use crate::gbdt_params::GradientBoostingParams;
+use crate::regressor::RandomForestRegressor;
 
 fn weights<R: linfa::dataset::Records, T>(d: &DatasetBase<R, T>) -> Option<Vec<f64>> {
     d.weights()
         .map(|w| w.iter().map(|&v| f64::from(v)).collect())
+}
+
+impl<D: Data<Elem = f64>> Fit<ArrayBase<D, Ix2>, Array1<usize>, MlError> for RandomForestParams {
+    type Object = RandomForestClassifier;
+
+    /// Fits on a linfa dataset (sample weights of the dataset are ignored).
+    fn fit(
+        &self,
+        dataset: &DatasetBase<ArrayBase<D, Ix2>, Array1<usize>>,
+    ) -> Result<RandomForestClassifier> {
+        let y: Vec<usize> = dataset.targets.iter().copied().collect();
+        RandomForestParams::fit(self, dataset.records.view(), &y)
+    }
 }
 
 impl<D: Data<Elem = f64>> Fit<ArrayBase<D, Ix2>, Array1<f64>, MlError> for RandomForestParams {
@@ -65,6 +79,23 @@ impl<D: Data<Elem = f64>> Fit<ArrayBase<D, Ix2>, Array1<usize>, MlError>
             &y,
             weights(dataset).as_deref(),
         )
+    }
+}
+
+impl<D: Data<Elem = f64>> PredictInplace<ArrayBase<D, Ix2>, Array1<usize>>
+    for RandomForestClassifier
+{
+    /// Predicts the most probable class of each row; `y` should have one entry
+    /// per row (extra entries are left as they are).
+    fn predict_inplace(&self, x: &ArrayBase<D, Ix2>, y: &mut Array1<usize>) {
+        let proba = self.predict_proba(x.view());
+        for (t, p) in y.iter_mut().zip(proba.outer_iter()) {
+            *t = p.as_slice().map_or(0, argmax);
+        }
+    }
+
+    fn default_target(&self, x: &ArrayBase<D, Ix2>) -> Array1<usize> {
+        Array1::zeros(x.nrows())
     }
 }
 

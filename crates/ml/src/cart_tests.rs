@@ -4,9 +4,9 @@
 
 use ndarray::ArrayView2;
 
-use super::forest::{MaxFeatures, RandomForestParams};
-use super::forest_tests::noisy_data;
-use super::metrics::accuracy;
+use crate::forest_params::{MaxFeatures, RandomForestParams};
+use crate::forest_tests::noisy_data;
+use crate::metrics::accuracy;
 
 /// Exhaustive CART over raw values; returns the leaf id of every sample.
 struct BruteForce<'a> {
@@ -146,21 +146,22 @@ fn single_tree_matches_brute_force_cart() {
             nodes: Vec::new(),
         };
         bf.grow((0..y.len()).collect(), 0);
+        let nodes = model.trees.nodes();
         let ours: Vec<usize> = x
             .outer_iter()
-            .map(|r| model.leaf_of(0, r.as_slice().unwrap()))
+            .map(|r| nodes.leaf_of(0, r.as_slice().unwrap()))
             .collect();
         assert_eq!(
             canonical(&ours),
             canonical(&bf.leaf_of),
             "case {case}: partitions differ"
         );
-        assert_eq!(model.leaf_values.len() / 3, bf.n_leaves, "case {case}");
+        assert_eq!(nodes.leaf_values.len() / 3, bf.n_leaves, "case {case}");
         // the same tree: features and thresholds node by node, in pre-order
         let ours_nodes: Vec<Option<(usize, f64)>> = (0..model.n_nodes())
             .map(|i| {
-                (model.feature[i] != u32::MAX)
-                    .then(|| (model.feature[i] as usize, model.threshold[i]))
+                (nodes.feature[i] != u32::MAX)
+                    .then(|| (nodes.feature[i] as usize, nodes.threshold[i]))
             })
             .collect();
         assert_eq!(ours_nodes, bf.nodes, "case {case}: trees differ");

@@ -21,57 +21,50 @@
 //! in parallel chunks, and the root's sums are taken in fixed blocks: the
 //! order of every sum depends on the data alone.
 
+use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::binning::BinnedData;
-use super::hist_split::{feature_histogram, node_sums, partition, scan, Bin, Grad, Key, Split};
-use super::tree::LEAF;
+use crate::binning::BinnedData;
+use crate::hist_split::scan;
+use crate::hist_types::{Bin, Grad, GradConfig, Split};
+use crate::histogram::{feature_histogram, node_sums};
+use crate::nodes::{GrownTree, LEAF};
+use crate::partition::partition;
 
-/// Resolved hyperparameters of one gradient tree.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct GradConfig {
-    /// Maximum depth (root has depth 0); `usize::MAX` for none.
-    pub max_depth: usize,
-    /// Maximum number of leaves; `usize::MAX` for none.
-    pub max_leaf_nodes: usize,
-    /// Minimum number of samples to split a node.
-    pub min_samples_split: usize,
-    /// Minimum number of samples in each child.
-    pub min_samples_leaf: usize,
-    /// Minimum sum of hessians in each child.
-    pub min_hessian: f64,
-    /// L2 regularisation of leaf values.
-    pub l2: f64,
-    /// Number of non-constant features to examine per split.
-    pub max_features: usize,
-    /// Whether histograms of large nodes are built in parallel over features.
-    pub parallel: bool,
-}
-
-/// One fitted tree, node indices local to the tree (pre-allocation order:
-/// children always after their parent).
+/// One fitted tree and where its training rows ended up.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct GradTree {
-    /// Split feature, or [`LEAF`].
-    pub feature: Vec<u32>,
-    /// Split threshold (`x <= threshold` goes left); 0 for leaves.
-    pub threshold: Vec<f64>,
-    /// Left child, or for a leaf its index in `leaf_values`.
-    pub left: Vec<u32>,
-    /// Right child; 0 for leaves.
-    pub right: Vec<u32>,
-    /// Leaf values `-G / (H + l2)`.
-    pub leaf_values: Vec<f64>,
-    /// Total gain per feature.
-    pub importances: Vec<f64>,
+    /// Nodes in pre-allocation order (children always after their parent),
+    /// leaf values `-G / (H + l2)`, and the total gain per feature.
+    pub grown: GrownTree,
     /// The training rows, grouped by leaf.
     pub rows: Vec<u32>,
     /// Per leaf, its range in `rows`.
     pub leaf_rows: Vec<(usize, usize)>,
+}
+
+/// Heap key `(gain, node, slot)`: largest gain first, then oldest node.
+pub(crate) struct Key(pub f64, pub usize, pub usize);
+
+impl PartialEq for Key {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Key {}
+impl PartialOrd for Key {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Key {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.0.total_cmp(&o.0).then(o.1.cmp(&self.1))
+    }
 }
 
 struct Cand {
@@ -139,7 +132,7 @@ pub(crate) fn build_grad_tree<T: Grad>(
         rows,
         perm: (0..d).collect(),
         tree: GradTree {
-            importances: vec![0.0; d],
+            grown: GrownTree::new(d),
             ..GradTree::default()
         },
     };
@@ -152,11 +145,7 @@ pub(crate) fn build_grad_tree<T: Grad>(
 
 impl<T: Grad> Builder<'_, T> {
     fn new_node(&mut self) -> usize {
-        self.tree.feature.push(LEAF);
-        self.tree.threshold.push(0.0);
-        self.tree.left.push(0);
-        self.tree.right.push(0);
-        self.tree.feature.len() - 1
+        self.tree.grown.nodes.push_node(LEAF, 0.0, 0, 0)
     }
 
     fn grow(&mut self, rng: &mut ChaCha8Rng) {
@@ -195,11 +184,12 @@ impl<T: Grad> Builder<'_, T> {
         }
         leaves.extend(slots.into_iter().flatten());
         leaves.sort_by_key(|c| c.node);
+        let nodes = &mut self.tree.grown.nodes;
         for c in leaves {
-            let leaf = self.tree.leaf_values.len();
-            self.tree.leaf_values.push(-c.g / (c.h + self.cfg.l2));
+            let leaf = nodes.leaf_values.len();
+            nodes.leaf_values.push(-c.g / (c.h + self.cfg.l2));
             self.tree.leaf_rows.push((c.start, c.end));
-            self.tree.left[c.node] = leaf as u32;
+            nodes.left[c.node] = leaf as u32;
         }
     }
 
@@ -225,15 +215,16 @@ impl<T: Grad> Builder<'_, T> {
     /// Splits candidate `c`, creating and (when `more` splits may follow)
     /// evaluating both children.
     fn split(&mut self, c: Cand, s: Split, more: bool, rng: &mut ChaCha8Rng) -> (Cand, Cand) {
-        self.tree.importances[s.feature] += s.gain;
+        self.tree.grown.importances[s.feature] += s.gain;
         let t = self.data.threshold(s.feature, s.bin, s.next_bin);
         let mid = self.partition(c.start, c.end, s.feature, s.bin);
         let l = self.new_node();
         let r = self.new_node();
-        self.tree.feature[c.node] = s.feature as u32;
-        self.tree.threshold[c.node] = t;
-        self.tree.left[c.node] = l as u32;
-        self.tree.right[c.node] = r as u32;
+        let nodes = &mut self.tree.grown.nodes;
+        nodes.feature[c.node] = s.feature as u32;
+        nodes.threshold[c.node] = t;
+        nodes.left[c.node] = l as u32;
+        nodes.right[c.node] = r as u32;
         let child = |node, start, end, g, h| Cand {
             node,
             start,

@@ -14,10 +14,8 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::binning::BinnedData;
-
-/// Marker stored in `feature` for leaf nodes.
-pub(crate) const LEAF: u32 = u32::MAX;
+use crate::binning::BinnedData;
+use crate::nodes::{GrownTree, LEAF};
 
 /// Resolved hyperparameters of one tree.
 #[derive(Debug, Clone, Copy)]
@@ -34,27 +32,10 @@ pub(crate) struct TreeConfig {
     pub n_classes: usize,
 }
 
-/// One fitted tree, with node indices local to the tree.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct BuiltTree {
-    /// Split feature, or [`LEAF`].
-    pub feature: Vec<u32>,
-    /// Split threshold (`x <= threshold` goes left); 0 for leaves.
-    pub threshold: Vec<f64>,
-    /// Left child, or for a leaf the index of its class-probability row.
-    pub left: Vec<u32>,
-    /// Right child; 0 for leaves.
-    pub right: Vec<u32>,
-    /// `n_leaves * n_classes` class probabilities.
-    pub leaf_values: Vec<f64>,
-    /// Total weighted gini decrease per feature (unnormalised).
-    pub importances: Vec<f64>,
-}
-
 /// Gini proxy of a split, `sum(cl^2)/wl + sum(cr^2)/wr`: maximising it
 /// minimises the weighted child impurity `wl*gini_l + wr*gini_r`.
 #[inline]
-pub(crate) fn split_proxy(left: &[u64], total: &[u64]) -> f64 {
+fn split_proxy(left: &[u64], total: &[u64]) -> f64 {
     let (mut sl, mut sr, mut wl, mut wr) = (0.0f64, 0.0f64, 0u64, 0u64);
     for (&l, &t) in left.iter().zip(total) {
         let r = t - l;
@@ -161,17 +142,19 @@ struct Builder<'a> {
     hist: Vec<u32>,
     sorted: Vec<(u16, u32, u32)>,
     perm: Vec<usize>,
-    tree: BuiltTree,
+    tree: GrownTree,
 }
 
-/// Grows one tree on the rows with a positive weight in `w`.
+/// Grows one tree on the rows with a positive weight in `w`: each leaf holds
+/// its `n_classes` class probabilities, and the importances are the total
+/// weighted gini decrease per feature (unnormalised).
 pub(crate) fn build_tree(
     data: &BinnedData,
     y: &[u32],
     w: &[u32],
     cfg: TreeConfig,
     rng: &mut ChaCha8Rng,
-) -> BuiltTree {
+) -> GrownTree {
     let n_features = data.edges.len();
     let max_bins = (0..n_features).map(|f| data.n_bins(f)).max().unwrap_or(1);
     let idx: Vec<u32> = (0..data.n_rows as u32)
@@ -187,10 +170,7 @@ pub(crate) fn build_tree(
         hist: vec![0; max_bins * (cfg.n_classes + 1)],
         sorted: Vec::new(),
         perm: (0..n_features).collect(),
-        tree: BuiltTree {
-            importances: vec![0.0; n_features],
-            ..BuiltTree::default()
-        },
+        tree: GrownTree::new(n_features),
     };
     b.grow(rng);
     b.tree
@@ -204,14 +184,15 @@ impl Builder<'_> {
         let c = self.cfg.n_classes;
         let mut counts = vec![0u64; c];
         while let Some((start, end, depth, parent)) = stack.pop() {
-            let node = self.tree.feature.len();
+            let nodes = &mut self.tree.nodes;
+            let node = nodes.n_nodes();
             if let Some(p) = parent {
                 // children are pushed right first, so a parent's left child is
                 // always created first
-                if self.tree.left[p] == 0 {
-                    self.tree.left[p] = node as u32;
+                if nodes.left[p] == 0 {
+                    nodes.left[p] = node as u32;
                 } else {
-                    self.tree.right[p] = node as u32;
+                    nodes.right[p] = node as u32;
                 }
             }
             counts.iter_mut().for_each(|v| *v = 0);
@@ -232,29 +213,23 @@ impl Builder<'_> {
             match split {
                 None => {
                     let total: u64 = counts.iter().sum();
-                    let leaf = (self.tree.leaf_values.len() / c) as u32;
-                    self.tree
+                    let nodes = &mut self.tree.nodes;
+                    let leaf = (nodes.leaf_values.len() / c) as u32;
+                    nodes
                         .leaf_values
                         .extend(counts.iter().map(|&v| v as f64 / total as f64));
-                    self.push_node(LEAF, 0.0, leaf, 0);
+                    nodes.push_node(LEAF, 0.0, leaf, 0);
                 }
                 Some(s) => {
                     self.tree.importances[s.feature] += s.proxy - node_term(&counts);
                     let threshold = self.data.threshold(s.feature, s.bin, s.next_bin);
-                    self.push_node(s.feature as u32, threshold, 0, 0);
+                    (self.tree.nodes).push_node(s.feature as u32, threshold, 0, 0);
                     let mid = self.partition(start, end, s.feature, s.bin);
                     stack.push((mid, end, depth + 1, Some(node)));
                     stack.push((start, mid, depth + 1, Some(node)));
                 }
             }
         }
-    }
-
-    fn push_node(&mut self, feature: u32, threshold: f64, left: u32, right: u32) {
-        self.tree.feature.push(feature);
-        self.tree.threshold.push(threshold);
-        self.tree.left.push(left);
-        self.tree.right.push(right);
     }
 
     /// Stable partition of `idx[start..end]`: rows with `bin <= split_bin` first.

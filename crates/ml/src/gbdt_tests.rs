@@ -3,7 +3,8 @@
 use ndarray::Array2;
 use rand::Rng;
 
-use super::*;
+use crate::rng::seeded_rng;
+use crate::*;
 
 /// `n` rows, 4 features in [0, 1); target `3*x0 + 2*(x1 > 0.5) + noise*N`.
 fn regression_data(n: usize, noise: f64, seed: u64) -> (Array2<f64>, Vec<f64>) {

@@ -1,12 +1,18 @@
-//! The fitted gradient-boosting model: flat-array prediction and artifacts.
+//! The fitted gradient-boosting model: its trees, its artifact, and its
+//! predictions.
 
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use super::flat::{check_importances, decode_or_v1, encode, padded, FlatTrees};
-use super::gbdt::{sigmoid, GbdtLoss, GradientBoostingParams};
-use super::regressor::predict_rows;
-use super::{normalised, Result};
+use crate::codec::{decode_or_v1, encode};
+use crate::ensemble::Ensemble;
+use crate::error::Result;
+use crate::gbdt_loss::{sigmoid, GbdtLoss};
+use crate::gbdt_params::GradientBoostingParams;
+use crate::importance::{check_importances, normalised};
+use crate::input::MAX_FEATURES;
+use crate::nodes::TreeNodes;
+use crate::rows::{padded, predict_rows};
 
 /// Magic bytes of a [`GradientBoostingModel`] artifact.
 pub const GBDT_MAGIC: [u8; 8] = *b"IMGBDT\0\0";
@@ -22,7 +28,7 @@ pub struct GradientBoostingModel {
     params: GradientBoostingParams,
     n_features: usize,
     baseline: f64,
-    trees: FlatTrees,
+    trees: Ensemble,
     validation_loss: Vec<f64>,
     /// Empty for a version 1 artifact.
     importances: Vec<f64>,
@@ -33,7 +39,7 @@ struct GbdtData {
     params: GradientBoostingParams,
     n_features: usize,
     baseline: f64,
-    trees: FlatTrees,
+    trees: TreeNodes,
     validation_loss: Vec<f64>,
     importances: Vec<f64>,
 }
@@ -44,15 +50,20 @@ struct GbdtDataV1 {
     params: GradientBoostingParams,
     n_features: usize,
     baseline: f64,
-    trees: FlatTrees,
+    trees: TreeNodes,
     validation_loss: Vec<f64>,
 }
 
 impl TryFrom<GbdtData> for GradientBoostingModel {
     type Error = String;
-    fn try_from(mut d: GbdtData) -> std::result::Result<Self, String> {
+    fn try_from(d: GbdtData) -> std::result::Result<Self, String> {
         d.params.validate().map_err(|e| e.to_string())?;
-        d.trees.check_and_pack(d.n_features)?;
+        if d.n_features == 0 || d.n_features > MAX_FEATURES {
+            return Err(format!("invalid feature count {}", d.n_features));
+        }
+        if !d.trees.leaf_values.iter().all(|v| v.is_finite()) {
+            return Err("non-finite leaf value".into());
+        }
         if !d.baseline.is_finite() {
             return Err("non-finite baseline".into());
         }
@@ -61,7 +72,7 @@ impl TryFrom<GbdtData> for GradientBoostingModel {
             params: d.params,
             n_features: d.n_features,
             baseline: d.baseline,
-            trees: d.trees,
+            trees: Ensemble::load(d.trees, d.n_features, 1)?,
             validation_loss: d.validation_loss,
             importances: d.importances,
         })
@@ -69,11 +80,11 @@ impl TryFrom<GbdtData> for GradientBoostingModel {
 }
 
 impl GradientBoostingModel {
-    pub(super) fn new(
+    pub(crate) fn new(
         params: GradientBoostingParams,
         n_features: usize,
         baseline: f64,
-        trees: FlatTrees,
+        trees: Ensemble,
         validation_loss: Vec<f64>,
         gains: Vec<f64>,
     ) -> Self {
@@ -111,7 +122,7 @@ impl GradientBoostingModel {
 
     /// [`Self::predict_row`] for every row of `x`, in parallel.
     pub fn predict(&self, x: ArrayView2<'_, f64>) -> Array1<f64> {
-        predict_rows(x, |r| self.predict_row(r))
+        Array1::from_vec(predict_rows(x, 1, |r, o| o[0] = self.predict_row(r)))
     }
 
     /// Class probabilities of every row, shape `(n_rows, 2)`.
@@ -129,7 +140,7 @@ impl GradientBoostingModel {
 
     /// Number of boosting iterations kept (trees).
     pub fn n_iter(&self) -> usize {
-        self.trees.n_trees()
+        self.trees.nodes().n_trees()
     }
 
     /// Number of features the model was trained on.

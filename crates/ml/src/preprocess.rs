@@ -8,7 +8,9 @@ use ndarray::{Array2, ArrayView2};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{seeded_rng, MlError, Result};
+use crate::error::{MlError, Result};
+use crate::input::check_finite;
+use crate::rng::seeded_rng;
 
 /// Splits row indices into (train, test), stratified by class like
 /// scikit-learn's `train_test_split(stratify=y)`.
@@ -163,7 +165,7 @@ impl StandardScaler {
         if n == 0 {
             return Err(MlError::EmptyDataset);
         }
-        super::check_finite(x)?;
+        check_finite(x)?;
         let mut mean = Vec::with_capacity(x.ncols());
         let mut scale = Vec::with_capacity(x.ncols());
         for values in x.columns() {

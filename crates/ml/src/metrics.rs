@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{MlError, Result};
+use crate::error::{MlError, Result};
 
 /// Share of `y_true` that `y_pred` predicts exactly; 0.0 for empty input.
 pub fn accuracy(y_true: &[usize], y_pred: &[usize]) -> f64 {

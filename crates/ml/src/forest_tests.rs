@@ -6,13 +6,15 @@ use linfa::Dataset;
 use ndarray::{Array1, Array2};
 use rand::Rng;
 
-use super::forest::{MaxFeatures, RandomForestClassifier, RandomForestParams};
-use super::metrics::{accuracy, roc_auc};
-use super::{seeded_rng, MlError};
+use crate::classifier::RandomForestClassifier;
+use crate::error::MlError;
+use crate::forest_params::{MaxFeatures, RandomForestParams};
+use crate::metrics::{accuracy, roc_auc};
+use crate::rng::seeded_rng;
 
 /// `n` rows of `d` uniform features; the label is 1 with probability
 /// `sigmoid(sharpness * (2 x0 - x1 + 0.5 x2 - 0.75))`, other features are noise.
-pub(super) fn noisy_data(
+pub(crate) fn noisy_data(
     n: usize,
     d: usize,
     sharpness: f64,
@@ -86,9 +88,10 @@ fn probabilities_are_distributions() {
         // the lane-interleaved walk agrees with a plain walk, summed in tree order
         let r = xt.row(i).to_vec();
         let mut plain = vec![0.0; 3];
-        for &root in &model.roots {
-            let leaf = model.leaf_of(root as usize, &r);
-            for (p, v) in plain.iter_mut().zip(&model.leaf_values[leaf * 3..]) {
+        let nodes = model.trees.nodes();
+        for &root in &nodes.roots {
+            let leaf = nodes.leaf_of(root as usize, &r);
+            for (p, v) in plain.iter_mut().zip(&nodes.leaf_values[leaf * 3..]) {
                 *p += v;
             }
         }
@@ -221,8 +224,10 @@ fn artifacts_round_trip_and_corruption_is_an_error() {
     }
     // well-encoded but structurally invalid models are rejected
     let mut cyc = model.clone();
-    let split = cyc.feature.iter().position(|&f| f != u32::MAX).unwrap();
-    cyc.left[split] = split as u32;
+    let split = (cyc.trees.nodes().feature.iter())
+        .position(|&f| f != u32::MAX)
+        .unwrap();
+    cyc.trees.nodes_mut().left[split] = split as u32;
     let e = RandomForestClassifier::from_bytes(&cyc.to_bytes().unwrap()).unwrap_err();
     assert!(
         e.to_string().starts_with("corrupt model artifact: node"),
@@ -237,11 +242,13 @@ fn artifacts_round_trip_and_corruption_is_an_error() {
         model
     );
     let mut far = model.clone();
-    far.feature[split] = 4;
+    far.trees.nodes_mut().feature[split] = 4;
     assert!(RandomForestClassifier::from_bytes(&far.to_bytes().unwrap()).is_err());
     let mut leaf = model.clone();
-    let l = leaf.feature.iter().position(|&f| f == u32::MAX).unwrap();
-    leaf.left[l] = 1_000_000;
+    let l = (leaf.trees.nodes().feature.iter())
+        .position(|&f| f == u32::MAX)
+        .unwrap();
+    leaf.trees.nodes_mut().left[l] = 1_000_000;
     assert!(RandomForestClassifier::from_bytes(&leaf.to_bytes().unwrap()).is_err());
 }
 
@@ -400,7 +407,7 @@ fn bench_fit_and_predict() {
     };
     for n in [1_000usize, 100_000] {
         let (x, y) = noisy_data(n, 10, 3.0, 21);
-        let (train, test) = super::stratified_split(&y, 0.2, 0).unwrap();
+        let (train, test) = crate::preprocess::stratified_split(&y, 0.2, 0).unwrap();
         let xtr = x.select(ndarray::Axis(0), &train);
         let ytr: Vec<usize> = train.iter().map(|&i| y[i]).collect();
         let t = Instant::now();

@@ -8,7 +8,8 @@ use linfa::DatasetBase;
 use ndarray::{Array1, Array2, ArrayBase, ArrayView2, Data, Ix2};
 use serde::{Deserialize, Serialize};
 
-use super::{check_finite, MlError, Result};
+use crate::error::{MlError, Result};
+use crate::input::check_finite;
 
 /// Hyperparameters shared by both linear models.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

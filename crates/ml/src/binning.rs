@@ -8,7 +8,7 @@
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 
-use super::{MlError, Result};
+use crate::error::{MlError, Result};
 
 /// Largest supported number of bins per feature (bin indices are `u16`).
 pub(crate) const MAX_BINS: usize = 1 << 16;

@@ -9,11 +9,11 @@
 //! the f64 thresholds it was derived from. Half the bytes of a node with an
 //! f64 threshold is what keeps a 100-tree, depth-10 forest's walks in cache.
 //!
-//! The models keep their trees in the field-per-array form they are fitted
-//! and serialized in; this layout is derived when a model is built or loaded,
-//! after the structure has been validated.
+//! The models keep their trees in the node arrays they are fitted and
+//! serialized in (`nodes.rs`); this layout is derived from them when a model
+//! is built or loaded, after the structure has been validated.
 
-use super::tree::LEAF;
+use crate::nodes::{TreeNodes, LEAF};
 
 /// Largest node count of one tree (right-child offsets have 24 bits).
 const MAX_TREE_NODES: usize = 1 << 24;
@@ -69,17 +69,6 @@ pub(crate) struct PackedTrees {
     cuts: Vec<f64>,
 }
 
-/// A validated tree in field-per-array form: node `i` of `start..end` splits on
-/// `feature[i]` at `threshold[i]` (not NaN) with children `left[i]`,
-/// `right[i]` (indices into the same arrays, inside `start..end`), or is a leaf
-/// (`feature[i] == LEAF`) whose leaf index is `left[i]`.
-pub(crate) struct TreeArrays<'a> {
-    pub feature: &'a [u32],
-    pub threshold: &'a [f64],
-    pub left: &'a [u32],
-    pub right: &'a [u32],
-}
-
 /// A key whose integer order is the numeric order of (non-NaN) `t`; -0.0 and
 /// 0.0, which take the same decisions, share a key.
 fn order_key(t: f64) -> u64 {
@@ -100,23 +89,23 @@ fn from_order_key(key: u64) -> f64 {
 }
 
 impl PackedTrees {
-    /// Packs every tree of `a`, whose trees start at `roots` (ascending, the
-    /// last tree ending at the end of the arrays).
-    pub fn from_arrays(roots: &[u32], a: &TreeArrays<'_>) -> Result<Self, String> {
+    /// Packs every tree of `a`, whose structure has been checked
+    /// ([`TreeNodes::check`]) or is sound by construction.
+    pub fn from_nodes(a: &TreeNodes) -> Result<Self, String> {
         let mut p = PackedTrees::default();
         p.collect_cuts(a)?;
-        for (t, &root) in roots.iter().enumerate() {
-            let end = roots.get(t + 1).map_or(a.feature.len(), |&r| r as usize);
+        for (t, &root) in a.roots.iter().enumerate() {
+            let end = a.roots.get(t + 1).map_or(a.feature.len(), |&r| r as usize);
             p.push_tree(a, root as usize, end)?;
         }
         Ok(p)
     }
 
     /// Builds the split features and their sorted distinct cuts.
-    fn collect_cuts(&mut self, a: &TreeArrays<'_>) -> Result<(), String> {
+    fn collect_cuts(&mut self, a: &TreeNodes) -> Result<(), String> {
         // (feature, threshold as an ordered key): integer sorting is what keeps
         // loading a 100-tree forest within a few milliseconds
-        let mut pairs: Vec<(u32, u64)> = (a.feature.iter().zip(a.threshold))
+        let mut pairs: Vec<(u32, u64)> = (a.feature.iter().zip(&a.threshold))
             .filter(|(&f, _)| f != LEAF)
             .map(|(&f, &t)| (f, order_key(t)))
             .collect();
@@ -153,7 +142,7 @@ impl PackedTrees {
     /// children already checked to lie after their parent inside the range).
     /// A node reachable twice (a shared child) is an error, so a crafted
     /// artifact cannot blow the walk up exponentially.
-    fn push_tree(&mut self, a: &TreeArrays<'_>, start: usize, end: usize) -> Result<(), String> {
+    fn push_tree(&mut self, a: &TreeNodes, start: usize, end: usize) -> Result<(), String> {
         let first = self.nodes.len();
         if end - start > MAX_TREE_NODES {
             return Err(format!("tree at node {start} has more than 2^24 nodes"));
@@ -260,12 +249,14 @@ impl PackedTrees {
 mod tests {
     use super::*;
 
-    fn arrays<'a>(f: &'a [u32], t: &'a [f64], l: &'a [u32], r: &'a [u32]) -> TreeArrays<'a> {
-        TreeArrays {
-            feature: f,
-            threshold: t,
-            left: l,
-            right: r,
+    fn nodes(roots: &[u32], f: &[u32], t: &[f64], l: &[u32], r: &[u32]) -> TreeNodes {
+        TreeNodes {
+            roots: roots.to_vec(),
+            feature: f.to_vec(),
+            threshold: t.to_vec(),
+            left: l.to_vec(),
+            right: r.to_vec(),
+            leaf_values: Vec::new(),
         }
     }
 
@@ -280,7 +271,7 @@ mod tests {
         // root splits on f0 at 0.5; its left child (node 2 here) splits on f1
         let (f, t) = ([0, LEAF, 1, LEAF, LEAF], [0.5, 0.0, 1.5, 0.0, 0.0]);
         let (l, r) = ([2, 0, 3, 1, 2], [1, 0, 4, 0, 0]);
-        let p = PackedTrees::from_arrays(&[0], &arrays(&f, &t, &l, &r)).unwrap();
+        let p = PackedTrees::from_nodes(&nodes(&[0], &f, &t, &l, &r)).unwrap();
         assert_eq!(leaves(&p, &[0.0, 0.0]), vec![1]);
         assert_eq!(leaves(&p, &[0.5, 2.0]), vec![2]);
         assert_eq!(leaves(&p, &[0.7, 0.0]), vec![0]);
@@ -315,7 +306,7 @@ mod tests {
             l.extend([base + 1, 2 * k as u32, 2 * k as u32 + 1]);
             r.extend([base + 2, 0, 0]);
         }
-        let p = PackedTrees::from_arrays(&roots, &arrays(&f, &t, &l, &r)).unwrap();
+        let p = PackedTrees::from_nodes(&nodes(&roots, &f, &t, &l, &r)).unwrap();
         let xs = [
             -2.0,
             -1.0,
@@ -349,14 +340,14 @@ mod tests {
         // by two paths each: walking it as a tree would blow up
         let (f, t) = ([0, 0, LEAF], [0.5, 0.5, 0.0]);
         let (l, r) = ([1, 2, 0], [1, 2, 0]);
-        let e = PackedTrees::from_arrays(&[0], &arrays(&f, &t, &l, &r)).unwrap_err();
+        let e = PackedTrees::from_nodes(&nodes(&[0], &f, &t, &l, &r)).unwrap_err();
         assert!(e.contains("twice"), "{e}");
     }
 
     #[test]
     fn a_model_without_splits_is_walked() {
         let p =
-            PackedTrees::from_arrays(&[0, 1], &arrays(&[LEAF, LEAF], &[0.0; 2], &[0, 1], &[0; 2]))
+            PackedTrees::from_nodes(&nodes(&[0, 1], &[LEAF, LEAF], &[0.0; 2], &[0, 1], &[0; 2]))
                 .unwrap();
         assert_eq!(leaves(&p, &[]), vec![0, 1]);
     }
