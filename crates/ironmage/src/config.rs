@@ -1,5 +1,7 @@
 //! Command-line flags and environment variables (every flag has an `IRONMAGE_…` twin).
 
+use crate::orchestration_args::{RunId, TriggersCommand};
+use crate::vars::Var;
 use clap::{Args, Parser, Subcommand};
 use ironmage_core::PlatformConfig;
 use std::path::PathBuf;
@@ -84,12 +86,12 @@ pub enum Command {
     Triggers {
         /// What to do with triggers.
         #[command(subcommand)]
-        command: crate::orchestration_cli::TriggersCommand,
+        command: TriggersCommand,
     },
     /// Cancel a queued or running run.
-    Cancel(crate::orchestration_cli::RunId),
+    Cancel(RunId),
     /// Re-run a failed run from its failed block, reusing what succeeded.
-    Rerun(crate::orchestration_cli::RunId),
+    Rerun(RunId),
     /// Model registry: list, show, promote, approve, reject, rollback, compare, policy.
     Models(crate::registry_args::ModelsArgs),
     /// Score a CSV file with a model version chosen by stage or number.
@@ -182,7 +184,7 @@ pub struct RunArgs {
     pub pipeline: String,
     /// Override a pipeline variable: `--var seed=7` (the value is read as JSON, else as text).
     #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
+    pub vars: Vec<Var>,
 }
 
 /// `ironmage init`.
@@ -190,18 +192,4 @@ pub struct RunArgs {
 pub struct InitArgs {
     /// Folder to create (or complete).
     pub dir: PathBuf,
-}
-
-/// Parse `name=value` overrides into a variables map.
-pub fn parse_vars(vars: &[String]) -> Result<serde_json::Map<String, serde_json::Value>, String> {
-    vars.iter()
-        .map(|v| {
-            let (name, value) = v
-                .split_once('=')
-                .ok_or_else(|| format!("--var {v:?}: expected NAME=VALUE"))?;
-            let value = serde_json::from_str(value)
-                .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
-            Ok((name.to_string(), value))
-        })
-        .collect()
 }

@@ -2,11 +2,10 @@
 
 use anyhow::Context;
 use clap::Parser;
-use ironmage::config::{
-    parse_vars, Cli, Command, ExecutorArgs, PredictArgs, RunArgs, SchedulerArgs, UpArgs,
-};
+use ironmage::config::{Cli, Command, ExecutorArgs, PredictArgs, RunArgs, SchedulerArgs, UpArgs};
 use ironmage::orchestration_cli;
 use ironmage::stack::{wait_for_signal, Stack, StackOptions};
+use ironmage::vars::variables;
 use ironmage_core::pipeline::{Progress, Project};
 use ironmage_core::store::{BlockStatus, RunStatus};
 use ironmage_core::Platform;
@@ -222,14 +221,10 @@ const DEMO_CUSTOMER: &str = r#"{"account_age": 24, "monthly_charges": 65.5, "tot
 
 /// `ironmage run`: execute in this process with a line per block.
 async fn run_now(platform: Platform, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let variables = match parse_vars(&args.vars) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(ExitCode::from(2));
-        }
-    };
-    let run = match platform.create_run(&args.pipeline, variables, "cli").await {
+    let run = match platform
+        .create_run(&args.pipeline, variables(&args.vars), "cli")
+        .await
+    {
         Ok(run) => run,
         Err(e) => {
             eprintln!("error: {e}");
