@@ -11,7 +11,7 @@ mod handlers;
 mod log_writer;
 mod swapper;
 
-pub use swapper::Swapper;
+pub use swapper::{RefreshOutcome, Swapper};
 
 use arc_swap::ArcSwapOption;
 use ironmage_core::serving::ServedModel;
