@@ -72,8 +72,10 @@ test: ## The whole test suite (formatting, lints, tests, docs, dashboard in a br
 fmt: ## Format the code
 	cargo fmt --all
 
-lint: ## Clippy on every crate and target, warnings as errors
+lint: ## Clippy on every crate and target, warnings as errors; no import cycle between files
 	cargo clippy --workspace --all-targets -- -D warnings
+	python3 scripts/import-cycles.py --self-test
+	python3 scripts/import-cycles.py
 
 # ---- production topology in Docker Compose -------------------------------------------------
 

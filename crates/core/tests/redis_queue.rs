@@ -1,4 +1,6 @@
-//! The Redis Streams queue and the Redis event bus against a real Redis.
+//! What only the Redis queue does, and the Redis event bus, against a real Redis: entries of a
+//! consumer that died are taken over, a flushed server is noticed, an unreachable one is
+//! reported. What any queue does is in `queue_conformance.rs`, run against this one too.
 //!
 //! Each test takes a logical database of its own (see `common::redis_db`), flushed first. They
 //! need `IRONMAGE_TEST_REDIS_URL` (see `scripts/services.sh`); without it they skip, or fail when
@@ -8,7 +10,6 @@ mod common;
 
 use ironmage_core::events::{Event, EventBus};
 use ironmage_core::queue::{Queue, RedisQueue};
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
@@ -55,84 +56,6 @@ async fn pending_owners(db: &common::RedisDb) -> Vec<(String, String)> {
         .into_iter()
         .map(|(id, owner, _, _)| (id, owner))
         .collect()
-}
-
-#[tokio::test]
-async fn redis_queue_enqueue_claim_ack() {
-    let Some(db) = common::redis_db(11).await else {
-        return;
-    };
-    let q = queue(&db.url, RECLAIM_AFTER).await;
-    assert!(q.is_shared());
-
-    // Empty: the claim blocks for about `wait`, then gives nothing.
-    let started = Instant::now();
-    assert!(q.claim("exec-a", WAIT).await.unwrap().is_none());
-    assert!(
-        started.elapsed() >= WAIT - Duration::from_millis(20),
-        "{:?}",
-        started.elapsed()
-    );
-
-    for run in ["run-1", "run-2", "run-3"] {
-        q.enqueue(run).await.unwrap();
-    }
-    let mut jobs = Vec::new();
-    for _ in 0..3 {
-        jobs.push(q.claim("exec-a", WAIT).await.unwrap().expect("a job"));
-    }
-    let runs: Vec<_> = jobs.iter().map(|j| j.run_id.as_str()).collect();
-    assert_eq!(runs, ["run-1", "run-2", "run-3"], "first in, first out");
-    assert!(jobs.iter().all(|j| j.entry_id.is_some()));
-    assert_eq!(pending(&db).await, 3);
-
-    for job in &jobs {
-        q.ack(job).await.unwrap();
-    }
-    assert_eq!(pending(&db).await, 0);
-    // Acknowledged entries are never handed out again, even after the reclaim delay.
-    tokio::time::sleep(RECLAIM_AFTER + Duration::from_millis(100)).await;
-    assert!(q.claim("exec-b", WAIT).await.unwrap().is_none());
-}
-
-#[tokio::test]
-async fn redis_queue_consumers_get_distinct_jobs() {
-    let Some(db) = common::redis_db(12).await else {
-        return;
-    };
-    // A long reclaim delay: nothing is taken over during this test.
-    let first = queue(&db.url, Duration::from_secs(60)).await;
-    let second = queue(&db.url, Duration::from_secs(60)).await;
-    const N: usize = 20;
-    for i in 0..N {
-        first.enqueue(&format!("run-{i:02}")).await.unwrap();
-    }
-
-    async fn drain(q: Queue, consumer: &'static str) -> Vec<String> {
-        let mut got = Vec::new();
-        while let Some(job) = q.claim(consumer, WAIT).await.unwrap() {
-            got.push(job.run_id.clone());
-            q.ack(&job).await.unwrap();
-        }
-        got
-    }
-    let (a, b) = tokio::join!(
-        tokio::spawn(drain(first, "exec-a")),
-        tokio::spawn(drain(second, "exec-b"))
-    );
-    let (a, b) = (a.unwrap(), b.unwrap());
-    let all: BTreeSet<_> = a.iter().chain(&b).cloned().collect();
-    assert_eq!(a.len() + b.len(), N, "a: {a:?}, b: {b:?}");
-    assert_eq!(
-        all.len(),
-        N,
-        "a job was delivered twice: a: {a:?}, b: {b:?}"
-    );
-    assert!(
-        !a.is_empty() && !b.is_empty(),
-        "one consumer got everything: {a:?} {b:?}"
-    );
-    assert_eq!(pending(&db).await, 0);
 }
 
 #[tokio::test]

@@ -10,6 +10,9 @@ use ironmage_core::Platform;
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// Runs executed at once, when not set (`--concurrency`).
+pub const DEFAULT_CONCURRENCY: usize = 2;
+
 /// Settings of the executor role.
 #[derive(Debug, Clone)]
 pub struct ExecutorConfig {

@@ -1,8 +1,22 @@
 //! Command-line flags and environment variables (every flag has an `IRONMAGE_…` twin).
+//!
+//! The defaults of the role settings are the role crates' constants, the ones their `Default`s
+//! use, and their bounds are checked here at parse time: a bad value is refused with the flag's
+//! name before anything starts.
 
+use crate::orchestration_args::{RunId, TriggersCommand};
+use crate::vars::Var;
 use clap::{Args, Parser, Subcommand};
 use ironmage_core::PlatformConfig;
+use ironmage_executor::{ExecutorConfig, DEFAULT_CONCURRENCY};
+use ironmage_prediction::{
+    PredictionConfig, DEFAULT_BODY_LIMIT, DEFAULT_MODEL, DEFAULT_POLL_MS, MIN_POLL_MS,
+};
+use ironmage_scheduler::{SchedulerConfig, DEFAULT_RUN_LEASE_SECS, MIN_RUN_LEASE_SECS};
+use std::fmt::Display;
 use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
 
 /// ironmage: pipelines, tracking, registry and serving for ML, in one binary.
 #[derive(Debug, Parser)]
@@ -84,12 +98,12 @@ pub enum Command {
     Triggers {
         /// What to do with triggers.
         #[command(subcommand)]
-        command: crate::orchestration_cli::TriggersCommand,
+        command: TriggersCommand,
     },
     /// Cancel a queued or running run.
-    Cancel(crate::orchestration_cli::RunId),
+    Cancel(RunId),
     /// Re-run a failed run from its failed block, reusing what succeeded.
-    Rerun(crate::orchestration_cli::RunId),
+    Rerun(RunId),
     /// Model registry: list, show, promote, approve, reject, rollback, compare, policy.
     Models(crate::registry_args::ModelsArgs),
     /// Score a CSV file with a model version chosen by stage or number.
@@ -134,9 +148,25 @@ pub struct SchedulerArgs {
         default_value = "0.0.0.0:6790"
     )]
     pub scheduler_health_addr: String,
-    /// Seconds a running run may go without a heartbeat before it is re-queued.
-    #[arg(long, env = "IRONMAGE_RUN_LEASE_SECS", default_value_t = 30)]
+    /// Seconds a running run may go without a heartbeat before it is re-queued (at least three
+    /// heartbeats).
+    #[arg(
+        long,
+        env = "IRONMAGE_RUN_LEASE_SECS",
+        default_value_t = DEFAULT_RUN_LEASE_SECS,
+        value_parser = run_lease_secs
+    )]
     pub run_lease_secs: u64,
+}
+
+impl SchedulerArgs {
+    /// The scheduler's settings.
+    pub fn scheduler_config(&self) -> SchedulerConfig {
+        SchedulerConfig {
+            lease: Duration::from_secs(self.run_lease_secs),
+            ..SchedulerConfig::default()
+        }
+    }
 }
 
 /// Executor role settings.
@@ -149,9 +179,21 @@ pub struct ExecutorArgs {
         default_value = "0.0.0.0:6791"
     )]
     pub executor_health_addr: String,
-    /// Runs executed at once.
-    #[arg(long, env = "IRONMAGE_EXECUTOR_CONCURRENCY", default_value_t = 2)]
+    /// Runs executed at once (at least 1).
+    #[arg(
+        long,
+        env = "IRONMAGE_EXECUTOR_CONCURRENCY",
+        default_value_t = DEFAULT_CONCURRENCY,
+        value_parser = concurrency
+    )]
     pub concurrency: usize,
+}
+
+impl ExecutorArgs {
+    /// The executor's settings.
+    pub fn executor_config(&self) -> ExecutorConfig {
+        ExecutorConfig::new(self.concurrency)
+    }
 }
 
 /// Prediction role settings.
@@ -165,14 +207,31 @@ pub struct PredictArgs {
     )]
     pub predict_addr: String,
     /// Registered model whose Production version is served.
-    #[arg(long, env = "IRONMAGE_MODEL", default_value = "churn")]
+    #[arg(long, env = "IRONMAGE_MODEL", default_value = DEFAULT_MODEL)]
     pub model: String,
-    /// Milliseconds between two checks for a new Production version (events also wake it).
-    #[arg(long, env = "IRONMAGE_POLL_MS", default_value_t = 500)]
+    /// Milliseconds between two checks for a new Production version (events also wake it; at
+    /// least 50).
+    #[arg(
+        long,
+        env = "IRONMAGE_POLL_MS",
+        default_value_t = DEFAULT_POLL_MS,
+        value_parser = poll_ms
+    )]
     pub poll_ms: u64,
     /// Largest request body in bytes.
-    #[arg(long, env = "IRONMAGE_BODY_LIMIT", default_value_t = 1 << 20)]
+    #[arg(long, env = "IRONMAGE_BODY_LIMIT", default_value_t = DEFAULT_BODY_LIMIT)]
     pub body_limit: usize,
+}
+
+impl PredictArgs {
+    /// The prediction service's settings.
+    pub fn prediction_config(&self) -> PredictionConfig {
+        PredictionConfig {
+            model: self.model.clone(),
+            poll_interval: Duration::from_millis(self.poll_ms),
+            body_limit: self.body_limit,
+        }
+    }
 }
 
 /// `ironmage run`.
@@ -182,7 +241,7 @@ pub struct RunArgs {
     pub pipeline: String,
     /// Override a pipeline variable: `--var seed=7` (the value is read as JSON, else as text).
     #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
+    pub vars: Vec<Var>,
 }
 
 /// `ironmage init`.
@@ -192,16 +251,142 @@ pub struct InitArgs {
     pub dir: PathBuf,
 }
 
-/// Parse `name=value` overrides into a variables map.
-pub fn parse_vars(vars: &[String]) -> Result<serde_json::Map<String, serde_json::Value>, String> {
-    vars.iter()
-        .map(|v| {
-            let (name, value) = v
-                .split_once('=')
-                .ok_or_else(|| format!("--var {v:?}: expected NAME=VALUE"))?;
-            let value = serde_json::from_str(value)
-                .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
-            Ok((name.to_string(), value))
-        })
-        .collect()
+/// `--run-lease-secs`: see [`MIN_RUN_LEASE_SECS`].
+fn run_lease_secs(text: &str) -> Result<u64, String> {
+    at_least(
+        text,
+        MIN_RUN_LEASE_SECS,
+        "three heartbeats, so a live run is never taken for a dead one",
+    )
+}
+
+/// `--poll-ms`: see [`MIN_POLL_MS`].
+fn poll_ms(text: &str) -> Result<u64, String> {
+    at_least(
+        text,
+        MIN_POLL_MS,
+        "a faster poll would load the store for nothing",
+    )
+}
+
+/// `--concurrency`: an executor without workers would take no run.
+fn concurrency(text: &str) -> Result<usize, String> {
+    at_least(text, 1, "an executor runs at least one run at a time")
+}
+
+/// A whole number not below `min`; the message says why when it is.
+fn at_least<T: FromStr + PartialOrd + Display>(text: &str, min: T, why: &str) -> Result<T, String> {
+    let value: T = text
+        .parse()
+        .map_err(|_| format!("expected a whole number, got {text:?}"))?;
+    if value < min {
+        return Err(format!("must be at least {min} ({why})"));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, FromArgMatches};
+
+    /// Parse with env lookups removed, so the environment of the test cannot fill a flag.
+    fn parse(args: &[&str]) -> Result<Cli, String> {
+        fn without_env(cmd: clap::Command) -> clap::Command {
+            let names: Vec<String> = cmd
+                .get_subcommands()
+                .map(|s| s.get_name().to_string())
+                .collect();
+            let mut cmd = cmd.mut_args(|arg| arg.env(None::<&str>));
+            for name in names {
+                cmd = cmd.mut_subcommand(name, without_env);
+            }
+            cmd
+        }
+        without_env(Cli::command())
+            .try_get_matches_from(std::iter::once("ironmage").chain(args.iter().copied()))
+            .and_then(|m| Cli::from_arg_matches(&m))
+            .map_err(|e| e.to_string())
+    }
+
+    fn up(args: &[&str]) -> UpArgs {
+        match parse(&[&["up"], args].concat()).unwrap().command {
+            Command::Up(up) => up,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_flag_defaults_are_the_roles_defaults() {
+        let args = up(&[]);
+        let (flags, role) = (
+            args.predict.prediction_config(),
+            PredictionConfig::default(),
+        );
+        assert_eq!(flags.model, role.model);
+        assert_eq!(flags.poll_interval, role.poll_interval);
+        assert_eq!(flags.body_limit, role.body_limit);
+        assert_eq!(
+            args.scheduler.scheduler_config().lease,
+            SchedulerConfig::default().lease
+        );
+        assert_eq!(
+            args.executor.executor_config().concurrency,
+            DEFAULT_CONCURRENCY
+        );
+    }
+
+    #[test]
+    fn the_flags_reach_the_roles_settings() {
+        let args = up(&[
+            "--model",
+            "credit",
+            "--poll-ms",
+            "50",
+            "--body-limit",
+            "1024",
+            "--run-lease-secs",
+            "6",
+            "--concurrency",
+            "1",
+        ]);
+        let predict = args.predict.prediction_config();
+        assert_eq!(predict.model, "credit");
+        assert_eq!(predict.poll_interval, Duration::from_millis(50));
+        assert_eq!(predict.body_limit, 1024);
+        assert_eq!(
+            args.scheduler.scheduler_config().lease,
+            Duration::from_secs(6)
+        );
+        assert_eq!(args.executor.executor_config().concurrency, 1);
+    }
+
+    #[test]
+    fn values_out_of_bounds_are_refused_naming_the_flag() {
+        for (args, message) in [
+            (
+                vec!["scheduler", "--run-lease-secs", "5"],
+                "invalid value '5' for '--run-lease-secs <RUN_LEASE_SECS>': must be at least 6 (three heartbeats",
+            ),
+            (
+                vec!["predict", "--poll-ms", "49"],
+                "invalid value '49' for '--poll-ms <POLL_MS>': must be at least 50",
+            ),
+            (
+                vec!["executor", "--concurrency", "0"],
+                "invalid value '0' for '--concurrency <CONCURRENCY>': must be at least 1",
+            ),
+            (
+                vec!["executor", "--concurrency", "two"],
+                "expected a whole number, got \"two\"",
+            ),
+            (
+                vec!["run", "demo_mlops", "--var", "seed"],
+                "invalid value 'seed' for '--var <NAME=VALUE>': \"seed\": expected NAME=VALUE",
+            ),
+        ] {
+            let error = parse(&args).unwrap_err();
+            assert!(error.contains(message), "{args:?}: {error}");
+        }
+    }
 }

@@ -3,7 +3,9 @@
 
 pub mod batch_cli;
 pub mod config;
+pub mod orchestration_args;
 pub mod orchestration_cli;
 pub mod registry_args;
 pub mod registry_cli;
 pub mod stack;
+pub mod vars;

@@ -2,17 +2,13 @@
 
 use anyhow::Context;
 use clap::Parser;
-use ironmage::config::{
-    parse_vars, Cli, Command, ExecutorArgs, PredictArgs, RunArgs, SchedulerArgs, UpArgs,
-};
+use ironmage::config::{Cli, Command, RunArgs, UpArgs};
 use ironmage::orchestration_cli;
 use ironmage::stack::{wait_for_signal, Stack, StackOptions};
+use ironmage::vars::variables;
 use ironmage_core::pipeline::{Progress, Project};
 use ironmage_core::store::{BlockStatus, RunStatus};
 use ironmage_core::Platform;
-use ironmage_executor::ExecutorConfig;
-use ironmage_prediction::PredictionConfig;
-use ironmage_scheduler::SchedulerConfig;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -106,10 +102,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 web_addr: Some(args.web.web_addr.clone()),
                 predict: Some((
                     args.predict.predict_addr.clone(),
-                    prediction_config(&args.predict),
+                    args.predict.prediction_config(),
                 )),
-                executor: Some(executor_config(&args.executor)),
-                scheduler: Some(scheduler_config(&args.scheduler)),
+                executor: Some(args.executor.executor_config()),
+                scheduler: Some(args.scheduler.scheduler_config()),
                 health: None,
             };
             serve(platform, options, args.demo.then_some(args)).await
@@ -123,7 +119,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Scheduler(args) => {
             let options = StackOptions {
-                scheduler: Some(scheduler_config(&args)),
+                scheduler: Some(args.scheduler_config()),
                 health: Some((args.scheduler_health_addr.clone(), "scheduler")),
                 ..Default::default()
             };
@@ -131,7 +127,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Executor(args) => {
             let options = StackOptions {
-                executor: Some(executor_config(&args)),
+                executor: Some(args.executor_config()),
                 health: Some((args.executor_health_addr.clone(), "executor")),
                 ..Default::default()
             };
@@ -139,31 +135,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Predict(args) => {
             let options = StackOptions {
-                predict: Some((args.predict_addr.clone(), prediction_config(&args))),
+                predict: Some((args.predict_addr.clone(), args.prediction_config())),
                 ..Default::default()
             };
             serve(Platform::open(&config).await?, options, None).await
         }
-    }
-}
-
-fn prediction_config(args: &PredictArgs) -> PredictionConfig {
-    PredictionConfig {
-        model: args.model.clone(),
-        poll_interval: Duration::from_millis(args.poll_ms.max(50)),
-        body_limit: args.body_limit,
-    }
-}
-
-fn executor_config(args: &ExecutorArgs) -> ExecutorConfig {
-    ExecutorConfig::new(args.concurrency)
-}
-
-fn scheduler_config(args: &SchedulerArgs) -> SchedulerConfig {
-    SchedulerConfig {
-        // At least three heartbeats, so a live run is never taken for a dead one.
-        lease: Duration::from_secs(args.run_lease_secs.max(6)),
-        ..SchedulerConfig::default()
     }
 }
 
@@ -223,16 +199,9 @@ const DEMO_CUSTOMER: &str = r#"{"account_age": 24, "monthly_charges": 65.5, "tot
 
 /// `ironmage run`: execute in this process with a line per block.
 async fn run_now(platform: Platform, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let variables = match parse_vars(&args.vars) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(ExitCode::from(2));
-        }
-    };
     let run = match platform
         .runs
-        .create_run(&args.pipeline, variables, "cli")
+        .create_run(&args.pipeline, variables(&args.vars), "cli")
         .await
     {
         Ok(run) => run,

@@ -126,11 +126,10 @@ async fn ready(state: State) -> ApiResult<HttpResponse> {
 
 async fn reload(state: State) -> HttpResponse {
     let outcome = Swapper::new(state.into_inner()).refresh(true).await;
-    let ok = outcome["status"] != "error";
-    if ok {
-        HttpResponse::Ok()
-    } else {
+    if outcome.is_error() {
         HttpResponse::ServiceUnavailable()
+    } else {
+        HttpResponse::Ok()
     }
     .json(outcome)
 }

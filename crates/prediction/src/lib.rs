@@ -11,7 +11,7 @@ mod handlers;
 mod log_writer;
 mod swapper;
 
-pub use swapper::Swapper;
+pub use swapper::{RefreshOutcome, Swapper};
 
 use arc_swap::ArcSwapOption;
 use ironmage_core::artifacts::ArtifactStore;
@@ -28,6 +28,19 @@ use tokio::sync::mpsc;
 /// Predictions waiting to be written, at most (about 1 KiB each).
 const LOG_QUEUE: usize = 8_192;
 
+/// The model served when none is named (`--model`).
+pub const DEFAULT_MODEL: &str = "churn";
+
+/// Milliseconds between two checks for a new Production version, when not set (`--poll-ms`).
+pub const DEFAULT_POLL_MS: u64 = 500;
+
+/// The shortest poll interval: each check is a query, and many replicas polling faster would
+/// load the store for nothing (a promotion also wakes the swapper by event).
+pub const MIN_POLL_MS: u64 = 50;
+
+/// Largest request body in bytes, when not set (`--body-limit`): 1 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+
 /// Settings of the prediction role.
 #[derive(Debug, Clone)]
 pub struct PredictionConfig {
@@ -42,9 +55,9 @@ pub struct PredictionConfig {
 impl Default for PredictionConfig {
     fn default() -> Self {
         PredictionConfig {
-            model: "churn".into(),
-            poll_interval: Duration::from_millis(500),
-            body_limit: 1 << 20,
+            model: DEFAULT_MODEL.into(),
+            poll_interval: Duration::from_millis(DEFAULT_POLL_MS),
+            body_limit: DEFAULT_BODY_LIMIT,
         }
     }
 }

@@ -8,9 +8,18 @@
 //! `triggers.yaml` triggers it does not know yet; every tick it fires the triggers that are due
 //! (see `ironmage_core::triggers`).
 
+use ironmage_core::runs::HEARTBEAT_EVERY;
 use ironmage_core::Platform;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
+
+/// Seconds a running run may go without a heartbeat before it is re-queued, when not set
+/// (`--run-lease-secs`, [`SchedulerConfig::lease`]).
+pub const DEFAULT_RUN_LEASE_SECS: u64 = 30;
+
+/// The shortest run lease: three heartbeats, so that a late heartbeat or two never make a live
+/// run look abandoned.
+pub const MIN_RUN_LEASE_SECS: u64 = 3 * HEARTBEAT_EVERY.as_secs();
 
 /// Settings of the scheduler role.
 #[derive(Debug, Clone)]
@@ -27,7 +36,7 @@ impl Default for SchedulerConfig {
     fn default() -> Self {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
         SchedulerConfig {
-            lease: Duration::from_secs(30),
+            lease: Duration::from_secs(DEFAULT_RUN_LEASE_SECS),
             tick: Duration::from_secs(5),
             id: format!(
                 "scheduler-{host}-{}-{}",

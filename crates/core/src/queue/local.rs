@@ -48,20 +48,3 @@ impl LocalQueue {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::super::Queue;
-    use std::time::Duration;
-
-    #[tokio::test]
-    async fn delivers_in_order_and_times_out_when_empty() {
-        let q = Queue::local();
-        q.enqueue("a").await.unwrap();
-        q.enqueue("b").await.unwrap();
-        let wait = Duration::from_millis(50);
-        assert_eq!(q.claim("x", wait).await.unwrap().unwrap().run_id, "a");
-        assert_eq!(q.claim("x", wait).await.unwrap().unwrap().run_id, "b");
-        assert!(q.claim("x", wait).await.unwrap().is_none());
-    }
-}
