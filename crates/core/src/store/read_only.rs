@@ -35,7 +35,8 @@ impl ReadOnlySql {
             .map_err(|e| {
                 Error::invalid_field(
                     "config.url",
-                    format!("cannot connect to {}: {e}", super::redact(&self.url)),
+                    // sqlx's message does not include the URL, so no password can leak here.
+                    format!("cannot connect: {e}"),
                 )
             })?;
         sqlx::query(query)
