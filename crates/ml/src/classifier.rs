@@ -58,7 +58,7 @@ struct ForestData {
 }
 
 impl Serialize for RandomForestClassifier {
-    /// Writes the fields of [`ForestData`], in its order.
+    /// Writes the fields of `ForestData`, in its order.
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let n = self.trees.nodes();
         let mut st = s.serialize_struct("RandomForestClassifier", 10)?;

@@ -54,7 +54,7 @@ impl MaxFeatures {
     }
 }
 
-/// Hyperparameters of a [`RandomForestClassifier`]; defaults follow scikit-learn.
+/// Hyperparameters of a [`RandomForestClassifier`](crate::RandomForestClassifier); defaults follow scikit-learn.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RandomForestParams {
     /// Number of trees (default 100).

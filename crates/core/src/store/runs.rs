@@ -319,7 +319,7 @@ impl RunStore {
     }
 
     /// The newest runs first, optionally of one pipeline, with their blocks' statuses (not
-    /// their logs and previews: [`Store::run_detail`] has those). Two queries for up to 1000
+    /// their logs and previews: [`RunStore::run_detail`] has those). Two queries for up to 1000
     /// runs: the runs, then the blocks of exactly those runs (not of "the newest N" again: a
     /// run created in between would push the oldest listed run out, which would come without
     /// its blocks).
