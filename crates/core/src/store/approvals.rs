@@ -76,7 +76,7 @@ impl Store {
         requested_by: &str,
     ) -> Result<ApprovalRequest> {
         let now = clock::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         lock_model(&mut tx, model, &now).await?;
         let stage = stage_of(&mut tx, model, version).await?;
         if stage != Stage::Staging {
@@ -121,7 +121,7 @@ impl Store {
         comment: &str,
     ) -> Result<ApprovalOutcome> {
         let now = clock::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         lock_model(&mut tx, model, &now).await?;
         let request = open_request(&mut tx, model, id).await?;
         let stage = stage_of(&mut tx, model, request.version).await?;
@@ -178,7 +178,7 @@ impl Store {
         reason: &str,
     ) -> Result<ApprovalRequest> {
         let now = clock::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         lock_model(&mut tx, model, &now).await?;
         open_request(&mut tx, model, id).await?;
         close(&mut tx, id, "rejected", user, Some(reason), &now).await?;

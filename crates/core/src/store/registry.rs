@@ -167,7 +167,7 @@ impl Store {
         sqlx::query("INSERT INTO registered_models (name, description, created_at, updated_at) VALUES ($1, '', $2, $2) ON CONFLICT (name) DO NOTHING")
             .bind(&new.model)
             .bind(&now)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         // Two writers may pick the same number or label at once; the primary key and the
         // unique label reject the loser. It tries the next label candidate only if its label is
@@ -176,7 +176,7 @@ impl Store {
         for _ in 0..50 {
             let label = clock::nth_candidate(&new.label, n);
             // The version and its audit entry are written together or not at all.
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             let inserted = sqlx::query(&format!(
                 "INSERT INTO model_versions ({INSERT_COLUMNS}) SELECT $1, COALESCE(MAX(version), 0) + 1, $2, 'None', $3, $4, $5, $6, $7, $8, $9 FROM model_versions WHERE model = $1 RETURNING version"
             ))
@@ -288,7 +288,7 @@ impl Store {
         reason: &str,
     ) -> Result<ModelVersion> {
         let now = clock::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Write first: on SQLite this takes the write lock before anything is read.
         lock_model(&mut tx, model, &now).await?;
         let moved =
@@ -329,7 +329,7 @@ impl Store {
             .bind(&d.status)
             .bind(&d.reason)
             .bind(&d.created_at)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

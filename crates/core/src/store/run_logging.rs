@@ -16,7 +16,7 @@ impl Store {
         params: &[KeyValue],
         tags: &[KeyValue],
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT lifecycle_stage FROM tracking_runs WHERE id = $1")
             .bind(run_id)
             .fetch_optional(&mut *tx)
@@ -100,7 +100,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM run_tags WHERE run_id = $1 AND key = $2")
             .bind(run_id)
             .bind(key)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         if done.rows_affected() == 0 {
             return Err(Error::not_found(format!(
@@ -131,7 +131,7 @@ impl Store {
                 .bind(run_id)
                 .bind(model_id)
                 .bind(step)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         }
         Ok(())

@@ -187,7 +187,7 @@ impl Store {
     pub async fn create_run(&self, new: NewRun) -> Result<Run> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let now = clock::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO runs (id, pipeline, trigger, variables, status, created_at, summary, rerun_of) VALUES ($1, $2, $3, $4, $5, $6, '{}', $7)")
             .bind(&id)
             .bind(&new.pipeline)
@@ -220,13 +220,13 @@ impl Store {
             .bind(id)
             .bind(holder)
             .bind(&now)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await?;
         if row.is_some() {
             // A run given back by a dead executor starts again from a clean slate.
             sqlx::query("UPDATE block_runs SET status = 'pending', attempts = 0, started_at = NULL, ended_at = NULL, error = NULL, logs = '', preview = NULL, fingerprint = NULL, output_ref = NULL WHERE run_id = $1")
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         }
         row.as_ref().map(run_from_row).transpose()
@@ -239,7 +239,7 @@ impl Store {
             .bind(id)
             .bind(holder)
             .bind(clock::now())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await?;
         row.map(|r| Ok(r.try_get::<i64, _>("cancel_requested")? != 0))
             .transpose()
@@ -261,7 +261,7 @@ impl Store {
             .bind(error)
             .bind(summary.to_string())
             .bind(clock::now())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -285,7 +285,7 @@ impl Store {
             .bind(update.preview.as_ref().map(|p| p.to_string()))
             .bind(update.fingerprint.as_deref())
             .bind(update.output_ref.as_deref())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -389,7 +389,7 @@ impl Store {
     pub async fn requeue_stale(&self, cutoff: &str) -> Result<Vec<String>> {
         let rows = sqlx::query("UPDATE runs SET status = 'queued', holder = NULL WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < $1) RETURNING id")
             .bind(cutoff)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.writer)
             .await?;
         ids(&rows)
     }

@@ -145,7 +145,7 @@ impl Store {
             .filter(|n| !n.is_empty())
             .or_else(|| tag_value(&new.tags, "mlflow.runName"))
             .unwrap_or_else(|| format!("run-{}", &id[..8.min(id.len())]));
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(&format!("INSERT INTO tracking_runs ({RUN_COLUMNS}) VALUES ($1, $2, $3, $4, 'RUNNING', $5, NULL, 'active')"))
             .bind(&id)
             .bind(new.experiment_id)
@@ -242,7 +242,7 @@ impl Store {
                 ));
             }
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE tracking_runs SET status = COALESCE($2, status), end_ms = COALESCE($3, end_ms), name = COALESCE($4, name) WHERE id = $1")
             .bind(id)
             .bind(status)
@@ -265,7 +265,7 @@ impl Store {
         let done = sqlx::query("UPDATE tracking_runs SET lifecycle_stage = $2 WHERE id = $1")
             .bind(id)
             .bind(stage)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         if done.rows_affected() == 0 {
             return Err(Error::not_found(format!("Run with id={id} not found")));
