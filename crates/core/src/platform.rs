@@ -130,8 +130,7 @@ impl Platform {
         // The run records every variable's value, not only the overrides.
         let variables = spec.merge_variables(&variables)?;
         let run = self
-            .store
-            .create_run(NewRun {
+            .create_tracked_run(NewRun {
                 pipeline: spec.name.clone(),
                 trigger: trigger.to_string(),
                 variables,
@@ -143,7 +142,6 @@ impl Platform {
                 rerun_of,
             })
             .await?;
-        self.start_tracking_run(&run).await;
         Ok(run)
     }
 

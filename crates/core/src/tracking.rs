@@ -2,57 +2,58 @@
 //! experiment named after its pipeline, and the training block logs its hyperparameters and
 //! test metrics to it, so runs of pipelines and of MLflow scripts are searched alike.
 //!
-//! Tracking is a record beside the run, not part of it: a failure to write it is logged and
-//! does not fail the run.
+//! A failure to write tracking is never only a log line: the run is not created without its
+//! tracking run, the training block fails when its metrics cannot be logged (and retries),
+//! and closing the tracking run is retried like the run's outcome.
 
-use crate::error::Result;
+use crate::error::{ErrorCode, Result};
 use crate::platform::Platform;
-use crate::store::{now_ms, KeyValue, MetricPoint, NewTrackingRun, Run, RunStatus};
+use crate::store::{now_ms, KeyValue, MetricPoint, NewRun, NewTrackingRun, Run, RunStatus};
 use serde_json::{Map, Value};
+use std::time::Duration;
 
 impl Platform {
-    /// Open the tracking run of a just-created pipeline run.
-    pub async fn start_tracking_run(&self, run: &Run) {
-        if let Err(e) = self.try_start_tracking_run(run).await {
-            tracing::warn!(run = %run.id, error = %e, "could not record the tracking run");
-        }
-    }
-
-    async fn try_start_tracking_run(&self, run: &Run) -> Result<()> {
-        let experiment_id = self.store.ensure_experiment(&run.pipeline).await?;
-        self.store
-            .create_tracking_run(NewTrackingRun {
-                id: Some(run.id.clone()),
-                experiment_id,
-                name: Some(format!(
-                    "{}-{}",
-                    run.pipeline,
-                    &run.id[..8.min(run.id.len())]
-                )),
-                user_id: run.trigger.clone(),
-                start_time: now_ms(),
-                tags: vec![
-                    KeyValue::new("ironmage.pipeline", &run.pipeline),
-                    KeyValue::new("ironmage.trigger", &run.trigger),
-                    KeyValue::new("mlflow.source.type", "PIPELINE"),
-                ],
-            })
-            .await?;
-        let params: Vec<KeyValue> = run
+    /// Record a pipeline run (queued) together with its tracking run, in one transaction: if
+    /// the tracking run cannot be written, neither is the run, and the caller gets the error.
+    pub(crate) async fn create_tracked_run(&self, new: NewRun) -> Result<Run> {
+        let experiment_id = self.store.ensure_experiment(&new.pipeline).await?;
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let tracking = NewTrackingRun {
+            id: Some(id.clone()),
+            experiment_id,
+            name: Some(format!("{}-{}", new.pipeline, &id[..8])),
+            user_id: new.trigger.clone(),
+            start_time: now_ms(),
+            tags: vec![
+                KeyValue::new("ironmage.pipeline", &new.pipeline),
+                KeyValue::new("ironmage.trigger", &new.trigger),
+                KeyValue::new("mlflow.source.type", "PIPELINE"),
+            ],
+        };
+        let params: Vec<KeyValue> = new
             .variables
             .iter()
             .map(|(k, v)| KeyValue::new(format!("var.{k}"), text(v)))
             .collect();
-        self.store.log_batch(&run.id, &[], &params, &[]).await
+        let pipeline = new.pipeline.clone();
+        self.store
+            .create_tracked_run(new, tracking, &params)
+            .await
+            .map_err(|e| {
+                e.context(format!(
+                    "cannot record the run with its tracking run (experiment {pipeline:?})"
+                ))
+            })
     }
 
-    /// Log a training block's hyperparameters (as params) and numeric metrics to the run.
+    /// Log a training block's hyperparameters (as params) and numeric metrics to the run. An
+    /// error fails the block (its retries apply): a run must not succeed without its metrics.
     pub async fn log_training(
         &self,
         run_id: &str,
         hyperparameters: &Map<String, Value>,
         metrics: &Value,
-    ) {
+    ) -> Result<()> {
         let now = now_ms();
         let params: Vec<KeyValue> = hyperparameters
             .iter()
@@ -73,24 +74,36 @@ impl Platform {
                 (point, None)
             })
             .collect();
-        if let Err(e) = self.store.log_batch(run_id, &points, &params, &[]).await {
-            tracing::warn!(run = %run_id, error = %e, "could not log training to the tracking run");
-        }
+        self.store
+            .log_batch(run_id, &points, &params, &[])
+            .await
+            .map_err(|e| e.context("cannot log the training to the tracking run"))
     }
 
-    /// Close the tracking run of a finished pipeline run.
+    /// Close the tracking run of a finished pipeline run. Retried while the store fails, as
+    /// the run's outcome is: a finished run must not show as RUNNING in its experiment.
     pub async fn end_tracking_run(&self, run_id: &str, status: RunStatus) {
         let status = match status {
             RunStatus::Success => "FINISHED",
             RunStatus::Cancelled => "KILLED",
             _ => "FAILED",
         };
-        if let Err(e) = self
-            .store
-            .update_tracking_run(run_id, Some(status), Some(now_ms()), None)
-            .await
-        {
-            tracing::warn!(run = %run_id, error = %e, "could not close the tracking run");
+        let mut delay = Duration::from_millis(200);
+        loop {
+            match self
+                .store
+                .update_tracking_run(run_id, Some(status), Some(now_ms()), None)
+                .await
+            {
+                Ok(_) => return,
+                // A run recorded before pipeline runs had tracking runs has none to close.
+                Err(e) if e.code == ErrorCode::NotFound => return,
+                Err(e) => {
+                    tracing::warn!(run = %run_id, error = %e, "cannot close the tracking run yet; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
         }
     }
 }

@@ -186,28 +186,8 @@ impl Store {
     /// Record a new queued run with its blocks pending, atomically.
     pub async fn create_run(&self, new: NewRun) -> Result<Run> {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let now = clock::now();
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO runs (id, pipeline, trigger, variables, status, created_at, summary, rerun_of) VALUES ($1, $2, $3, $4, $5, $6, '{}', $7)")
-            .bind(&id)
-            .bind(&new.pipeline)
-            .bind(&new.trigger)
-            .bind(serde_json::Value::Object(new.variables).to_string())
-            .bind(RunStatus::Queued.as_str())
-            .bind(&now)
-            .bind(new.rerun_of.as_deref())
-            .execute(&mut *tx)
-            .await?;
-        for (position, (block, kind)) in new.blocks.iter().enumerate() {
-            sqlx::query("INSERT INTO block_runs (run_id, block, position, kind, status) VALUES ($1, $2, $3, $4, $5)")
-                .bind(&id)
-                .bind(block)
-                .bind(position as i64)
-                .bind(kind)
-                .bind(BlockStatus::Pending.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
+        insert_run(&mut tx, &id, new).await?;
         tx.commit().await?;
         self.run(&id).await
     }
@@ -393,6 +373,35 @@ impl Store {
             .await?;
         ids(&rows)
     }
+}
+
+/// Insert a queued run `id` and its pending blocks inside `tx`.
+pub(super) async fn insert_run(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &str,
+    new: NewRun,
+) -> Result<()> {
+    sqlx::query("INSERT INTO runs (id, pipeline, trigger, variables, status, created_at, summary, rerun_of) VALUES ($1, $2, $3, $4, $5, $6, '{}', $7)")
+        .bind(id)
+        .bind(&new.pipeline)
+        .bind(&new.trigger)
+        .bind(serde_json::Value::Object(new.variables).to_string())
+        .bind(RunStatus::Queued.as_str())
+        .bind(clock::now())
+        .bind(new.rerun_of.as_deref())
+        .execute(&mut **tx)
+        .await?;
+    for (position, (block, kind)) in new.blocks.iter().enumerate() {
+        sqlx::query("INSERT INTO block_runs (run_id, block, position, kind, status) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(block)
+            .bind(position as i64)
+            .bind(kind)
+            .bind(BlockStatus::Pending.as_str())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The `id` column of each row.

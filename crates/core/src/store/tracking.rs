@@ -5,6 +5,8 @@
 //! This is MLflow's data model, stored natively; ids are MLflow's (experiment ids are decimal
 //! numbers, run ids 32 hex digits) so the MLflow REST routes map onto it one to one.
 
+use super::run_logging::write_log;
+use super::runs::{insert_run, NewRun, Run};
 use super::Store;
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -130,40 +132,31 @@ const RUN_COLUMNS: &str =
 impl Store {
     /// Start a tracking run in an existing, active experiment.
     pub async fn create_tracking_run(&self, new: NewTrackingRun) -> Result<TrackingRunInfo> {
-        let experiment = self.experiment(new.experiment_id).await?;
-        if experiment.lifecycle_stage != "active" {
-            return Err(Error::invalid_field(
-                "experiment_id",
-                format!("experiment {} is deleted", new.experiment_id),
-            ));
-        }
-        let id = new
-            .id
-            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-        let name = new
-            .name
-            .filter(|n| !n.is_empty())
-            .or_else(|| tag_value(&new.tags, "mlflow.runName"))
-            .unwrap_or_else(|| format!("run-{}", &id[..8.min(id.len())]));
         let mut tx = self.begin_write().await?;
-        sqlx::query(&format!("INSERT INTO tracking_runs ({RUN_COLUMNS}) VALUES ($1, $2, $3, $4, 'RUNNING', $5, NULL, 'active')"))
-            .bind(&id)
-            .bind(new.experiment_id)
-            .bind(&name)
-            .bind(&new.user_id)
-            .bind(new.start_time)
-            .execute(&mut *tx)
-            .await?;
-        let mut tags = new.tags;
-        if tag_value(&tags, "mlflow.runName").is_none() {
-            tags.push(KeyValue::new("mlflow.runName", name.clone()));
-        }
-        for tag in &tags {
-            check_key("tags.key", &tag.key)?;
-            upsert_tag(&mut tx, &id, tag).await?;
-        }
+        let id = insert_tracking_run(&mut tx, new).await?;
         tx.commit().await?;
         self.tracking_run_info(&id).await
+    }
+
+    /// Record a new queued pipeline run and open its tracking run, which takes the same id
+    /// (`tracking.id`, a fresh one when absent), with `params` logged, in one transaction: a
+    /// pipeline run is never recorded without its tracking run, nor the reverse.
+    pub async fn create_tracked_run(
+        &self,
+        run: NewRun,
+        mut tracking: NewTrackingRun,
+        params: &[KeyValue],
+    ) -> Result<Run> {
+        let id = tracking
+            .id
+            .get_or_insert_with(|| uuid::Uuid::new_v4().simple().to_string())
+            .clone();
+        let mut tx = self.begin_write().await?;
+        insert_run(&mut tx, &id, run).await?;
+        insert_tracking_run(&mut tx, tracking).await?;
+        write_log(&mut tx, &id, &[], params, &[]).await?;
+        tx.commit().await?;
+        self.run(&id).await
     }
 
     /// A run's attributes.
@@ -272,6 +265,54 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Insert a tracking run with its tags inside `tx`; its id.
+async fn insert_tracking_run(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    new: NewTrackingRun,
+) -> Result<String> {
+    let row = sqlx::query("SELECT lifecycle_stage FROM experiments WHERE id = $1")
+        .bind(new.experiment_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "No Experiment with id={} exists",
+                new.experiment_id
+            ))
+        })?;
+    if row.try_get::<String, _>("lifecycle_stage")? != "active" {
+        return Err(Error::invalid_field(
+            "experiment_id",
+            format!("experiment {} is deleted", new.experiment_id),
+        ));
+    }
+    let id = new
+        .id
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let name = new
+        .name
+        .filter(|n| !n.is_empty())
+        .or_else(|| tag_value(&new.tags, "mlflow.runName"))
+        .unwrap_or_else(|| format!("run-{}", &id[..8.min(id.len())]));
+    sqlx::query(&format!("INSERT INTO tracking_runs ({RUN_COLUMNS}) VALUES ($1, $2, $3, $4, 'RUNNING', $5, NULL, 'active')"))
+        .bind(&id)
+        .bind(new.experiment_id)
+        .bind(&name)
+        .bind(&new.user_id)
+        .bind(new.start_time)
+        .execute(&mut **tx)
+        .await?;
+    let mut tags = new.tags;
+    if tag_value(&tags, "mlflow.runName").is_none() {
+        tags.push(KeyValue::new("mlflow.runName", name.clone()));
+    }
+    for tag in &tags {
+        check_key("tags.key", &tag.key)?;
+        upsert_tag(tx, &id, tag).await?;
+    }
+    Ok(id)
 }
 
 /// Set a run tag inside `tx`, replacing its value.

@@ -200,7 +200,7 @@ pub(super) async fn fit(
             &trained.hyperparameters,
             &Value::Object(trained.metrics.clone()),
         )
-        .await;
+        .await?;
     Ok(Output::Trained(Arc::new(trained)))
 }
 
