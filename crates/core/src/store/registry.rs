@@ -214,7 +214,15 @@ impl Store {
                             .await?
                             .is_some();
                     if taken {
-                        n += 1;
+                        // Candidates are taken in order, so the labels starting with the base
+                        // count those taken: go past them at once. One at a time, a burst of
+                        // more registrations in one second than this loop's tries failed.
+                        let row = sqlx::query("SELECT COUNT(*) AS n FROM model_versions WHERE model = $1 AND substr(label, 1, length($2)) = $2")
+                            .bind(&new.model)
+                            .bind(&new.label)
+                            .fetch_one(&self.pool)
+                            .await?;
+                        n = (n + 1).max(row.try_get::<i64, _>("n")? as usize + 1);
                     }
                 }
                 Err(e) => return Err(e),
