@@ -1,0 +1,146 @@
+//! A tracking write that fails is visible (issue 13): a run is not created without its
+//! tracking run, and a training block that cannot log its metrics fails, after its retries.
+
+use ironmage_core::error::ErrorCode;
+use ironmage_core::store::{BlockStatus, RunStatus};
+use ironmage_core::{Platform, PlatformConfig};
+use serde_json::Map;
+use std::path::Path;
+
+const PIPELINE: &str = r#"
+name: tracked
+variables:
+  seed: 1
+blocks:
+  - name: make_dataset
+    kind: synthetic_churn
+    config:
+      rows: 200
+      seed: ${seed}
+      churn_rate: 0.3
+      missing_rate: 0.0
+  - name: preprocessing
+    kind: preprocess
+    upstream: [make_dataset]
+    config: {test_size: 0.25, seed: 1}
+  - name: training
+    kind: random_forest_classifier
+    upstream: [preprocessing]
+    retries: 1
+    retry_delay_ms: 10
+    config: {n_estimators: 3, max_depth: 3, random_state: 1}
+"#;
+
+async fn platform(dir: &Path) -> Platform {
+    let project = dir.join("project");
+    std::fs::create_dir_all(project.join("pipelines/tracked")).unwrap();
+    std::fs::write(project.join("pipelines/tracked/pipeline.yaml"), PIPELINE).unwrap();
+    Platform::open(&PlatformConfig {
+        data_dir: dir.join("data"),
+        database_url: None,
+        artifact_dir: None,
+        project_dir: project,
+        redis_url: None,
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_run_is_not_created_when_its_tracking_run_cannot_be() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = platform(dir.path()).await;
+    let first = p.create_run("tracked", Map::new(), "test").await.unwrap();
+    // A deleted experiment takes no new tracking runs, so the pipeline's next run cannot have one.
+    let experiment = p.store.experiment_by_name("tracked").await.unwrap();
+    p.store
+        .set_experiment_lifecycle(experiment.id, "deleted")
+        .await
+        .unwrap();
+    let err = p
+        .create_run("tracked", Map::new(), "test")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput, "{err}");
+    assert!(err.message.contains("tracking run"), "{err}");
+    assert!(err.message.contains("is deleted"), "{err}");
+    // Nothing half-written: the only run is the first one.
+    let runs = p.store.list_runs(Some("tracked"), 100).await.unwrap();
+    let ids: Vec<&str> = runs.iter().map(|r| r.run.id.as_str()).collect();
+    assert_eq!(ids, [first.id.as_str()]);
+}
+
+#[tokio::test]
+async fn a_training_block_that_cannot_log_its_metrics_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = platform(dir.path()).await;
+    let run = p.create_run("tracked", Map::new(), "test").await.unwrap();
+    // A deleted tracking run refuses every log, as MLflow's do: the training cannot record.
+    p.store
+        .set_tracking_run_lifecycle(&run.id, "deleted")
+        .await
+        .unwrap();
+    let outcome = p
+        .execute_run(&run.id, "test", &|_| {})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome.status, RunStatus::Failed, "{:?}", outcome.error);
+    let error = outcome.error.unwrap_or_default();
+    assert!(error.contains("block training failed"), "{error}");
+    assert!(
+        error.contains("cannot log the training to the tracking run"),
+        "{error}"
+    );
+    let training = p
+        .store
+        .block_runs(&run.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|b| b.block == "training")
+        .unwrap();
+    assert_eq!(training.status, BlockStatus::Failed);
+    assert_eq!(training.attempts, 2, "the block's retry applied");
+    // The tracking run is closed with the run's outcome all the same.
+    let tracked = p.store.tracking_run_info(&run.id).await.unwrap();
+    assert_eq!(tracked.status, "FAILED");
+    assert!(tracked.end_time.is_some());
+}
+
+#[tokio::test]
+async fn a_run_and_its_tracking_run_are_created_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = platform(dir.path()).await;
+    let mut vars = Map::new();
+    vars.insert("seed".into(), 7.into());
+    let run = p.create_run("tracked", vars, "test").await.unwrap();
+    let tracked = p.store.tracking_run(&run.id).await.unwrap();
+    assert_eq!(tracked.info.status, "RUNNING");
+    assert_eq!(tracked.info.name, format!("tracked-{}", &run.id[..8]));
+    let params: Vec<(&str, &str)> = tracked
+        .params
+        .iter()
+        .map(|kv| (kv.key.as_str(), kv.value.as_str()))
+        .collect();
+    assert_eq!(params, [("var.seed", "7")]);
+    let tag = |key: &str| {
+        tracked
+            .tags
+            .iter()
+            .find(|t| t.key == key)
+            .map(|t| t.value.clone())
+    };
+    assert_eq!(tag("ironmage.pipeline").as_deref(), Some("tracked"));
+    assert_eq!(tag("ironmage.trigger").as_deref(), Some("test"));
+    let outcome = p
+        .execute_run(&run.id, "test", &|_| {})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome.status, RunStatus::Success, "{:?}", outcome.error);
+    let tracked = p.store.tracking_run(&run.id).await.unwrap();
+    assert_eq!(tracked.info.status, "FINISHED");
+    assert!(tracked.metrics.iter().any(|m| m.key == "auc_score"));
+    assert!(tracked.params.iter().any(|kv| kv.key == "n_estimators"));
+}
