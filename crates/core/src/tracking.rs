@@ -46,18 +46,20 @@ impl Platform {
             })
     }
 
-    /// Log a training block's hyperparameters (as params) and numeric metrics to the run. An
-    /// error fails the block (its retries apply): a run must not succeed without its metrics.
+    /// Log a training block's hyperparameters (as params) and numeric metrics to the run, each
+    /// key after `prefix`. An error fails the block (its retries apply): a run must not succeed
+    /// without its metrics.
     pub async fn log_training(
         &self,
         run_id: &str,
+        prefix: &str,
         hyperparameters: &Map<String, Value>,
         metrics: &Value,
     ) -> Result<()> {
         let now = now_ms();
         let params: Vec<KeyValue> = hyperparameters
             .iter()
-            .map(|(k, v)| KeyValue::new(k, text(v)))
+            .map(|(k, v)| KeyValue::new(format!("{prefix}{k}"), text(v)))
             .collect();
         let points: Vec<(MetricPoint, Option<String>)> = metrics
             .as_object()
@@ -66,7 +68,7 @@ impl Platform {
             .filter_map(|(k, v)| Some((k, v.as_f64()?)))
             .map(|(k, value)| {
                 let point = MetricPoint {
-                    key: k.clone(),
+                    key: format!("{prefix}{k}"),
                     value,
                     timestamp: now,
                     step: 0,

@@ -144,3 +144,48 @@ async fn a_run_and_its_tracking_run_are_created_together() {
     assert!(tracked.metrics.iter().any(|m| m.key == "auc_score"));
     assert!(tracked.params.iter().any(|kv| kv.key == "n_estimators"));
 }
+
+#[tokio::test]
+async fn several_training_blocks_log_under_their_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = platform(dir.path()).await;
+    let yaml = PIPELINE.replace("name: tracked", "name: two_trainers")
+        + r#"
+  - name: tree
+    kind: decision_tree
+    upstream: [preprocessing]
+    config: {task: classifier, max_depth: 2}
+"#;
+    let folder = dir.path().join("project/pipelines/two_trainers");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("pipeline.yaml"), yaml).unwrap();
+    let run = p
+        .create_run("two_trainers", Map::new(), "test")
+        .await
+        .unwrap();
+    let outcome = p
+        .execute_run(&run.id, "test", &|_| {})
+        .await
+        .unwrap()
+        .unwrap();
+    // Both log max_depth (3 and 2): under one key the second would be refused.
+    assert_eq!(outcome.status, RunStatus::Success, "{:?}", outcome.error);
+    let tracked = p.store.tracking_run(&run.id).await.unwrap();
+    let param = |key: &str| {
+        tracked
+            .params
+            .iter()
+            .find(|kv| kv.key == key)
+            .map(|kv| kv.value.clone())
+    };
+    assert_eq!(param("training.max_depth").as_deref(), Some("3"));
+    assert_eq!(param("tree.max_depth").as_deref(), Some("2"));
+    assert_eq!(param("max_depth"), None);
+    for key in ["training.auc_score", "tree.auc_score"] {
+        assert!(
+            tracked.metrics.iter().any(|m| m.key == key),
+            "{key} missing: {:?}",
+            tracked.metrics
+        );
+    }
+}
