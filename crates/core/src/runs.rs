@@ -163,7 +163,7 @@ impl Runs {
         Ok(run)
     }
 
-    /// Record a run of a loaded pipeline (queued) with its tracking run.
+    /// Record a run of a loaded pipeline (queued) with its tracking run, in one transaction.
     async fn record(
         &self,
         spec: &Pipeline,
@@ -174,9 +174,9 @@ impl Runs {
         spec.resolve_configs(&variables)?;
         // The run records every variable's value, not only the overrides.
         let variables = spec.merge_variables(&variables)?;
-        let run = self
-            .store
-            .create_run(NewRun {
+        let id = self
+            .tracking
+            .create_tracked_run(NewRun {
                 pipeline: spec.name.clone(),
                 trigger: trigger.to_string(),
                 variables,
@@ -188,8 +188,7 @@ impl Runs {
                 rerun_of,
             })
             .await?;
-        self.tracking.start_tracking_run(&run).await;
-        Ok(run)
+        self.store.run(&id).await
     }
 
     /// Hand a recorded run to the executors.

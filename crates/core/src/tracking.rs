@@ -2,15 +2,17 @@
 //! experiment named after its pipeline, and the training block logs its hyperparameters and
 //! test metrics to it, so runs of pipelines and of MLflow scripts are searched alike.
 //!
-//! Tracking is a record beside the run, not part of it: a failure to write it is logged and
-//! does not fail the run.
+//! A failure to write tracking is never only a log line: the run is not created without its
+//! tracking run, the training block fails when its metrics cannot be logged (and retries),
+//! and closing the tracking run is retried like the run's outcome.
 
-use crate::error::Result;
+use crate::error::{ErrorCode, Result};
 use crate::store::{
-    now_ms, ArtifactEntry, Experiment, KeyValue, LoggedModel, MetricPoint, NewTrackingRun, Run,
+    now_ms, ArtifactEntry, Experiment, KeyValue, LoggedModel, MetricPoint, NewRun, NewTrackingRun,
     RunSearch, RunStatus, Store, TrackingRun, TrackingRunInfo, TrackingStore, ViewType,
 };
 use serde_json::{Map, Value};
+use std::time::Duration;
 
 /// Experiments and tracking runs: pipeline runs recorded as tracking runs, and what MLflow
 /// clients log. Cheap to clone.
@@ -27,52 +29,54 @@ impl Tracking {
         }
     }
 
-    /// Open the tracking run of a just-created pipeline run.
-    pub async fn start_tracking_run(&self, run: &Run) {
-        if let Err(e) = self.try_start_tracking_run(run).await {
-            tracing::warn!(run = %run.id, error = %e, "could not record the tracking run");
-        }
-    }
-
-    async fn try_start_tracking_run(&self, run: &Run) -> Result<()> {
-        let experiment_id = self.store.ensure_experiment(&run.pipeline).await?;
-        self.store
-            .create_tracking_run(NewTrackingRun {
-                id: Some(run.id.clone()),
-                experiment_id,
-                name: Some(format!(
-                    "{}-{}",
-                    run.pipeline,
-                    &run.id[..8.min(run.id.len())]
-                )),
-                user_id: run.trigger.clone(),
-                start_time: now_ms(),
-                tags: vec![
-                    KeyValue::new("ironmage.pipeline", &run.pipeline),
-                    KeyValue::new("ironmage.trigger", &run.trigger),
-                    KeyValue::new("mlflow.source.type", "PIPELINE"),
-                ],
-            })
-            .await?;
-        let params: Vec<KeyValue> = run
+    /// Record a pipeline run (queued) together with its tracking run, in one transaction: if
+    /// the tracking run cannot be written, neither is the run, and the caller gets the error.
+    /// Returns the run's id.
+    pub(crate) async fn create_tracked_run(&self, new: NewRun) -> Result<String> {
+        let experiment_id = self.store.ensure_experiment(&new.pipeline).await?;
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let tracking = NewTrackingRun {
+            id: Some(id.clone()),
+            experiment_id,
+            name: Some(format!("{}-{}", new.pipeline, &id[..8])),
+            user_id: new.trigger.clone(),
+            start_time: now_ms(),
+            tags: vec![
+                KeyValue::new("ironmage.pipeline", &new.pipeline),
+                KeyValue::new("ironmage.trigger", &new.trigger),
+                KeyValue::new("mlflow.source.type", "PIPELINE"),
+            ],
+        };
+        let params: Vec<KeyValue> = new
             .variables
             .iter()
             .map(|(k, v)| KeyValue::new(format!("var.{k}"), text(v)))
             .collect();
-        self.store.log_batch(&run.id, &[], &params, &[]).await
+        let pipeline = new.pipeline.clone();
+        self.store
+            .create_tracked_run(new, tracking, &params)
+            .await
+            .map_err(|e| {
+                e.context(format!(
+                    "cannot record the run with its tracking run (experiment {pipeline:?})"
+                ))
+            })
     }
 
-    /// Log a training block's hyperparameters (as params) and numeric metrics to the run.
+    /// Log a training block's hyperparameters (as params) and numeric metrics to the run, each
+    /// key after `prefix`. An error fails the block (its retries apply): a run must not succeed
+    /// without its metrics.
     pub async fn log_training(
         &self,
         run_id: &str,
+        prefix: &str,
         hyperparameters: &Map<String, Value>,
         metrics: &Value,
-    ) {
+    ) -> Result<()> {
         let now = now_ms();
         let params: Vec<KeyValue> = hyperparameters
             .iter()
-            .map(|(k, v)| KeyValue::new(k, text(v)))
+            .map(|(k, v)| KeyValue::new(format!("{prefix}{k}"), text(v)))
             .collect();
         let points: Vec<(MetricPoint, Option<String>)> = metrics
             .as_object()
@@ -81,7 +85,7 @@ impl Tracking {
             .filter_map(|(k, v)| Some((k, v.as_f64()?)))
             .map(|(k, value)| {
                 let point = MetricPoint {
-                    key: k.clone(),
+                    key: format!("{prefix}{k}"),
                     value,
                     timestamp: now,
                     step: 0,
@@ -89,24 +93,36 @@ impl Tracking {
                 (point, None)
             })
             .collect();
-        if let Err(e) = self.store.log_batch(run_id, &points, &params, &[]).await {
-            tracing::warn!(run = %run_id, error = %e, "could not log training to the tracking run");
-        }
+        self.store
+            .log_batch(run_id, &points, &params, &[])
+            .await
+            .map_err(|e| e.context("cannot log the training to the tracking run"))
     }
 
-    /// Close the tracking run of a finished pipeline run.
+    /// Close the tracking run of a finished pipeline run. Retried while the store fails, as
+    /// the run's outcome is: a finished run must not show as RUNNING in its experiment.
     pub async fn end_tracking_run(&self, run_id: &str, status: RunStatus) {
         let status = match status {
             RunStatus::Success => "FINISHED",
             RunStatus::Cancelled => "KILLED",
             _ => "FAILED",
         };
-        if let Err(e) = self
-            .store
-            .update_tracking_run(run_id, Some(status), Some(now_ms()), None)
-            .await
-        {
-            tracing::warn!(run = %run_id, error = %e, "could not close the tracking run");
+        let mut delay = Duration::from_millis(200);
+        loop {
+            match self
+                .store
+                .update_tracking_run(run_id, Some(status), Some(now_ms()), None)
+                .await
+            {
+                Ok(_) => return,
+                // A run recorded before pipeline runs had tracking runs has none to close.
+                Err(e) if e.code == ErrorCode::NotFound => return,
+                Err(e) => {
+                    tracing::warn!(run = %run_id, error = %e, "cannot close the tracking run yet; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
         }
     }
 

@@ -61,6 +61,7 @@ conformance_suite! {
     concurrent_promotions_leave_one_production => sqlite_concurrent_promotions_leave_one_production, postgres_concurrent_promotions_leave_one_production;
     concurrent_registrations_number_versions_densely => sqlite_concurrent_registrations_number_versions_densely, postgres_concurrent_registrations_number_versions_densely;
     concurrent_registrations_keep_free_labels => sqlite_concurrent_registrations_keep_free_labels, postgres_concurrent_registrations_keep_free_labels;
+    many_registrations_in_one_second_all_get_labels => sqlite_many_registrations_in_one_second_all_get_labels, postgres_many_registrations_in_one_second_all_get_labels;
     predictions_are_inserted_in_batches_and_summarised => sqlite_predictions_are_inserted_in_batches_and_summarised, postgres_predictions_are_inserted_in_batches_and_summarised;
     a_failed_prediction_batch_inserts_nothing => sqlite_a_failed_prediction_batch_inserts_nothing, postgres_a_failed_prediction_batch_inserts_nothing;
     leases_are_exclusive_until_released => sqlite_leases_are_exclusive_until_released, postgres_leases_are_exclusive_until_released;
@@ -1247,6 +1248,24 @@ async fn concurrent_registrations_keep_free_labels(t: TestStore) {
     }
     numbers.sort();
     assert_eq!(numbers, (1..=N as i64).collect::<Vec<_>>());
+}
+
+async fn many_registrations_in_one_second_all_get_labels(t: TestStore) {
+    // A burst of runs registers more versions within one second (one label stamp) than the
+    // registration tries labels one at a time.
+    const N: usize = 60;
+    for i in 1..=N {
+        let v = t
+            .store
+            .registry()
+            .create_version(new_version("churn", "v_20260212_160000"))
+            .await
+            .unwrap_or_else(|e| panic!("registration {i} of {N}: {e}"));
+        assert_eq!(v.version, i as i64);
+        if i > 1 {
+            assert_eq!(v.label, format!("v_20260212_160000_{i}"));
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ impl RegistryStore {
         requested_by: &str,
     ) -> Result<ApprovalRequest> {
         let now = clock::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         lock_model(&mut tx, model, &now).await?;
         let request = open_request_in(&mut tx, model, version, reason, requested_by, &now).await?;
         tx.commit().await?;
@@ -93,7 +93,7 @@ impl RegistryStore {
         comment: &str,
     ) -> Result<ApprovalOutcome> {
         let now = clock::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         lock_model(&mut tx, model, &now).await?;
         let request = open_request(&mut tx, model, id).await?;
         let stage = stage_of(&mut tx, model, request.version).await?;
@@ -150,7 +150,7 @@ impl RegistryStore {
         reason: &str,
     ) -> Result<ApprovalRequest> {
         let now = clock::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         lock_model(&mut tx, model, &now).await?;
         open_request(&mut tx, model, id).await?;
         close(&mut tx, id, "rejected", user, Some(reason), &now).await?;

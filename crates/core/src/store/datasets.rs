@@ -71,7 +71,7 @@ impl DatasetStore {
                 .bind(&record.artifact)
                 .bind(record.run_id.as_deref())
                 .bind(clock::now())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await;
             match inserted.map_err(Error::from) {
                 Ok(_) => return self.dataset(&version).await,

@@ -80,7 +80,7 @@ impl TrackingStore {
                 )));
             }
             let now = now_ms();
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             let inserted = sqlx::query("INSERT INTO experiments (id, name, artifact_location, lifecycle_stage, created_ms, updated_ms) SELECT COALESCE(MAX(id), 0) + 1, $1, '', 'active', $2, $2 FROM experiments RETURNING id")
                 .bind(name)
                 .bind(now)
@@ -167,7 +167,7 @@ impl TrackingStore {
             .bind(id)
             .bind(&tag.key)
             .bind(&tag.value)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -186,7 +186,7 @@ impl TrackingStore {
         .bind(id)
         .bind(stage)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if done.rows_affected() == 0 {
             return Err(Error::not_found(format!(

@@ -22,7 +22,7 @@ impl LeaseStore {
         .bind(holder)
         .bind(clock::format_time(expires))
         .bind(clock::format_time(now))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?;
         Ok(row.is_some())
     }
@@ -32,7 +32,7 @@ impl LeaseStore {
         sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
             .bind(name)
             .bind(holder)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

@@ -85,7 +85,7 @@ impl TrackingStore {
         }
         let id = format!("m-{}", uuid::Uuid::new_v4().simple());
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(&format!("INSERT INTO logged_models ({MODEL_COLUMNS}) VALUES ($1, $2, $3, $4, 'LOGGED_MODEL_PENDING', $5, $6, $6)"))
             .bind(&id)
             .bind(experiment_id)
@@ -137,7 +137,7 @@ impl TrackingStore {
                 .bind(id)
                 .bind(status)
                 .bind(now_ms())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         if done.rows_affected() == 0 {
             return Err(Error::not_found(format!(
@@ -155,7 +155,7 @@ impl TrackingStore {
                 .bind(id)
                 .bind(&kv.key)
                 .bind(&kv.value)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         }
         Ok(())
@@ -243,7 +243,7 @@ impl TrackingStore {
             .bind(sha)
             .bind(size)
             .bind(now_ms())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

@@ -20,6 +20,7 @@ mod run_control;
 mod run_logging;
 mod runs;
 mod stage_change;
+mod tracked_runs;
 mod tracking;
 mod tracking_search;
 mod triggers;
@@ -57,9 +58,31 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migr
 /// Handle on the metadata database; cheap to clone. It opens, checks and closes the database;
 /// what is stored is reached through one handle per concern ([`Store::runs`],
 /// [`Store::registry`], …), so a caller holds only the concern it works on.
+///
+/// Reads and writes go through separate pools. On SQLite that is what keeps writes from
+/// failing under load: the file has one write lock, and a transaction that reads before it
+/// writes (`BEGIN` is deferred) cannot wait for it: when another connection committed since
+/// its read, SQLite answers `SQLITE_BUSY_SNAPSHOT` ("database is locked") at once, without the
+/// busy timeout. A burst of runs lost tracking data to exactly that (issue 13). So on SQLite:
+///
+/// - every write of this process goes through `writer`, one connection, so writers queue here
+///   in order instead of racing for the file lock;
+/// - transactions that write begin `IMMEDIATE` (`begin_write`): the write lock is
+///   taken at `BEGIN`, under the busy timeout, and nothing inside can then meet a lock. That
+///   matters when other processes share the file (roles started separately on one data
+///   folder): waiting at `BEGIN` is SQLite's own bounded retry of the whole transaction, 10 s
+///   (`busy_timeout`), before anything was done;
+/// - the 8 read connections are `query_only`, so a write sent to them by mistake fails at once
+///   in the tests instead of contending with the writer. In WAL mode reads never wait for it.
+///
+/// On PostgreSQL both are the same pool: row locks and MVCC need none of this.
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// Reads (and the `sql` loader's queries).
     pool: AnyPool,
+    /// Writes: on SQLite one connection of its own, on PostgreSQL `pool` again.
+    writer: AnyPool,
+    backend: Backend,
     read_only: ReadOnlySql,
 }
 
@@ -69,7 +92,23 @@ macro_rules! concern_handles {
             $(#[$doc])*
             #[derive(Clone, Debug)]
             pub struct $handle {
+                /// Reads (a handle that only writes, like the leases', leaves it unread).
+                #[allow(dead_code)]
                 pool: AnyPool,
+                /// Writes (see [`Store`]).
+                writer: AnyPool,
+                backend: Backend,
+            }
+
+            impl $handle {
+                /// Begin a transaction that writes; see [`Store`] for why it is `IMMEDIATE` on
+                /// SQLite.
+                #[allow(dead_code)]
+                pub(crate) async fn begin_write(
+                    &self,
+                ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+                    begin_write(&self.writer, self.backend).await
+                }
             }
         )*
 
@@ -77,7 +116,11 @@ macro_rules! concern_handles {
             $(
                 $(#[$doc])*
                 pub fn $method(&self) -> $handle {
-                    $handle { pool: self.pool.clone() }
+                    $handle {
+                        pool: self.pool.clone(),
+                        writer: self.writer.clone(),
+                        backend: self.backend,
+                    }
                 }
             )*
         }
@@ -101,34 +144,74 @@ concern_handles! {
     triggers -> TriggerStore;
 }
 
+/// Begin a transaction on `writer`: `IMMEDIATE` on SQLite (see [`Store`]).
+async fn begin_write(
+    writer: &AnyPool,
+    backend: Backend,
+) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+    Ok(match backend {
+        Backend::Sqlite => writer.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => writer.begin().await?,
+    })
+}
+
+/// PRAGMAs of every SQLite connection. WAL lets readers (dashboard, prediction) run beside the
+/// writer; the busy timeout covers the write lock held by another process and WAL recovery.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;";
+
 impl Store {
     /// Connect to `url` (`sqlite://…` or `postgres://…`) and bring the schema up to date.
     pub async fn connect(url: &str) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of(url)?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(backend.max_connections())
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets readers (dashboard, prediction) run beside the one writer.
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;").await?;
-                    }
-                    Ok(())
+        let open = |max_connections: u32, read_only: bool| {
+            AnyPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            conn.execute(SQLITE_PRAGMAS).await?;
+                            if read_only {
+                                conn.execute("PRAGMA query_only = ON").await?;
+                            }
+                        }
+                        Ok(())
+                    })
                 })
-            })
-            .connect(url)
-            .await
-            .map_err(|e| Error::internal(format!("cannot open the metadata store at {}: {e}", redact(url))))?;
-        match backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
-        }
-        Ok(Store {
-            pool,
-            read_only: ReadOnlySql::new(url),
-        })
+                .connect(url)
+        };
+        let failed = |e: sqlx::Error| {
+            Error::internal(format!(
+                "cannot open the metadata store at {}: {e}",
+                redact(url)
+            ))
+        };
+        let store = match backend {
+            Backend::Sqlite => {
+                // The writer first: it creates the file and switches it to WAL.
+                let writer = open(1, false).await.map_err(failed)?;
+                SQLITE_MIGRATIONS.run(&writer).await?;
+                let reader = open(8, true).await.map_err(failed)?;
+                Store {
+                    pool: reader,
+                    writer,
+                    backend,
+                    read_only: ReadOnlySql::new(url),
+                }
+            }
+            Backend::Postgres => {
+                let pool = open(16, false).await.map_err(failed)?;
+                POSTGRES_MIGRATIONS.run(&pool).await?;
+                Store {
+                    writer: pool.clone(),
+                    pool,
+                    backend,
+                    read_only: ReadOnlySql::new(url),
+                }
+            }
+        };
+        Ok(store)
     }
 
     /// Read-only queries on this database, on connections of their own (the `sql` block's).
@@ -142,10 +225,12 @@ impl Store {
         Ok(())
     }
 
-    /// Close every connection (graceful shutdown).
+    /// Close every connection (graceful shutdown). The writer last: on SQLite the last
+    /// connection to close checkpoints the WAL into the database file.
     pub async fn close(&self) {
         self.read_only.close().await;
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 
@@ -169,13 +254,6 @@ impl Backend {
                     redact(url)
                 ),
             ))
-        }
-    }
-
-    fn max_connections(self) -> u32 {
-        match self {
-            Backend::Sqlite => 8,
-            Backend::Postgres => 16,
         }
     }
 }

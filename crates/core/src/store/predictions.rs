@@ -54,7 +54,7 @@ impl PredictionStore {
     pub async fn insert_predictions(&self, batch: &[PredictionRecord]) -> Result<()> {
         // 9 parameters a row; 100 rows stay far below SQLite's and PostgreSQL's limits.
         const ROWS_PER_STATEMENT: usize = 100;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for chunk in batch.chunks(ROWS_PER_STATEMENT) {
             let values: Vec<String> = (0..chunk.len())
                 .map(|r| {

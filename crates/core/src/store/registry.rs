@@ -21,7 +21,7 @@ impl RegistryStore {
         sqlx::query("INSERT INTO registered_models (name, description, created_at, updated_at) VALUES ($1, '', $2, $2) ON CONFLICT (name) DO NOTHING")
             .bind(&new.model)
             .bind(&now)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         // Two writers may pick the same number or label at once; the primary key and the
         // unique label reject the loser. It tries the next label candidate only if its label is
@@ -30,7 +30,7 @@ impl RegistryStore {
         for _ in 0..50 {
             let label = clock::nth_candidate(&new.label, n);
             // The version and its audit entry are written together or not at all.
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             let inserted = sqlx::query(&format!(
                 "INSERT INTO model_versions ({INSERT_COLUMNS}) SELECT $1, COALESCE(MAX(version), 0) + 1, $2, 'None', $3, $4, $5, $6, $7, $8, $9 FROM model_versions WHERE model = $1 RETURNING version"
             ))
@@ -68,7 +68,15 @@ impl RegistryStore {
                             .await?
                             .is_some();
                     if taken {
-                        n += 1;
+                        // Candidates are taken in order, so the labels starting with the base
+                        // count those taken: go past them at once. One at a time, a burst of
+                        // more registrations in one second than this loop's tries failed.
+                        let row = sqlx::query("SELECT COUNT(*) AS n FROM model_versions WHERE model = $1 AND substr(label, 1, length($2)) = $2")
+                            .bind(&new.model)
+                            .bind(&new.label)
+                            .fetch_one(&self.pool)
+                            .await?;
+                        n = (n + 1).max(row.try_get::<i64, _>("n")? as usize + 1);
                     }
                 }
                 Err(e) => return Err(e),
@@ -163,7 +171,7 @@ impl RegistryStore {
             .bind(&d.status)
             .bind(&d.reason)
             .bind(&d.created_at)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

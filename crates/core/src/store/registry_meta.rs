@@ -113,7 +113,7 @@ impl RegistryStore {
     ) -> Result<RegisteredModel> {
         crate::names::check_model_name(name).map_err(|e| e.with_field("name"))?;
         let now = clock::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query("INSERT INTO registered_models (name, description, created_at, updated_at) VALUES ($1, $2, $3, $3)")
             .bind(name)
             .bind(description)
@@ -189,7 +189,7 @@ impl RegistryStore {
         .bind(name)
         .bind(description)
         .bind(clock::now())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if done.rows_affected() == 0 {
             return Err(model_not_found(name));
@@ -206,10 +206,10 @@ impl RegistryStore {
         match value {
             Some(v) => sqlx::query("INSERT INTO registered_model_tags (model, key, value) VALUES ($1, $2, $3) ON CONFLICT (model, key) DO UPDATE SET value = excluded.value")
                 .bind(name).bind(key).bind(v)
-                .execute(&self.pool).await?,
+                .execute(&self.writer).await?,
             None => sqlx::query("DELETE FROM registered_model_tags WHERE model = $1 AND key = $2")
                 .bind(name).bind(key)
-                .execute(&self.pool).await?,
+                .execute(&self.writer).await?,
         };
         Ok(())
     }
@@ -294,7 +294,7 @@ impl RegistryStore {
             .bind(version)
             .bind(description)
             .bind(now_ms())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -314,10 +314,10 @@ impl RegistryStore {
         match value {
             Some(v) => sqlx::query("INSERT INTO model_version_tags (model, version, key, value) VALUES ($1, $2, $3, $4) ON CONFLICT (model, version, key) DO UPDATE SET value = excluded.value")
                 .bind(model).bind(version).bind(key).bind(v)
-                .execute(&self.pool).await?,
+                .execute(&self.writer).await?,
             None => sqlx::query("DELETE FROM model_version_tags WHERE model = $1 AND version = $2 AND key = $3")
                 .bind(model).bind(version).bind(key)
-                .execute(&self.pool).await?,
+                .execute(&self.writer).await?,
         };
         Ok(())
     }
@@ -330,7 +330,7 @@ impl RegistryStore {
             .bind(model)
             .bind(alias)
             .bind(version)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -359,7 +359,7 @@ impl RegistryStore {
         sqlx::query("DELETE FROM model_aliases WHERE model = $1 AND alias = $2")
             .bind(model)
             .bind(alias)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

@@ -225,7 +225,7 @@ impl RegistryStore {
             .bind(settings.keep_latest_n)
             .bind(actor)
             .bind(clock::now())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         self.policy(model).await
     }
@@ -237,7 +237,7 @@ impl RegistryStore {
             return Err(Error::invalid_field("keep_latest_n", "must be at least 1"));
         }
         let now = clock::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         lock_model(&mut tx, model, &now).await?;
         let rows = sqlx::query("SELECT version FROM model_versions WHERE model = $1 AND deleted_at IS NULL AND stage IN ('None', 'Staging') AND version < (SELECT MIN(version) FROM (SELECT version FROM model_versions WHERE model = $1 AND deleted_at IS NULL ORDER BY version DESC LIMIT $2) newest) ORDER BY version")
             .bind(model)
@@ -283,7 +283,7 @@ impl RegistryStore {
         reason: &str,
     ) -> Result<()> {
         let now = clock::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         lock_model(&mut tx, model, &now).await?;
         let stage = stage_of(&mut tx, model, version).await?;
         if stage == Stage::Production {

@@ -24,18 +24,18 @@ impl RunStore {
         let queued = sqlx::query("UPDATE runs SET status = 'cancelled', ended_at = $2, error = 'cancelled before it started' WHERE id = $1 AND status = 'queued'")
             .bind(id)
             .bind(&now)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         if queued.rows_affected() == 1 {
             sqlx::query("UPDATE block_runs SET status = 'cancelled' WHERE run_id = $1 AND status = 'pending'")
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
             return self.run(id).await;
         }
         sqlx::query("UPDATE runs SET cancel_requested = 1 WHERE id = $1 AND status = 'running'")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         let run = self.run(id).await?;
         match run.status {

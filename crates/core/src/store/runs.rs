@@ -186,28 +186,8 @@ impl RunStore {
     /// Record a new queued run with its blocks pending, atomically.
     pub async fn create_run(&self, new: NewRun) -> Result<Run> {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let now = clock::now();
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO runs (id, pipeline, trigger, variables, status, created_at, summary, rerun_of) VALUES ($1, $2, $3, $4, $5, $6, '{}', $7)")
-            .bind(&id)
-            .bind(&new.pipeline)
-            .bind(&new.trigger)
-            .bind(serde_json::Value::Object(new.variables).to_string())
-            .bind(RunStatus::Queued.as_str())
-            .bind(&now)
-            .bind(new.rerun_of.as_deref())
-            .execute(&mut *tx)
-            .await?;
-        for (position, (block, kind)) in new.blocks.iter().enumerate() {
-            sqlx::query("INSERT INTO block_runs (run_id, block, position, kind, status) VALUES ($1, $2, $3, $4, $5)")
-                .bind(&id)
-                .bind(block)
-                .bind(position as i64)
-                .bind(kind)
-                .bind(BlockStatus::Pending.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
+        let mut tx = self.begin_write().await?;
+        insert_run(&mut tx, &id, new).await?;
         tx.commit().await?;
         self.run(&id).await
     }
@@ -220,13 +200,13 @@ impl RunStore {
             .bind(id)
             .bind(holder)
             .bind(&now)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await?;
         if row.is_some() {
             // A run given back by a dead executor starts again from a clean slate.
             sqlx::query("UPDATE block_runs SET status = 'pending', attempts = 0, started_at = NULL, ended_at = NULL, error = NULL, logs = '', preview = NULL, fingerprint = NULL, output_ref = NULL WHERE run_id = $1")
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         }
         row.as_ref().map(run_from_row).transpose()
@@ -239,7 +219,7 @@ impl RunStore {
             .bind(id)
             .bind(holder)
             .bind(clock::now())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await?;
         row.map(|r| Ok(r.try_get::<i64, _>("cancel_requested")? != 0))
             .transpose()
@@ -261,7 +241,7 @@ impl RunStore {
             .bind(error)
             .bind(summary.to_string())
             .bind(clock::now())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -285,7 +265,7 @@ impl RunStore {
             .bind(update.preview.as_ref().map(|p| p.to_string()))
             .bind(update.fingerprint.as_deref())
             .bind(update.output_ref.as_deref())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -389,10 +369,39 @@ impl RunStore {
     pub async fn requeue_stale(&self, cutoff: &str) -> Result<Vec<String>> {
         let rows = sqlx::query("UPDATE runs SET status = 'queued', holder = NULL WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < $1) RETURNING id")
             .bind(cutoff)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.writer)
             .await?;
         ids(&rows)
     }
+}
+
+/// Insert a queued run `id` and its pending blocks inside `tx`.
+pub(super) async fn insert_run(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &str,
+    new: NewRun,
+) -> Result<()> {
+    sqlx::query("INSERT INTO runs (id, pipeline, trigger, variables, status, created_at, summary, rerun_of) VALUES ($1, $2, $3, $4, $5, $6, '{}', $7)")
+        .bind(id)
+        .bind(&new.pipeline)
+        .bind(&new.trigger)
+        .bind(serde_json::Value::Object(new.variables).to_string())
+        .bind(RunStatus::Queued.as_str())
+        .bind(clock::now())
+        .bind(new.rerun_of.as_deref())
+        .execute(&mut **tx)
+        .await?;
+    for (position, (block, kind)) in new.blocks.iter().enumerate() {
+        sqlx::query("INSERT INTO block_runs (run_id, block, position, kind, status) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(block)
+            .bind(position as i64)
+            .bind(kind)
+            .bind(BlockStatus::Pending.as_str())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The `id` column of each row.

@@ -30,7 +30,7 @@ impl RegistryStore {
             reason,
         } = *change;
         let now = clock::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Write first: on SQLite this takes the write lock before anything is read, so the
         // policy read below cannot change before the move commits.
         lock_model(&mut tx, model, &now).await?;

@@ -130,38 +130,8 @@ const RUN_COLUMNS: &str =
 impl TrackingStore {
     /// Start a tracking run in an existing, active experiment.
     pub async fn create_tracking_run(&self, new: NewTrackingRun) -> Result<TrackingRunInfo> {
-        let experiment = self.experiment(new.experiment_id).await?;
-        if experiment.lifecycle_stage != "active" {
-            return Err(Error::invalid_field(
-                "experiment_id",
-                format!("experiment {} is deleted", new.experiment_id),
-            ));
-        }
-        let id = new
-            .id
-            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-        let name = new
-            .name
-            .filter(|n| !n.is_empty())
-            .or_else(|| tag_value(&new.tags, "mlflow.runName"))
-            .unwrap_or_else(|| format!("run-{}", &id[..8.min(id.len())]));
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(&format!("INSERT INTO tracking_runs ({RUN_COLUMNS}) VALUES ($1, $2, $3, $4, 'RUNNING', $5, NULL, 'active')"))
-            .bind(&id)
-            .bind(new.experiment_id)
-            .bind(&name)
-            .bind(&new.user_id)
-            .bind(new.start_time)
-            .execute(&mut *tx)
-            .await?;
-        let mut tags = new.tags;
-        if tag_value(&tags, "mlflow.runName").is_none() {
-            tags.push(KeyValue::new("mlflow.runName", name.clone()));
-        }
-        for tag in &tags {
-            check_key("tags.key", &tag.key)?;
-            upsert_tag(&mut tx, &id, tag).await?;
-        }
+        let mut tx = self.begin_write().await?;
+        let id = insert_tracking_run(&mut tx, new).await?;
         tx.commit().await?;
         self.tracking_run_info(&id).await
     }
@@ -242,7 +212,7 @@ impl TrackingStore {
                 ));
             }
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE tracking_runs SET status = COALESCE($2, status), end_ms = COALESCE($3, end_ms), name = COALESCE($4, name) WHERE id = $1")
             .bind(id)
             .bind(status)
@@ -265,13 +235,61 @@ impl TrackingStore {
         let done = sqlx::query("UPDATE tracking_runs SET lifecycle_stage = $2 WHERE id = $1")
             .bind(id)
             .bind(stage)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         if done.rows_affected() == 0 {
             return Err(Error::not_found(format!("Run with id={id} not found")));
         }
         Ok(())
     }
+}
+
+/// Insert a tracking run with its tags inside `tx`; its id.
+pub(super) async fn insert_tracking_run(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    new: NewTrackingRun,
+) -> Result<String> {
+    let row = sqlx::query("SELECT lifecycle_stage FROM experiments WHERE id = $1")
+        .bind(new.experiment_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "No Experiment with id={} exists",
+                new.experiment_id
+            ))
+        })?;
+    if row.try_get::<String, _>("lifecycle_stage")? != "active" {
+        return Err(Error::invalid_field(
+            "experiment_id",
+            format!("experiment {} is deleted", new.experiment_id),
+        ));
+    }
+    let id = new
+        .id
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let name = new
+        .name
+        .filter(|n| !n.is_empty())
+        .or_else(|| tag_value(&new.tags, "mlflow.runName"))
+        .unwrap_or_else(|| format!("run-{}", &id[..8.min(id.len())]));
+    sqlx::query(&format!("INSERT INTO tracking_runs ({RUN_COLUMNS}) VALUES ($1, $2, $3, $4, 'RUNNING', $5, NULL, 'active')"))
+        .bind(&id)
+        .bind(new.experiment_id)
+        .bind(&name)
+        .bind(&new.user_id)
+        .bind(new.start_time)
+        .execute(&mut **tx)
+        .await?;
+    let mut tags = new.tags;
+    if tag_value(&tags, "mlflow.runName").is_none() {
+        tags.push(KeyValue::new("mlflow.runName", name.clone()));
+    }
+    for tag in &tags {
+        check_key("tags.key", &tag.key)?;
+        upsert_tag(tx, &id, tag).await?;
+    }
+    Ok(id)
 }
 
 /// Set a run tag inside `tx`, replacing its value.

@@ -79,7 +79,7 @@ impl TriggerStore {
             .bind(new.enabled as i64)
             .bind(&new.source)
             .bind(clock::now())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| match Error::from(e) {
                 e if e.code == crate::error::ErrorCode::Conflict => Error::conflict(format!(
@@ -119,7 +119,7 @@ impl TriggerStore {
         let done = sqlx::query("UPDATE triggers SET enabled = $2, next_fire_at = CASE WHEN $2 = 1 AND enabled = 0 THEN NULL ELSE next_fire_at END WHERE id = $1")
             .bind(id)
             .bind(enabled as i64)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         if done.rows_affected() == 0 {
             return Err(Error::not_found(format!("no trigger {id:?}")));
@@ -129,7 +129,7 @@ impl TriggerStore {
 
     /// Delete a trigger (and what it remembers of watched files).
     pub async fn delete_trigger(&self, id: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM trigger_files WHERE trigger_id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -150,7 +150,7 @@ impl TriggerStore {
         sqlx::query("UPDATE triggers SET next_fire_at = $2 WHERE id = $1")
             .bind(id)
             .bind(next_fire_at)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -170,7 +170,7 @@ impl TriggerStore {
             .bind(next_fire_at)
             .bind(run_id)
             .bind(outcome)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -183,7 +183,7 @@ impl TriggerStore {
             .bind(path)
             .bind(modified)
             .bind(clock::now())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }

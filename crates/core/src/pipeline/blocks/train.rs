@@ -3,7 +3,7 @@
 
 use super::data::VersionedDataset;
 use super::evaluate::Evaluation;
-use super::{single_input, Output};
+use super::{single_input, BlockKind, Output, Port};
 use crate::error::{Error, Result};
 use crate::ml::linear::LinearParams;
 use crate::ml::{ClassificationMetrics, GbdtLoss, GradientBoostingParams, RandomForestParams};
@@ -194,14 +194,30 @@ pub(super) async fn fit(
         .map(|(n, _)| n.as_str())
         .collect();
     ctx.log(format!("   Top 3 features: [{}]", top.join(", ")));
+    // One training block logs plain keys (`auc_score`), as an MLflow script does. With several
+    // in a pipeline, each logs under its block's name (`tree.auc_score`): a param keeps its
+    // first value, so a second trainer's `max_depth` would be refused and fail its block.
+    let trainers = ctx
+        .pipeline
+        .blocks
+        .iter()
+        .filter_map(|b| BlockKind::parse(&b.kind).ok())
+        .filter(|k| k.inputs() == [Port::Dataset] && k.output() == Port::Trained)
+        .count();
+    let prefix = if trainers > 1 {
+        format!("{}.", ctx.block_name())
+    } else {
+        String::new()
+    };
     ctx.services
         .tracking
         .log_training(
             &ctx.run_id,
+            &prefix,
             &trained.hyperparameters,
             &Value::Object(trained.metrics.clone()),
         )
-        .await;
+        .await?;
     Ok(Output::Trained(Arc::new(trained)))
 }
 
