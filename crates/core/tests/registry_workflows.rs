@@ -39,6 +39,7 @@ both_backends! {
     keep_latest_archives_older_non_production_versions => sqlite_keep_latest_archives_older_non_production_versions, postgres_keep_latest_archives_older_non_production_versions;
     deletion_spares_production_and_keeps_numbers => sqlite_deletion_spares_production_and_keeps_numbers, postgres_deletion_spares_production_and_keeps_numbers;
     policies_are_validated_and_stored => sqlite_policies_are_validated_and_stored, postgres_policies_are_validated_and_stored;
+    every_source_follows_its_one_approval_rule => sqlite_every_source_follows_its_one_approval_rule, postgres_every_source_follows_its_one_approval_rule;
 }
 
 async fn run<F, Fut>(backend: Backend, case: F)
@@ -713,4 +714,106 @@ async fn policies_are_validated_and_stored(t: TestStore) {
     assert_eq!(Gate::parse("rmspe<0.10").unwrap().op.as_str(), "<");
     assert_eq!(Gate::parse("x<=1").unwrap().op.as_str(), "<=");
     assert_eq!(Gate::parse("x>1").unwrap().op.as_str(), ">");
+}
+
+/// The one stage-change path, once per source: without a policy every source moves the
+/// version to Production; with one that requires an approval, a direct transition is refused,
+/// a promotion opens a request, a pipeline stages the version and opens a request, and a
+/// rollback moves it anyway.
+async fn every_source_follows_its_one_approval_rule(t: TestStore) {
+    use ironmage_core::events::EventBus;
+    use ironmage_core::registry::{Registry, StageSource};
+    use ironmage_core::store::{Promotion, StageChange};
+    let registry = Registry::new(&t.store, EventBus::local());
+    let sources = [
+        StageSource::Transition,
+        StageSource::Promote,
+        StageSource::Pipeline,
+        StageSource::Rollback,
+    ];
+    let to_production = |model: &'static str, version| StageChange {
+        model,
+        version,
+        to: Stage::Production,
+        actor: "alice",
+        reason: "ship it",
+    };
+    // No policy: every source moves the version.
+    for (i, source) in sources.iter().enumerate() {
+        let v = registry
+            .register_version(version_with("free", json!({})))
+            .await
+            .unwrap();
+        assert_eq!(v.version, i as i64 + 1);
+        match registry
+            .change_stage(to_production("free", v.version), *source)
+            .await
+            .unwrap()
+        {
+            Promotion::Moved { version } => assert_eq!(version.stage, Stage::Production),
+            other => panic!("{source:?} without a policy: {other:?}"),
+        }
+    }
+    // A policy asking for one approval.
+    registry
+        .set_policy("gated", &policy(&[], 1, None), "admin")
+        .await
+        .unwrap();
+    for _ in 0..4 {
+        registry
+            .register_version(version_with("gated", json!({})))
+            .await
+            .unwrap();
+    }
+    let refused = registry
+        .change_stage(to_production("gated", 1), StageSource::Transition)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::Conflict);
+    assert!(
+        refused.message.contains("needs 1 approval"),
+        "{}",
+        refused.message
+    );
+    transition(&t.store, "gated", 2, Stage::Staging, "alice", "eval")
+        .await
+        .unwrap();
+    match registry
+        .change_stage(to_production("gated", 2), StageSource::Promote)
+        .await
+        .unwrap()
+    {
+        Promotion::Requested { request } => assert_eq!(request.version, 2),
+        other => panic!("promote: {other:?}"),
+    }
+    match registry
+        .change_stage(to_production("gated", 3), StageSource::Pipeline)
+        .await
+        .unwrap()
+    {
+        Promotion::Requested { request } => assert_eq!(request.version, 3),
+        other => panic!("pipeline: {other:?}"),
+    }
+    assert_eq!(
+        registry.read().version("gated", 3).await.unwrap().stage,
+        Stage::Staging
+    );
+    match registry
+        .change_stage(to_production("gated", 4), StageSource::Rollback)
+        .await
+        .unwrap()
+    {
+        Promotion::Moved { version } => assert_eq!(version.stage, Stage::Production),
+        other => panic!("rollback: {other:?}"),
+    }
+    // Nothing but the rollback reached Production.
+    assert_eq!(
+        registry
+            .read()
+            .production_version("gated")
+            .await
+            .unwrap()
+            .map(|v| v.version),
+        Some(4)
+    );
 }
