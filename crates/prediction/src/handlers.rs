@@ -1,7 +1,8 @@
 //! HTTP handlers of the prediction service: /predict, /health, /ready, /reload, /model-info,
 //! /lineage, /log-prediction.
 
-use crate::{ServingState, Swapper};
+use crate::state::ServingState;
+use crate::swapper::Swapper;
 use actix_web::{web, HttpResponse};
 use ironmage_core::http::{read_body, ApiResult};
 use ironmage_core::serving::{parse_json_body, parse_request, ServedModel};

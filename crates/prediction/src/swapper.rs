@@ -1,6 +1,6 @@
 //! The swapper: keeps `ServingState::current` on the model's Production version.
 
-use crate::ServingState;
+use crate::state::ServingState;
 use ironmage_core::events::Event;
 use ironmage_core::serving::ServedModel;
 use serde::ser::{Serialize, SerializeMap, Serializer};

@@ -1,6 +1,6 @@
 //! The in-process queue of the embedded default.
 
-use super::Job;
+use super::job::Job;
 use crate::error::{Error, Result};
 use std::sync::Arc;
 use std::time::Duration;

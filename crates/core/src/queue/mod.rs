@@ -4,24 +4,17 @@
 //! run there is conditional, so a run delivered twice still runs once, and a run whose message
 //! is lost is found again in the store (by the scheduler's recovery, or by polling).
 
+mod job;
 mod local;
 mod redis;
 
+pub use self::job::Job;
 pub use self::local::LocalQueue;
 pub(crate) use self::redis::connection_manager;
 pub use self::redis::RedisQueue;
 
 use crate::error::Result;
 use std::time::Duration;
-
-/// A delivered run id, to acknowledge once the run's outcome is recorded.
-#[derive(Debug, Clone)]
-pub struct Job {
-    /// The run to execute.
-    pub run_id: String,
-    /// The backend's id of the message (the Redis stream entry), if it has one.
-    pub entry_id: Option<String>,
-}
 
 /// The queue backends. Closed set, chosen by configuration (`REDIS_URL` set or not).
 #[derive(Clone, Debug)]

@@ -8,7 +8,7 @@
 //! - Redis may lose everything (these servers keep nothing on disk). A marker key, set only by
 //!   the scheduler after it re-enqueued the queued runs, tells it when that happened.
 
-use super::Job;
+use super::job::Job;
 use crate::error::{Error, Result};
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use ::redis::streams::{StreamAutoClaimReply, StreamReadReply};
