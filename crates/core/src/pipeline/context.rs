@@ -53,6 +53,8 @@ pub struct BlockInfo {
     pub kind: String,
     /// Its upstream block names, in order.
     pub upstream: Vec<String>,
+    /// Whether it fits a model on a table (a trainer; `evaluate` passes a model on).
+    pub trains: bool,
 }
 
 /// What a running block can reach.

@@ -8,7 +8,7 @@
 //! so training never stalls the threads that serve HTTP.
 
 use super::attempts::{BlockJob, Ended};
-use super::blocks::Output;
+use super::blocks::{Output, Port};
 use super::context::{
     BlockContext, BlockInfo, BlockServices, PipelineInfo, Progress, RunOutcome, StopReason,
     StopSignal,
@@ -83,6 +83,7 @@ fn pipeline_info(pipeline: &Pipeline) -> PipelineInfo {
                 name: b.name.clone(),
                 kind: b.kind.as_str().to_string(),
                 upstream: b.upstream.clone(),
+                trains: b.kind.inputs() == [Port::Dataset] && b.kind.output() == Port::Trained,
             })
             .collect(),
     }

@@ -3,9 +3,9 @@
 //! so a run is the same whatever the data size). Every trainer also takes `target` and
 //! `features`.
 
+use super::output::Output;
 use super::train::{fit, fit_regressor, Columns, Learner};
 use super::trainers::{check_threshold, half};
-use super::Output;
 use crate::error::{Error, Result};
 use crate::ml::{GbdtLoss, GradientBoostingParams};
 use crate::pipeline::context::BlockContext;

@@ -15,7 +15,7 @@
 //! stderr lines.
 
 use super::data::{version_table, VersionedDataset};
-use super::Output;
+use super::output::Output;
 use crate::error::{Error, Result};
 use crate::pipeline::context::BlockContext;
 use crate::table::{parse_csv, write_csv, Table};

@@ -3,15 +3,14 @@
 //! those of an upstream `evaluate`. A version with no gate at all is not promoted. Promoting
 //! to Production archives the previous Production version in the same transaction; the
 //! decision and its reason are recorded either way.
-use super::evaluate::Gate;
-use super::{single_input, Output};
+use super::gates::Gate;
+use super::output::{single_input, Deployed, Output};
 use crate::clock;
 use crate::error::Result;
 use crate::pipeline::context::BlockContext;
 use crate::registry::StageSource;
 use crate::store::{Deployment, Promotion, Stage, StageChange};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// The block's config.
@@ -47,13 +46,6 @@ impl Config {
             None => Ok(()),
         }
     }
-}
-
-/// The decision.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct Deployed {
-    /// The recorded decision.
-    pub deployment: Deployment,
 }
 
 pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>) -> Result<Output> {
@@ -136,11 +128,4 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
     };
     ctx.services.registry.record_deployment(&deployment).await?;
     Ok(Output::Deployed(Arc::new(Deployed { deployment })))
-}
-
-impl Deployed {
-    pub(super) fn preview(&self) -> Value {
-        let d = &self.deployment;
-        json!({"deployment": d, "passed": d.status == "deployed", "status": d.status, "version": d.version})
-    }
 }

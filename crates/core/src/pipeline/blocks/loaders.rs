@@ -2,7 +2,7 @@
 //! as a `data_v_…` dataset version, a reused version when the same data was seen before).
 
 use super::data::version_table;
-use super::Output;
+use super::output::Output;
 use crate::error::Result;
 use crate::pipeline::context::BlockContext;
 use crate::table::{Column, Table};

@@ -4,9 +4,11 @@ mod boosting;
 mod command;
 mod data;
 mod deploy;
-pub mod evaluate;
+mod evaluate;
+pub mod gates;
 mod loaders;
 mod noop;
+pub mod output;
 mod register;
 mod sql;
 mod train;
@@ -14,9 +16,8 @@ mod trainers;
 mod transforms;
 
 pub use data::VersionedDataset;
-pub use deploy::Deployed;
-pub use register::Registered;
-pub use train::{regression_metrics, Trained};
+pub use output::{Deployed, Output, Port, Registered, Trained};
+pub use train::regression_metrics;
 
 use boosting::{gradient_boosting_classifier, gradient_boosting_regressor};
 use loaders::{csv, synthetic_churn, synthetic_credit, synthetic_sales};
@@ -30,38 +31,6 @@ use super::context::BlockContext;
 use crate::error::Result;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::sync::Arc;
-
-/// What flows along an edge of the DAG.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Port {
-    /// A table (split or not) with its fitted steps and dataset version.
-    Dataset,
-    /// A fitted model with its evaluation.
-    Trained,
-    /// A registered model version.
-    Registered,
-    /// A deployment decision.
-    Deployed,
-    /// Nothing (a `noop` block).
-    Empty,
-}
-
-/// A block's output, shared with its downstream blocks, and persisted (MessagePack) so that a
-/// failed run can be re-run from the failed block.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub enum Output {
-    /// From a loader, a transformer or a command.
-    Dataset(Arc<VersionedDataset>),
-    /// From a trainer.
-    Trained(Arc<Trained>),
-    /// From the register block.
-    Registered(Arc<Registered>),
-    /// From the deploy block.
-    Deployed(Arc<Deployed>),
-    /// From a `noop` block.
-    Empty,
-}
 
 macro_rules! block_kinds {
     ($($variant:ident => $name:literal, $module:ident, [$($input:ident),*] -> $output:ident;)*) => {
@@ -177,48 +146,3 @@ fn typed<T: DeserializeOwned>(config: &Value) -> std::result::Result<T, String> 
         }
     })
 }
-
-impl Output {
-    /// The bytes that persist this output between runs (MessagePack: self-describing, so JSON
-    /// maps inside round-trip, and bit-exact for floats, NaN included).
-    pub fn encode(&self) -> Result<Vec<u8>> {
-        rmp_serde::to_vec_named(self).map_err(|e| {
-            crate::error::Error::internal(format!("cannot encode a block output: {e}"))
-        })
-    }
-
-    /// Read back what [`Output::encode`] wrote.
-    pub fn decode(bytes: &[u8]) -> Result<Output> {
-        rmp_serde::from_slice(bytes).map_err(|e| {
-            crate::error::Error::internal(format!("cannot decode a stored block output: {e}"))
-        })
-    }
-
-    /// A small JSON preview for the run page: schema, first rows, stats.
-    pub fn preview(&self) -> Value {
-        match self {
-            Output::Dataset(d) => d.preview(),
-            Output::Trained(t) => t.preview(),
-            Output::Registered(r) => r.preview(),
-            Output::Deployed(d) => d.preview(),
-            Output::Empty => Value::Object(Default::default()),
-        }
-    }
-}
-
-/// Take the single input of a block, which validation guarantees has the right port.
-macro_rules! single_input {
-    ($inputs:expr, $variant:ident) => {
-        match $inputs.into_iter().next() {
-            Some($crate::pipeline::blocks::Output::$variant(value)) => value,
-            _ => {
-                return Err($crate::error::Error::internal(concat!(
-                    "expected one ",
-                    stringify!($variant),
-                    " input"
-                )))
-            }
-        }
-    };
-}
-pub(crate) use single_input;

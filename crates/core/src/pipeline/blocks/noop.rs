@@ -1,7 +1,7 @@
 //! `noop`: does nothing, with any upstream blocks. A join point for branches, a placeholder
 //! while a pipeline is drafted, and what the engine's overhead benchmark is made of.
 
-use super::Output;
+use super::output::Output;
 use crate::error::Result;
 use crate::pipeline::context::BlockContext;
 use serde::Deserialize;

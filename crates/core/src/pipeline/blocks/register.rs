@@ -1,14 +1,13 @@
 //! `register_model`: store the model's artifacts and record a new registry version with its
 //! metrics, hyperparameters and lineage (code state read with git2, data version).
 
-use super::evaluate::Evaluation;
-use super::{single_input, BlockKind, Output, Port};
+use super::output::{single_input, Output, Registered};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::lineage::code_lineage;
 use crate::model::{FeatureSchema, ModelBundle, Preprocessing, Task};
 use crate::pipeline::context::BlockContext;
-use crate::store::{ModelVersion, NewVersion};
+use crate::store::NewVersion;
 use crate::table::steps::FittedStep;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -26,15 +25,6 @@ impl Config {
     pub(super) fn validate(&self) -> Result<()> {
         crate::names::check_model_name(&self.model).map_err(|e| e.with_field("model"))
     }
-}
-
-/// The version the block registered.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct Registered {
-    /// The new version.
-    pub version: ModelVersion,
-    /// The validation gates an upstream `evaluate` checked.
-    pub evaluation: Option<Evaluation>,
 }
 
 pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>) -> Result<Output> {
@@ -66,7 +56,7 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         .pipeline
         .blocks
         .iter()
-        .find(|b| BlockKind::parse(&b.kind).is_ok_and(|k| k.output() == Port::Trained))
+        .find(|b| b.trains)
         .map(|b| format!("{}#{}", ctx.pipeline.file, b.name))
         .ok_or_else(|| Error::internal("no training block upstream"))?;
     let project_dir = ctx.services.project_root.clone();
@@ -131,11 +121,4 @@ fn raw_label(steps: &[FittedStep], label: &str) -> String {
         }
     }
     name
-}
-
-impl Registered {
-    pub(super) fn preview(&self) -> Value {
-        let v = &self.version;
-        json!({"model": v.model, "version": v.version, "label": v.label, "stage": v.stage.as_str(), "artifacts": v.artifacts, "lineage": v.lineage, "evaluation": self.evaluation})
-    }
 }

@@ -3,7 +3,7 @@
 //! NULL) is numeric, any other is text.
 
 use super::data::version_table;
-use super::Output;
+use super::output::Output;
 use crate::error::{Error, Result};
 use crate::pipeline::context::BlockContext;
 use crate::store::ReadOnlySql;

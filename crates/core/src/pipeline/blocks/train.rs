@@ -1,9 +1,7 @@
 //! Trainers: fit a model on the training part, score the test part. Shared by every learner:
 //! which columns are features, the label, the metrics and the record handed downstream.
 
-use super::data::VersionedDataset;
-use super::evaluate::Evaluation;
-use super::{single_input, BlockKind, Output, Port};
+use super::output::{single_input, Output, Trained};
 use crate::error::{Error, Result};
 use crate::ml::linear::LinearParams;
 use crate::ml::{ClassificationMetrics, GbdtLoss, GradientBoostingParams, RandomForestParams};
@@ -13,31 +11,6 @@ use crate::table::Table;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
-
-/// A fitted model and how it did on the test part.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Trained {
-    /// What it was trained on (with the fitted steps to replay).
-    pub data: Arc<VersionedDataset>,
-    /// The model.
-    pub model: Model,
-    /// Classification or regression.
-    pub task: Task,
-    /// The label column.
-    pub label: String,
-    /// Feature columns, in the model's order.
-    pub features: Vec<String>,
-    /// Probability cut-off for the positive class (classifiers).
-    pub threshold: f64,
-    /// The config as hyperparameters.
-    pub hyperparameters: Map<String, Value>,
-    /// Test metrics (`auc_score`, `rmse`, …) and sample counts.
-    pub metrics: Map<String, Value>,
-    /// Features by decreasing importance.
-    pub feature_importance: Vec<(String, f64)>,
-    /// The gates an `evaluate` block checked, if one ran.
-    pub evaluation: Option<Evaluation>,
-}
 
 /// What to fit.
 #[derive(Debug, Clone)]
@@ -197,13 +170,7 @@ pub(super) async fn fit(
     // One training block logs plain keys (`auc_score`), as an MLflow script does. With several
     // in a pipeline, each logs under its block's name (`tree.auc_score`): a param keeps its
     // first value, so a second trainer's `max_depth` would be refused and fail its block.
-    let trainers = ctx
-        .pipeline
-        .blocks
-        .iter()
-        .filter_map(|b| BlockKind::parse(&b.kind).ok())
-        .filter(|k| k.inputs() == [Port::Dataset] && k.output() == Port::Trained)
-        .count();
+    let trainers = ctx.pipeline.blocks.iter().filter(|b| b.trains).count();
     let prefix = if trainers > 1 {
         format!("{}.", ctx.block_name())
     } else {
@@ -334,24 +301,6 @@ fn importances(model: &Model) -> Vec<f64> {
     raw.iter()
         .map(|w| if total > 0.0 { w / total } else { 0.0 })
         .collect()
-}
-
-impl Trained {
-    pub(super) fn preview(&self) -> Value {
-        let mut preview = json!({
-            "task": self.task,
-            "label": self.label,
-            "features": self.features,
-            "metrics": self.metrics,
-            "hyperparameters": self.hyperparameters,
-            "evaluation": self.evaluation,
-        });
-        // After `evaluate`, `passed` is a top-level scalar for `when:` conditions.
-        if let Some(evaluation) = &self.evaluation {
-            preview["passed"] = json!(evaluation.passed);
-        }
-        preview
-    }
 }
 
 #[cfg(test)]

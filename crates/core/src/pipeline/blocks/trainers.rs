@@ -1,8 +1,8 @@
 //! The trainer kinds and their configs (scikit-learn's names and defaults where they exist).
 //! Every trainer also takes `target` (the label) and `features` (default: all other columns).
 
+use super::output::Output;
 use super::train::{fit, fit_regressor, Columns, Learner};
-use super::Output;
 use crate::error::{Error, Result};
 use crate::ml::linear::LinearParams;
 use crate::ml::{MaxFeatures, RandomForestParams};

@@ -4,7 +4,7 @@
 //! `preprocess` is the demo's split + median impute + standard scale in one block.
 
 use super::data::VersionedDataset;
-use super::{single_input, Output};
+use super::output::{single_input, Output};
 use crate::error::{Error, Result};
 use crate::ml::stratified_split;
 use crate::pipeline::context::BlockContext;
