@@ -1,8 +1,8 @@
 //! REST handlers under `/api`.
 
+use crate::extract::{actor, typed_body, BODY_LIMIT};
 use actix_web::{web, HttpResponse};
 use ironmage_core::http::{read_body, ApiResult};
-use ironmage_core::serving::parse_json_body;
 use ironmage_core::store::Stage;
 use ironmage_core::{Error, Platform};
 use serde::Deserialize;
@@ -38,27 +38,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 type Data = web::Data<Platform>;
-
-/// Parse a JSON body into `T`; errors name the field (`reason`, `variables.seed`).
-pub(crate) fn typed_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
-    let value = parse_json_body(body)?;
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        // serde names a missing field only in its message: lift it into the field.
-        let missing = inner
-            .strip_prefix("missing field `")
-            .and_then(|r| r.split('`').next())
-            .map(str::to_string);
-        let field = match (path.as_str(), missing) {
-            (".", Some(m)) => m,
-            (".", None) => "body".into(),
-            (p, Some(m)) => format!("{p}.{m}"),
-            (p, None) => p.to_string(),
-        };
-        Error::invalid_field(field, inner)
-    })
-}
 
 async fn health(platform: Data) -> HttpResponse {
     match platform.ping().await {
@@ -118,7 +97,7 @@ async fn trigger_run(
     name: web::Path<String>,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let body = read_body(payload, crate::BODY_LIMIT).await?;
+    let body = read_body(payload, BODY_LIMIT).await?;
     let request: TriggerBody = if body.iter().all(u8::is_ascii_whitespace) {
         TriggerBody::default()
     } else {
@@ -215,9 +194,9 @@ async fn transition(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let (name, version) = path.into_inner();
-    let body: TransitionBody = typed_body(&read_body(payload, crate::BODY_LIMIT).await?)?;
+    let body: TransitionBody = typed_body(&read_body(payload, BODY_LIMIT).await?)?;
     let stage = Stage::parse_user(&body.stage)?;
-    let actor = crate::registry_api::actor(&req, body.actor)?;
+    let actor = actor(&req, body.actor)?;
     let changed = platform
         .registry
         .transition(&name, version, stage, &actor, &body.reason)

@@ -4,6 +4,7 @@
 //! answer. Runs are executed elsewhere (executors); triggering one answers `202` with its id.
 
 mod api;
+mod extract;
 mod mlflow;
 mod orchestration;
 mod registry_api;
@@ -12,8 +13,7 @@ mod tracking_api;
 use actix_web::{web, HttpResponse};
 use ironmage_core::Platform;
 
-/// Largest JSON body the API accepts, in bytes.
-pub const BODY_LIMIT: usize = 1 << 20;
+pub use extract::BODY_LIMIT;
 
 /// Mount the API and the dashboard.
 pub fn configure(platform: Platform) -> impl FnOnce(&mut web::ServiceConfig) {

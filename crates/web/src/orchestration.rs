@@ -1,6 +1,7 @@
 //! REST handlers for triggers and for acting on runs (cancel, re-run from the failed block).
 
-use crate::api::{accepted, typed_body};
+use crate::api::accepted;
+use crate::extract::{typed_body, BODY_LIMIT};
 use actix_web::{web, HttpResponse};
 use ironmage_core::http::{read_body, ApiResult};
 use ironmage_core::triggers::TriggerFields;
@@ -40,7 +41,7 @@ async fn create_trigger(
     pipeline: web::Path<String>,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let fields: TriggerFields = typed_body(&read_body(payload, crate::BODY_LIMIT).await?)?;
+    let fields: TriggerFields = typed_body(&read_body(payload, BODY_LIMIT).await?)?;
     let trigger = platform
         .triggers
         .create_trigger(&pipeline, &fields, "api")
@@ -65,7 +66,7 @@ async fn update_trigger(
     id: web::Path<String>,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let update: TriggerUpdate = typed_body(&read_body(payload, crate::BODY_LIMIT).await?)?;
+    let update: TriggerUpdate = typed_body(&read_body(payload, BODY_LIMIT).await?)?;
     Ok(HttpResponse::Ok().json(
         platform
             .triggers
@@ -91,7 +92,7 @@ async fn fire_trigger(
     id: web::Path<String>,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let body = read_body(payload, crate::BODY_LIMIT).await?;
+    let body = read_body(payload, BODY_LIMIT).await?;
     let request: FireBody = if body.iter().all(u8::is_ascii_whitespace) {
         FireBody::default()
     } else {

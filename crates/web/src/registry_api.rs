@@ -3,12 +3,11 @@
 //!
 //! Who acts: the `X-Ironmage-User` header, else the body's `actor`/`user` field, else `api`.
 
-use crate::api::typed_body;
+use crate::extract::{actor, body, typed_body, BODY_LIMIT};
 use actix_web::{web, HttpRequest, HttpResponse};
 use ironmage_core::http::{read_body, ApiResult};
 use ironmage_core::store::{Gate, PolicySettings, DEFAULT_APPROVALS};
-use ironmage_core::{Error, Platform};
-use serde::de::DeserializeOwned;
+use ironmage_core::Platform;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -36,23 +35,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 type Data = web::Data<Platform>;
-
-/// The header naming the user behind a request.
-pub const USER_HEADER: &str = "X-Ironmage-User";
-
-/// The acting user: header first, then the body's field, then `api`.
-pub fn actor(req: &HttpRequest, from_body: Option<String>) -> Result<String, Error> {
-    match req.headers().get(USER_HEADER) {
-        Some(value) => value.to_str().map(str::to_string).map_err(|_| {
-            Error::invalid_field(USER_HEADER, "the user name must be printable ASCII")
-        }),
-        None => Ok(from_body.unwrap_or_else(|| "api".into())),
-    }
-}
-
-async fn body<T: DeserializeOwned>(payload: web::Payload) -> ApiResult<T> {
-    Ok(typed_body(&read_body(payload, crate::BODY_LIMIT).await?)?)
-}
 
 async fn get_policy(platform: Data, name: web::Path<String>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(platform.registry.read().policy(&name).await?))
@@ -239,7 +221,7 @@ async fn keep_latest(
     name: web::Path<String>,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let raw = read_body(payload, crate::BODY_LIMIT).await?;
+    let raw = read_body(payload, BODY_LIMIT).await?;
     let b: KeepLatestBody = if raw.iter().all(u8::is_ascii_whitespace) {
         KeepLatestBody::default()
     } else {

@@ -2,7 +2,7 @@
 //! run search with MLflow's filter syntax, metric history, aliases, tags and descriptions.
 //! (MLflow clients use the MLflow routes instead; both read the same store.)
 
-use crate::api::typed_body;
+use crate::extract::{typed_body, BODY_LIMIT};
 use actix_web::{web, HttpResponse};
 use ironmage_core::http::{read_body, ApiResult};
 use ironmage_core::store::{RunSearch, ViewType};
@@ -128,7 +128,7 @@ async fn set_description(
     name: web::Path<String>,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let body: DescriptionBody = typed_body(&read_body(payload, crate::BODY_LIMIT).await?)?;
+    let body: DescriptionBody = typed_body(&read_body(payload, BODY_LIMIT).await?)?;
     platform
         .registry
         .set_model_description(&name, &body.description)
@@ -148,7 +148,7 @@ async fn set_model_tag(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let (name, key) = path.into_inner();
-    let body: TagBody = typed_body(&read_body(payload, crate::BODY_LIMIT).await?)?;
+    let body: TagBody = typed_body(&read_body(payload, BODY_LIMIT).await?)?;
     platform
         .registry
         .set_model_tag(&name, &key, Some(&body.value))
@@ -177,7 +177,7 @@ async fn set_alias(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let (name, alias) = path.into_inner();
-    let body: AliasBody = typed_body(&read_body(payload, crate::BODY_LIMIT).await?)?;
+    let body: AliasBody = typed_body(&read_body(payload, BODY_LIMIT).await?)?;
     platform
         .registry
         .set_alias(&name, &alias, body.version)
@@ -215,7 +215,7 @@ async fn set_version_tag(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let (name, version, key) = path.into_inner();
-    let body: TagBody = typed_body(&read_body(payload, crate::BODY_LIMIT).await?)?;
+    let body: TagBody = typed_body(&read_body(payload, BODY_LIMIT).await?)?;
     platform
         .registry
         .set_version_tag(&name, version, &key, Some(&body.value))

@@ -1,7 +1,7 @@
 //! The artifact proxy `/api/2.0/mlflow-artifacts/artifacts/...` over ironmage's
 //! content-addressed artifact store, and `/api/3.0/mlflow/server-info`.
 
-use super::{query, Data, MlResult};
+use super::common::{query, Data, MlResult};
 use actix_web::{web, HttpRequest, HttpResponse};
 use ironmage_core::http::read_body;
 use ironmage_core::Error;

@@ -1,6 +1,8 @@
 //! `/api/2.0/mlflow/experiments/...`
 
-use super::{body, empty, json, number, page, query, required, Data, MlResult};
+use super::common::{body, empty, number, page, query, required, tags, Data, MlResult, Tag};
+use super::filter::matches_name;
+use super::json;
 use actix_web::{web, HttpRequest, HttpResponse};
 use ironmage_core::store::{KeyValue, ViewType};
 use serde::Deserialize;
@@ -15,19 +17,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/experiments/set-experiment-tag", web::post().to(set_tag))
         .route("/experiments/delete", web::post().to(delete))
         .route("/experiments/restore", web::post().to(restore));
-}
-
-#[derive(Deserialize)]
-pub(super) struct Tag {
-    pub key: String,
-    #[serde(default)]
-    pub value: String,
-}
-
-pub(super) fn tags(list: &[Tag]) -> Vec<KeyValue> {
-    list.iter()
-        .map(|t| KeyValue::new(&t.key, &t.value))
-        .collect()
 }
 
 #[derive(Deserialize)]
@@ -100,7 +89,7 @@ async fn run_search(platform: Data, s: Search) -> MlResult {
         .search_experiments(view, 0, i64::MAX / 2)
         .await?;
     for c in &clauses {
-        all.retain(|e| super::registry::matches_name(c, &e.name, &e.tags).unwrap_or(false));
+        all.retain(|e| matches_name(c, &e.name, &e.tags).unwrap_or(false));
     }
     let page: Vec<_> = all
         .iter()

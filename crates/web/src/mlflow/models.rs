@@ -1,7 +1,8 @@
 //! `/api/2.0/mlflow/logged-models/...`: MLflow 3's logged models.
 
-use super::experiments::{tags, Tag};
-use super::{body, empty, json, number, page, required, Data, MlResult};
+use super::common::{body, empty, number, page, required, Data, MlResult};
+use super::common::{tags, Tag};
+use super::json;
 use actix_web::{web, HttpResponse};
 use ironmage_core::store::{parse_filter, Entity, Literal};
 use ironmage_core::Error;

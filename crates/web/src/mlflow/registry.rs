@@ -1,10 +1,12 @@
 //! `/api/2.0/mlflow/registered-models/...` and `/model-versions/...` over ironmage's registry.
 //! Stage changes go through the platform's transition (audited, one Production per model).
 
-use super::experiments::{tags, Tag};
-use super::{body, empty, json, number, page, query, required, Data, MlResult, MlflowError};
+use super::common::{body, empty, number, page, query, required, Data, MlResult, MlflowError};
+use super::common::{tags, Tag};
+use super::filter::matches_name;
+use super::json;
 use actix_web::{web, HttpRequest, HttpResponse};
-use ironmage_core::store::{parse_filter, Clause, Entity, KeyValue, Literal, ModelVersion, Stage};
+use ironmage_core::store::{parse_filter, ModelVersion, Stage};
 use ironmage_core::{Error, ErrorCode};
 use serde::Deserialize;
 use serde_json::{json as j, Value};
@@ -165,61 +167,6 @@ async fn create_model(platform: Data, payload: web::Payload) -> MlResult {
 async fn get_model(platform: Data, req: HttpRequest) -> MlResult {
     let t: Target = query(&req)?;
     Ok(HttpResponse::Ok().json(j!({"registered_model": model_json(&platform, t.name()?).await?})))
-}
-
-/// Whether a name-and-tags record matches one filter clause (`name = 'x'`, `name LIKE 'x%'`,
-/// `tag.k = 'v'`, `tag.k != 'v'`, which a record without the tag matches).
-pub(super) fn matches_name(c: &Clause, name: &str, tags: &[KeyValue]) -> Result<bool, Error> {
-    let Literal::Text(want) = &c.value else {
-        return Err(Error::invalid_field(
-            "filter",
-            "compare names and tags with quoted strings",
-        ));
-    };
-    let have = match &c.entity {
-        Entity::Attribute(a) if a == "name" => Some(name.to_string()),
-        Entity::Tag(k) => tags.iter().find(|t| &t.key == k).map(|t| t.value.clone()),
-        other => {
-            return Err(Error::invalid_field(
-                "filter",
-                format!("unsupported filter on {other:?}: use name or tag.<key>"),
-            ))
-        }
-    };
-    Ok(match (c.op.as_str(), have) {
-        ("=", Some(h)) => &h == want,
-        ("!=", h) => h.as_deref() != Some(want.as_str()),
-        ("LIKE", Some(h)) => like(&h, want, false),
-        ("ILIKE", Some(h)) => like(&h, want, true),
-        ("=" | "LIKE" | "ILIKE", None) => false,
-        (op, _) => {
-            return Err(Error::invalid_field(
-                "filter",
-                format!("unsupported comparator {op:?} for names and tags"),
-            ))
-        }
-    })
-}
-
-/// SQL LIKE: `%` any run, `_` any one character.
-fn like(text: &str, pattern: &str, ci: bool) -> bool {
-    let (t, p): (Vec<char>, Vec<char>) = if ci {
-        (
-            text.to_lowercase().chars().collect(),
-            pattern.to_lowercase().chars().collect(),
-        )
-    } else {
-        (text.chars().collect(), pattern.chars().collect())
-    };
-    fn go(t: &[char], p: &[char]) -> bool {
-        match p.first() {
-            None => t.is_empty(),
-            Some('%') => (0..=t.len()).any(|i| go(&t[i..], &p[1..])),
-            Some('_') => !t.is_empty() && go(&t[1..], &p[1..]),
-            Some(c) => t.first() == Some(c) && go(&t[1..], &p[1..]),
-        }
-    }
-    go(&t, &p)
 }
 
 #[derive(Deserialize)]

@@ -1,7 +1,8 @@
 //! `/api/2.0/mlflow/runs/...` and `/metrics/get-history`.
 
-use super::experiments::{tags, Tag};
-use super::{body, empty, json, number, page, query, required, Data, MlResult, MlflowError};
+use super::common::{body, empty, number, page, query, required, Data, MlResult, MlflowError};
+use super::common::{tags, Tag};
+use super::json;
 use actix_web::{web, HttpRequest, HttpResponse};
 use ironmage_core::store::{now_ms, KeyValue, MetricPoint, NewTrackingRun, RunSearch, ViewType};
 use ironmage_core::Error;

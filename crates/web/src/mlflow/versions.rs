@@ -1,9 +1,11 @@
 //! `/api/2.0/mlflow/model-versions/...` over ironmage's registry. Stage changes go through the
 //! platform's transition (audited, one Production per model, enforced by the database).
 
-use super::experiments::{tags, Tag};
-use super::registry::{find_version, matches_name, stage, version_json, SearchQuery, Target};
-use super::{body, empty, json, page, query, required, Data, MlResult};
+use super::common::{body, empty, page, query, required, Data, MlResult};
+use super::common::{tags, Tag};
+use super::filter::matches_name;
+use super::json;
+use super::registry::{find_version, stage, version_json, SearchQuery, Target};
 use actix_web::{web, HttpRequest, HttpResponse};
 use ironmage_core::store::{parse_filter, Entity, Literal, Stage};
 use ironmage_core::Error;
