@@ -31,6 +31,7 @@ suite! {
     runs_are_searched_filtered_ordered_and_paged => sqlite_runs_are_searched_filtered_ordered_and_paged, postgres_runs_are_searched_filtered_ordered_and_paged;
     logged_models_and_artifact_index => sqlite_logged_models_and_artifact_index, postgres_logged_models_and_artifact_index;
     aliases_tags_and_descriptions => sqlite_aliases_tags_and_descriptions, postgres_aliases_tags_and_descriptions;
+    version_search_filters_and_pages_in_sql => sqlite_version_search_filters_and_pages_in_sql, postgres_version_search_filters_and_pages_in_sql;
 }
 
 async fn run<F, Fut>(backend: Backend, case: F)
@@ -517,4 +518,75 @@ async fn aliases_tags_and_descriptions(t: TestStore) {
         s.registry().version_meta("churn", 2).await.unwrap().aliases,
         ["challenger", "champion"]
     );
+}
+
+/// `model-versions/search` in SQL: each filter form, `!=` matching versions without the tag, the
+/// order (model, then newest first), paging with "more", and each version's meta on the page.
+async fn version_search_filters_and_pages_in_sql(t: TestStore) {
+    let r = t.store.registry();
+    for model in ["churn", "sales"] {
+        r.create_registered_model(model, "", &[]).await.unwrap();
+        for i in 0..3 {
+            let run = format!("run-{model}-{i}");
+            r.create_mlflow_version(model, "runs:/r/model", Some(&run), None)
+                .await
+                .unwrap();
+        }
+    }
+    r.set_version_tag("churn", 2, "team", Some("risk"))
+        .await
+        .unwrap();
+    r.set_version_tag("sales", 1, "team", Some("ops"))
+        .await
+        .unwrap();
+    r.set_alias("churn", "champion", 2).await.unwrap();
+    let ids = |page: &[(
+        ironmage_core::store::ModelVersion,
+        ironmage_core::store::VersionMeta,
+    )]| {
+        page.iter()
+            .map(|(v, _)| format!("{}/{}", v.model, v.version))
+            .collect::<Vec<_>>()
+    };
+    let (all, more) = r.search_versions("", 0, 100).await.unwrap();
+    assert!(!more);
+    assert_eq!(
+        ids(&all),
+        ["churn/3", "churn/2", "churn/1", "sales/3", "sales/2", "sales/1"]
+    );
+    let (churn2, _) = r.search_versions("tag.team = 'risk'", 0, 10).await.unwrap();
+    assert_eq!(ids(&churn2), ["churn/2"]);
+    assert_eq!(churn2[0].1.aliases, ["champion"]);
+    assert_eq!(churn2[0].1.tags[0].value, "risk");
+    let (not_risk, _) = r
+        .search_versions("tag.team != 'risk'", 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(not_risk.len(), 5, "versions without the tag match !=");
+    let (sales, _) = r.search_versions("name = 'sales'", 0, 10).await.unwrap();
+    assert_eq!(ids(&sales), ["sales/3", "sales/2", "sales/1"]);
+    let (like, _) = r.search_versions("name LIKE 'ch%'", 0, 10).await.unwrap();
+    assert_eq!(like.len(), 3);
+    let (ilike, _) = r.search_versions("name ILIKE 'SAL%'", 0, 10).await.unwrap();
+    assert_eq!(ilike.len(), 3);
+    let (by_run, _) = r
+        .search_versions("run_id = 'run-sales-0'", 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&by_run), ["sales/1"]);
+    let (both, _) = r
+        .search_versions("name = 'churn' AND tag.team = 'risk'", 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&both), ["churn/2"]);
+    let (first, more) = r.search_versions("", 0, 4).await.unwrap();
+    assert!(more);
+    assert_eq!(first.len(), 4);
+    let (rest, more) = r.search_versions("", 4, 4).await.unwrap();
+    assert!(!more);
+    assert_eq!(ids(&rest), ["sales/2", "sales/1"]);
+    for bad in ["metrics.auc > 0.5", "name > 'a'", "name = 3"] {
+        let err = r.search_versions(bad, 0, 10).await.unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("filter"), "{bad}: {err}");
+    }
 }

@@ -77,6 +77,17 @@ impl RegistryReader {
         self.store.approval_request(model, id).await
     }
 
+    /// The live versions matching an MLflow filter (`name`, `run_id`, `tag.<key>`), by model
+    /// name then newest first, one page, each with its meta; and whether more follow.
+    pub async fn search_versions(
+        &self,
+        filter: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<(ModelVersion, VersionMeta)>, bool)> {
+        self.store.search_versions(filter, offset, limit).await
+    }
+
     /// The lineage document of one version, with its prediction summary.
     pub async fn lineage(&self, model: &str, version: i64) -> Result<Value> {
         let version = self.store.version(model, version).await?;

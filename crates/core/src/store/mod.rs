@@ -24,6 +24,7 @@ mod tracked_runs;
 mod tracking;
 mod tracking_search;
 mod triggers;
+mod version_search;
 mod versions;
 
 pub use approvals::{Approval, ApprovalOutcome, ApprovalRequest};

@@ -3,11 +3,10 @@
 
 use super::common::{body, empty, page, query, required, Data, MlResult};
 use super::common::{tags, Tag};
-use super::filter::matches_name;
 use super::json;
 use super::registry::{find_version, stage, version_json, SearchQuery, Target};
 use actix_web::{web, HttpRequest, HttpResponse};
-use ironmage_core::store::{parse_filter, Entity, Literal, Stage};
+use ironmage_core::store::Stage;
 use ironmage_core::Error;
 use serde::Deserialize;
 use serde_json::{json as j, Value};
@@ -89,40 +88,22 @@ async fn get_version(platform: Data, req: HttpRequest) -> MlResult {
 async fn search_versions(platform: Data, req: HttpRequest) -> MlResult {
     let q: SearchQuery = query(&req)?;
     let (offset, limit) = page(q.page_token.as_deref(), q.max_results, 10_000)?;
-    let clauses = parse_filter(q.filter.as_deref().unwrap_or(""))?;
-    let mut found = Vec::new();
-    for name in platform.registry.read().registered_model_names().await? {
-        for v in platform.registry.read().versions(&name).await? {
-            let meta = platform
-                .registry
-                .read()
-                .version_meta(&name, v.version)
-                .await?;
-            let mut keep = true;
-            for c in &clauses {
-                keep &= match &c.entity {
-                    Entity::Attribute(a) if a == "run_id" => {
-                        matches!(&c.value, Literal::Text(t) if (c.op == "=") == (v.run_id.as_deref() == Some(t.as_str())))
-                    }
-                    _ => matches_name(c, &v.model, &meta.tags)?,
-                };
-            }
-            if keep {
-                found.push(json::version(&v, &meta));
-            }
-        }
-    }
+    let filter = q.filter.as_deref().unwrap_or("");
+    let (found, more) = platform
+        .registry
+        .read()
+        .search_versions(filter, offset, limit)
+        .await?;
     let mut out = j!({});
-    let shown: Vec<_> = found
-        .iter()
-        .skip(offset as usize)
-        .take(limit as usize)
-        .cloned()
-        .collect();
-    if !shown.is_empty() {
-        out["model_versions"] = Value::Array(shown);
+    if !found.is_empty() {
+        out["model_versions"] = Value::Array(
+            found
+                .iter()
+                .map(|(v, meta)| json::version(v, meta))
+                .collect(),
+        );
     }
-    if ((offset + limit) as usize) < found.len() {
+    if more {
         out["next_page_token"] = j!((offset + limit).to_string());
     }
     Ok(HttpResponse::Ok().json(out))
