@@ -16,8 +16,10 @@ pub enum ErrorCode {
     InvalidInput,
     /// The named object does not exist.
     NotFound,
-    /// The request conflicts with the current state (illegal transition, duplicate).
+    /// The request conflicts with the current state (illegal transition, a pending request).
     Conflict,
+    /// An object with this name or key exists already (a unique name or id is taken).
+    AlreadyExists,
     /// The body was larger than the configured limit.
     PayloadTooLarge,
     /// A dependency (model, store) is not ready to serve this request.
@@ -77,6 +79,11 @@ impl Error {
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Conflict, message)
     }
+
+    /// The name or key is taken.
+    pub fn already_exists(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::AlreadyExists, message)
+    }
     /// Something that is not ready yet.
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Unavailable, message)
@@ -102,7 +109,7 @@ impl From<sqlx::Error> for Error {
         // Keyed on SQLSTATE / SQLite extended codes so both backends classify alike.
         if let sqlx::Error::Database(db) = &err {
             if db.is_unique_violation() {
-                return Error::conflict(format!("already exists: {}", db.message()));
+                return Error::already_exists(format!("already exists: {}", db.message()));
             }
             if db.is_foreign_key_violation() {
                 return Error::not_found(format!("refers to a missing object: {}", db.message()));
@@ -159,7 +166,7 @@ impl Error {
         match self.code {
             ErrorCode::InvalidInput => 400,
             ErrorCode::NotFound => 404,
-            ErrorCode::Conflict => 409,
+            ErrorCode::Conflict | ErrorCode::AlreadyExists => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,

@@ -383,7 +383,7 @@ async fn bad_triggers_are_refused_with_the_field_named() {
         .create_trigger("p", &fields(json!({"name": "t", "kind": "api"})), "api")
         .await
         .unwrap_err();
-    assert_eq!(err.code, ErrorCode::Conflict);
+    assert_eq!(err.code, ErrorCode::AlreadyExists);
     assert!(
         p.triggers.list(None).await.unwrap().len() == 1,
         "nothing half-written"

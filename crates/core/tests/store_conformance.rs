@@ -1372,7 +1372,7 @@ async fn a_failed_prediction_batch_inserts_nothing(t: TestStore) {
     batch.push(prediction("p0000", "churn", Some(1), &at(999)));
     assert_eq!(
         code_of(s.predictions().insert_predictions(&batch).await),
-        ErrorCode::Conflict
+        ErrorCode::AlreadyExists
     );
     assert_eq!(s.predictions().prediction_count("churn").await.unwrap(), 0);
     batch.pop();

@@ -93,7 +93,7 @@ async fn experiments_are_numbered_and_unique(t: TestStore) {
     assert_eq!(e.tags, tags);
     assert_eq!(
         code(s.tracking().create_experiment("churn", &[]).await),
-        ErrorCode::Conflict
+        ErrorCode::AlreadyExists
     );
     assert_eq!(
         code(s.tracking().experiment_by_name("nope").await),
@@ -415,7 +415,7 @@ async fn aliases_tags_and_descriptions(t: TestStore) {
         .unwrap();
     assert_eq!(
         code(s.registry().create_registered_model("churn", "", &[]).await),
-        ErrorCode::Conflict
+        ErrorCode::AlreadyExists
     );
     assert_eq!(
         code(

@@ -235,7 +235,7 @@ pub(crate) async fn open_request_in(
         .fetch_one(&mut **tx)
         .await
         .map_err(|e| match Error::from(e) {
-            e if e.code == ErrorCode::Conflict => Error::conflict(format!("version {version} of {model:?} already has a pending request")),
+            e if e.code == ErrorCode::AlreadyExists => Error::conflict(format!("version {version} of {model:?} already has a pending request")),
             e => e,
         })?;
     let id: i64 = row.try_get("id")?;

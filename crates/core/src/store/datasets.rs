@@ -76,7 +76,7 @@ impl DatasetStore {
             match inserted.map_err(Error::from) {
                 Ok(_) => return self.dataset(&version).await,
                 // Either the id or the hash was taken meanwhile: look again.
-                Err(e) if e.code == ErrorCode::Conflict => continue,
+                Err(e) if e.code == ErrorCode::AlreadyExists => continue,
                 Err(e) => return Err(e),
             }
         }

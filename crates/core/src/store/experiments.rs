@@ -75,7 +75,7 @@ impl TrackingStore {
         }
         for _ in 0..20 {
             if self.experiment_by_name(name).await.is_ok() {
-                return Err(Error::conflict(format!(
+                return Err(Error::already_exists(format!(
                     "Experiment(name={name}) already exists"
                 )));
             }
@@ -104,7 +104,7 @@ impl TrackingStore {
                     return Ok(id);
                 }
                 // Lost the race for the id (or the name: the loop's check tells which).
-                Err(e) if e.code == ErrorCode::Conflict => tx.rollback().await?,
+                Err(e) if e.code == ErrorCode::AlreadyExists => tx.rollback().await?,
                 Err(e) => return Err(e),
             }
         }
@@ -204,7 +204,7 @@ impl TrackingStore {
                 match self.create_experiment(name, &[]).await {
                     Ok(id) => Ok(id),
                     // Created meanwhile by someone else.
-                    Err(e) if e.code == ErrorCode::Conflict => {
+                    Err(e) if e.code == ErrorCode::AlreadyExists => {
                         Ok(self.experiment_by_name(name).await?.id)
                     }
                     Err(e) => Err(e),

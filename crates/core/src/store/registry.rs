@@ -58,7 +58,7 @@ impl RegistryStore {
                     self.apply_keep_latest(&new.model).await?;
                     return self.version(&new.model, version).await;
                 }
-                Err(e) if e.code == ErrorCode::Conflict => {
+                Err(e) if e.code == ErrorCode::AlreadyExists => {
                     tx.rollback().await?;
                     let taken =
                         sqlx::query("SELECT 1 FROM model_versions WHERE model = $1 AND label = $2")

@@ -122,8 +122,8 @@ impl RegistryStore {
             .await
             .map_err(Error::from);
         match inserted {
-            Err(e) if e.code == ErrorCode::Conflict => {
-                return Err(Error::conflict(format!(
+            Err(e) if e.code == ErrorCode::AlreadyExists => {
+                return Err(Error::already_exists(format!(
                     "Registered Model (name={name}) already exists."
                 )))
             }

@@ -82,7 +82,7 @@ impl TriggerStore {
             .execute(&self.writer)
             .await
             .map_err(|e| match Error::from(e) {
-                e if e.code == crate::error::ErrorCode::Conflict => Error::conflict(format!(
+                e if e.code == crate::error::ErrorCode::AlreadyExists => Error::already_exists(format!(
                     "pipeline {} already has a trigger named {:?}",
                     new.pipeline, new.name
                 ))

@@ -40,9 +40,7 @@ impl MlflowError {
     fn code(&self) -> (StatusCode, &'static str) {
         match self.0.code {
             ErrorCode::NotFound => (StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST"),
-            ErrorCode::Conflict if self.0.message.contains("already exists") => {
-                (StatusCode::BAD_REQUEST, "RESOURCE_ALREADY_EXISTS")
-            }
+            ErrorCode::AlreadyExists => (StatusCode::BAD_REQUEST, "RESOURCE_ALREADY_EXISTS"),
             ErrorCode::Conflict => (StatusCode::BAD_REQUEST, "INVALID_STATE"),
             ErrorCode::InvalidInput | ErrorCode::PayloadTooLarge => {
                 (StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE")
