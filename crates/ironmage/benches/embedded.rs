@@ -8,7 +8,7 @@
 //!
 //! Run: `cargo bench -p ironmage --bench embedded` (release build).
 
-#[path = "../tests/cluster/mod.rs"]
+#[path = "../tests/it/cluster/mod.rs"]
 mod cluster;
 
 use cluster::{free_port, rss_mib};

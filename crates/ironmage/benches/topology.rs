@@ -7,7 +7,7 @@
 //! role's resident memory. Needs IRONMAGE_TEST_POSTGRES_URL and IRONMAGE_TEST_REDIS_URL (see
 //! `scripts/services.sh`). Run: `cargo bench -p ironmage --bench topology`.
 
-#[path = "../tests/cluster/mod.rs"]
+#[path = "../tests/it/cluster/mod.rs"]
 mod cluster;
 
 use cluster::*;

@@ -3,9 +3,7 @@
 //! latest values, searches with MLflow filters, logged models, the artifact path index,
 //! descriptions, tags and aliases. Kept apart from store_conformance.rs, same harness.
 
-mod common;
-
-use common::{transition, Backend, TestStore};
+use crate::common::{transition, Backend, TestStore};
 use ironmage_core::store::{KeyValue, MetricPoint, NewTrackingRun, RunSearch, Stage, ViewType};
 use ironmage_core::ErrorCode;
 use std::future::Future;

@@ -5,9 +5,7 @@
 //! `postgres_case`. The PostgreSQL tests need `IRONMAGE_TEST_POSTGRES_URL` (see
 //! `scripts/services.sh`); without it they skip, or fail when `CI` is set.
 
-mod common;
-
-use common::{transition, Backend, TestStore};
+use crate::common::{transition, Backend, TestStore};
 use ironmage_core::clock;
 use ironmage_core::store::{
     ArtifactRefs, BlockStatus, BlockUpdate, DatasetRecord, NewRun, NewVersion, PredictionRecord,

@@ -2,9 +2,7 @@
 //! workflow, rollback, compare, keep-latest, deletion, the audit log with actors, and clear
 //! errors for unknown models/versions, illegal transitions and bad names.
 
-mod common;
-
-use common::TestStack;
+use crate::common::TestStack;
 use ironmage_core::store::{ArtifactRefs, NewVersion};
 use serde_json::{json, Value};
 

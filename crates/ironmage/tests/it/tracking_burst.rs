@@ -5,9 +5,7 @@
 //! failure was a warning in the log and the tracking run stayed without params or metrics.
 //! Here every run must succeed and every tracking run must be complete.
 
-mod common;
-
-use common::TestStack;
+use crate::common::TestStack;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 

@@ -8,19 +8,17 @@
 //!
 //! So a route added without docs, or docs of a route that does not exist, fails here.
 
-mod common;
-
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-const WEB_SPEC: &str = include_str!("../../web/openapi.json");
-const PREDICTION_SPEC: &str = include_str!("../../prediction/openapi.json");
-const WEB_API_SRC: &str = include_str!("../../web/src/api.rs");
-const WEB_LIB_SRC: &str = include_str!("../../web/src/lib.rs");
-const WEB_ORCHESTRATION_SRC: &str = include_str!("../../web/src/orchestration.rs");
-const WEB_REGISTRY_SRC: &str = include_str!("../../web/src/registry_api.rs");
-const WEB_TRACKING_SRC: &str = include_str!("../../web/src/tracking_api.rs");
-const PREDICTION_SRC: &str = include_str!("../../prediction/src/handlers.rs");
+const WEB_SPEC: &str = include_str!("../../../web/openapi.json");
+const PREDICTION_SPEC: &str = include_str!("../../../prediction/openapi.json");
+const WEB_API_SRC: &str = include_str!("../../../web/src/api.rs");
+const WEB_LIB_SRC: &str = include_str!("../../../web/src/lib.rs");
+const WEB_ORCHESTRATION_SRC: &str = include_str!("../../../web/src/orchestration.rs");
+const WEB_REGISTRY_SRC: &str = include_str!("../../../web/src/registry_api.rs");
+const WEB_TRACKING_SRC: &str = include_str!("../../../web/src/tracking_api.rs");
+const PREDICTION_SRC: &str = include_str!("../../../prediction/src/handlers.rs");
 
 /// The HTTP methods an OpenAPI path item can hold.
 const METHODS: [&str; 8] = [
@@ -278,7 +276,7 @@ async fn check_routed(http: &reqwest::Client, base: &str, doc: &Value, file: &st
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_route_is_routed() {
-    let t = common::TestStack::start().await;
+    let t = crate::common::TestStack::start().await;
     let (web, predict) = (t.web.clone(), t.predict.clone());
     let http = reqwest::Client::new();
 

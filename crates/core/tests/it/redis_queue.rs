@@ -6,8 +6,6 @@
 //! need `IRONMAGE_TEST_REDIS_URL` (see `scripts/services.sh`); without it they skip, or fail when
 //! `CI` is set.
 
-mod common;
-
 use ironmage_core::events::{Event, EventBus};
 use ironmage_core::queue::{Queue, RedisQueue};
 use std::time::{Duration, Instant};
@@ -23,7 +21,7 @@ async fn queue(url: &str, reclaim_after: Duration) -> Queue {
 }
 
 /// Number of entries delivered and not acknowledged, from `XPENDING`'s summary.
-async fn pending(db: &common::RedisDb) -> i64 {
+async fn pending(db: &crate::common::RedisDb) -> i64 {
     let mut conn = db.conn().await;
     let summary: redis::Value = redis::cmd("XPENDING")
         .arg(STREAM)
@@ -41,7 +39,7 @@ async fn pending(db: &common::RedisDb) -> i64 {
 }
 
 /// Owner of each pending entry, from `XPENDING … - + 100`.
-async fn pending_owners(db: &common::RedisDb) -> Vec<(String, String)> {
+async fn pending_owners(db: &crate::common::RedisDb) -> Vec<(String, String)> {
     let mut conn = db.conn().await;
     let entries: Vec<(String, String, i64, i64)> = redis::cmd("XPENDING")
         .arg(STREAM)
@@ -60,7 +58,7 @@ async fn pending_owners(db: &common::RedisDb) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn redis_queue_unacked_entries_are_taken_over() {
-    let Some(db) = common::redis_db(13).await else {
+    let Some(db) = crate::common::redis_db(13).await else {
         return;
     };
     let q = queue(&db.url, RECLAIM_AFTER).await;
@@ -101,7 +99,7 @@ async fn redis_queue_unacked_entries_are_taken_over() {
 
 #[tokio::test]
 async fn redis_queue_notices_lost_contents_once() {
-    let Some(db) = common::redis_db(14).await else {
+    let Some(db) = crate::common::redis_db(14).await else {
         return;
     };
     let q = queue(&db.url, RECLAIM_AFTER).await;
@@ -175,7 +173,7 @@ fn finished(run_id: &str) -> Event {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_event_bus_delivers_across_processes_once() {
-    let Some(db) = common::redis_db(15).await else {
+    let Some(db) = crate::common::redis_db(15).await else {
         return;
     };
     let tag = uuid::Uuid::new_v4().simple().to_string();

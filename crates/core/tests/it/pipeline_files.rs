@@ -3,7 +3,7 @@
 
 use ironmage_core::pipeline::spec::parse;
 
-const DEMO: &str = include_str!("../../../project/pipelines/demo_mlops/pipeline.yaml");
+const DEMO: &str = include_str!("../../../../project/pipelines/demo_mlops/pipeline.yaml");
 
 fn error_of(yaml: &str) -> String {
     match parse("p", "pipelines/p/pipeline.yaml", yaml) {

@@ -1,8 +1,6 @@
 //! The whole loop over real HTTP: trigger, train, register, deploy, serve, hot swap.
 
-mod common;
-
-use common::{customer, TestStack};
+use crate::common::{customer, TestStack};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -1,8 +1,6 @@
 //! Bad input gets a clear 4xx with a JSON body naming the field, and loses nothing.
 
-mod common;
-
-use common::{customer, TestStack};
+use crate::common::{customer, TestStack};
 use serde_json::{json, Value};
 
 fn with(field: &str, value: Value) -> Value {
@@ -33,9 +31,9 @@ async fn bad_prediction_inputs_name_the_field_and_are_not_logged() {
         .label;
     t.wait_serving(&label).await;
     let url = format!("{}/predict", t.predict);
-    let big = format!("[{}]", vec![common::CUSTOMER; 1000].join(","));
-    let nan = common::CUSTOMER.replace("65.5", "NaN");
-    let inf = common::CUSTOMER.replace("65.5", "1e999");
+    let big = format!("[{}]", vec![crate::common::CUSTOMER; 1000].join(","));
+    let nan = crate::common::CUSTOMER.replace("65.5", "NaN");
+    let inf = crate::common::CUSTOMER.replace("65.5", "1e999");
     let cases: Vec<(String, u16, &str)> = vec![
         (
             without("monthly_charges").to_string(),

@@ -2,9 +2,7 @@
 //! keep-latest-N, deletion and the audit log. Same scheme as `store_conformance.rs`: each
 //! case runs on a fresh database per backend; PostgreSQL needs `IRONMAGE_TEST_POSTGRES_URL`.
 
-mod common;
-
-use common::{transition, Backend, TestStore};
+use crate::common::{transition, Backend, TestStore};
 use ironmage_core::store::{
     ArtifactRefs, Gate, NewVersion, PolicySettings, Stage, Store, Transition,
 };

@@ -1,9 +1,7 @@
 //! Triggers, cancel and re-run over real HTTP on loopback, against a stack with every role
 //! (the scheduler adds the project's triggers; executors run what the triggers start).
 
-mod common;
-
-use common::TestStack;
+use crate::common::TestStack;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

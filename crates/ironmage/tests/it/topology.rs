@@ -4,9 +4,8 @@
 //! Each test gets its own PostgreSQL schema and Redis database. Tests named `destructive_…`
 //! restart PostgreSQL or flush all of Redis, so the test script runs them alone.
 
-mod cluster;
-
-use cluster::*;
+use crate::cluster::*;
+use crate::wait_until;
 use serde_json::{json, Value};
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -8,8 +8,6 @@
 //! of a dead consumer, noticing a flushed server, reporting an unreachable one) is tested in
 //! `redis_queue.rs`: the in-process queue has no such thing (delivery is its acknowledgement).
 
-mod common;
-
 use ironmage_core::queue::{Queue, RedisQueue};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -79,7 +77,7 @@ enum Backend {
     Local(Queue),
     /// A Redis database held for this test: each handle is a connection of its own, as
     /// executors in separate processes have.
-    Redis(common::RedisDb),
+    Redis(crate::common::RedisDb),
 }
 
 impl Harness {
@@ -91,7 +89,7 @@ impl Harness {
 
     async fn redis(db: u8) -> Option<Harness> {
         Some(Harness {
-            backend: Backend::Redis(common::redis_db(db).await?),
+            backend: Backend::Redis(crate::common::redis_db(db).await?),
         })
     }
 

@@ -1,0 +1,15 @@
+//! The ironmage binary's integration tests: one test binary, one module per subject (one link instead of one per file).
+//! Shared helpers are in `common` (and `cluster` where there is one).
+
+mod bad_input;
+mod cli;
+mod cluster;
+mod common;
+mod deploy_files;
+mod e2e;
+mod openapi;
+mod orchestration_api;
+mod registry_api;
+mod registry_cli;
+mod topology;
+mod tracking_burst;
