@@ -211,10 +211,14 @@ impl Runs {
         let Some(run) = self.store.claim_run(run_id, holder).await? else {
             return Ok(None);
         };
+        // Crash tests: an executor that dies right after claiming leaves a run that no one
+        // heartbeats; the scheduler must give it back.
+        fail::fail_point!("run.after_claim");
         // The heartbeat renews the lease and carries two signals to the engine: the lease is
         // lost (this executor stalled and the run was given to another) or a cancel was asked.
+        // It stops with this call, however the call ends (an unwinding panic included).
         let stop = Arc::new(StopSignal::default());
-        let heartbeat = self.spawn_heartbeat(&run.id, holder, stop.clone());
+        let heartbeat = AbortOnDrop(self.spawn_heartbeat(&run.id, holder, stop.clone()));
         let reuse = match &run.rerun_of {
             Some(original) => self.store.stored_outputs(original).await?,
             None => Default::default(),
@@ -236,7 +240,10 @@ impl Runs {
                 summary: Value::Object(Map::new()),
             }),
         };
-        heartbeat.abort();
+        drop(heartbeat);
+        // Crash tests: an executor that dies after the work and before recording it leaves a
+        // run that must run again, once.
+        fail::fail_point!("run.before_finish");
         let outcome = outcome.unwrap_or_else(|e| RunOutcome {
             status: RunStatus::Failed,
             error: Some(format!("run aborted: {e}")),
@@ -357,5 +364,14 @@ impl Runs {
             self.queue.enqueue(id).await?;
         }
         Ok(queued.len())
+    }
+}
+
+/// Aborts its task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

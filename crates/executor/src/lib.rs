@@ -62,6 +62,9 @@ async fn worker(platform: Platform, holder: String, mut shutdown: watch::Receive
         let run_id = match claimed {
             Ok(Some(job)) => {
                 execute(&platform, &job.run_id, &holder).await;
+                // Crash tests: dying between the recorded outcome and the ack leaves the message
+                // to be delivered again; the store's claim makes that delivery a no-op.
+                fail::fail_point!("executor.before_ack");
                 if let Err(e) = platform.queue.ack(&job).await {
                     tracing::warn!(run = %job.run_id, error = %e, "ack failed");
                 }

@@ -2,6 +2,7 @@
 //! Shared helpers are in `common` (and `cluster` where there is one).
 
 mod common;
+mod crash;
 mod orchestration;
 mod pipeline_files;
 mod pipelines_run;

@@ -191,6 +191,7 @@ fn with_search_path(url: &str, schema: &str) -> String {
 /// | 1 to 5 | `crates/ironmage/tests/it/topology.rs` (through its `Cluster`) |
 /// | 6 to 8, 11, 12 | `crates/core/tests/it/queue_conformance.rs` |
 /// | 9 | `crates/ironmage/benches/topology.rs` |
+/// | 10 | `crates/executor/tests/crash_before_ack.rs` |
 /// | 13 to 15 | `crates/core/tests/it/redis_queue.rs` |
 ///
 /// While a test holds a database through this helper, a lock key in database 0 keeps any other
