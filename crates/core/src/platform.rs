@@ -157,7 +157,7 @@ impl Platform {
 
     /// What the prediction role reads of the registry: it cannot write it.
     pub fn registry_reader(&self) -> RegistryReader {
-        RegistryReader::new(&self.store)
+        self.registry.read().clone()
     }
 
     /// Where the prediction role appends its prediction log.

@@ -116,10 +116,7 @@ impl Registry {
             actor,
             reason,
         };
-        match self.change_stage(change, StageSource::Transition).await? {
-            Promotion::Moved { version } => Ok(version),
-            Promotion::Requested { .. } => Err(Error::internal("a transition opened a request")),
-        }
+        self.move_now(change, StageSource::Transition).await
     }
 
     /// Bring a previous version back to Production in one call, archiving the current one;
@@ -140,9 +137,17 @@ impl Registry {
             actor,
             reason: &reason,
         };
-        match self.change_stage(change, StageSource::Rollback).await? {
+        self.move_now(change, StageSource::Rollback).await
+    }
+
+    /// [`Registry::change_stage`] for a source that never opens a request (a transition is
+    /// refused instead, a rollback skips approvals): the moved version.
+    async fn move_now(&self, change: StageChange<'_>, source: StageSource) -> Result<ModelVersion> {
+        match self.change_stage(change, source).await? {
             Promotion::Moved { version } => Ok(version),
-            Promotion::Requested { .. } => Err(Error::internal("a rollback opened a request")),
+            Promotion::Requested { .. } => Err(Error::internal(format!(
+                "a {source:?} stage change opened an approval request"
+            ))),
         }
     }
 

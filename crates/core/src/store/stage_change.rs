@@ -36,32 +36,26 @@ impl RegistryStore {
         lock_model(&mut tx, model, &now).await?;
         let required = settings_in(&mut tx, model).await?.required_approvals;
         let audit = Audit::by(actor, reason, &now);
-        let outcome = if to != Stage::Production || required == 0 {
-            Promotion::Moved {
+        let needs_approvals = to == Stage::Production && required > 0;
+        let outcome = match (needs_approvals, when_approvals_needed) {
+            (false, _) | (true, WhenApprovalsNeeded::Skip) => Promotion::Moved {
                 version: move_stage(&mut tx, model, version, to, &audit).await?,
+            },
+            (true, WhenApprovalsNeeded::Refuse) => {
+                return Err(Error::conflict(format!(
+                    "model {model} needs {required} approval(s) for Production (its policy): request them with `ironmage models promote {model} --version {version} --to production` or POST /api/models/{model}/requests"
+                )))
             }
-        } else {
-            match when_approvals_needed {
-                WhenApprovalsNeeded::Refuse => {
-                    return Err(Error::conflict(format!(
-                        "model {model} needs {required} approval(s) for Production (its policy): request them with `ironmage models promote {model} --version {version} --to production` or POST /api/models/{model}/requests"
-                    )))
+            (true, WhenApprovalsNeeded::Request) => Promotion::Requested {
+                request: open_request_in(&mut tx, model, version, reason, actor, &now).await?,
+            },
+            (true, WhenApprovalsNeeded::StageThenRequest) => {
+                if stage_of(&mut tx, model, version).await? != Stage::Staging {
+                    move_stage(&mut tx, model, version, Stage::Staging, &audit).await?;
                 }
-                WhenApprovalsNeeded::Request => Promotion::Requested {
+                Promotion::Requested {
                     request: open_request_in(&mut tx, model, version, reason, actor, &now).await?,
-                },
-                WhenApprovalsNeeded::StageThenRequest => {
-                    if stage_of(&mut tx, model, version).await? != Stage::Staging {
-                        move_stage(&mut tx, model, version, Stage::Staging, &audit).await?;
-                    }
-                    Promotion::Requested {
-                        request: open_request_in(&mut tx, model, version, reason, actor, &now)
-                            .await?,
-                    }
                 }
-                WhenApprovalsNeeded::Skip => Promotion::Moved {
-                    version: move_stage(&mut tx, model, version, to, &audit).await?,
-                },
             }
         };
         tx.commit().await?;
