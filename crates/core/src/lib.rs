@@ -30,6 +30,7 @@ pub mod pipeline;
 pub mod platform;
 pub mod queue;
 pub mod registry;
+mod retry;
 pub mod runs;
 pub mod serving;
 pub mod store;

@@ -9,6 +9,7 @@ use crate::pipeline::{
     StopSignal,
 };
 use crate::queue::Queue;
+use crate::retry::until_written;
 use crate::store::{NewRun, Run, RunDetail, RunStatus, RunStore};
 use crate::tracking::Tracking;
 use serde_json::{Map, Value};
@@ -307,27 +308,16 @@ impl Runs {
     /// Record how a run ended, retrying while the store is unreachable (a database restart must
     /// not turn a finished run into one that runs again). False if another holder has it.
     async fn record_outcome(&self, run_id: &str, holder: &str, outcome: &RunOutcome) -> bool {
-        let mut delay = Duration::from_millis(200);
-        loop {
-            match self
-                .store
-                .finish_run(
-                    run_id,
-                    holder,
-                    outcome.status,
-                    outcome.error.as_deref(),
-                    &outcome.summary,
-                )
-                .await
-            {
-                Ok(recorded) => return recorded,
-                Err(e) => {
-                    tracing::warn!(run = %run_id, error = %e, "cannot record the run's outcome yet; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
-                }
-            }
-        }
+        until_written("record the run's outcome", run_id, || {
+            self.store.finish_run(
+                run_id,
+                holder,
+                outcome.status,
+                outcome.error.as_deref(),
+                &outcome.summary,
+            )
+        })
+        .await
     }
 
     /// Give back (to the store and the queue) every running run whose holder stopped

@@ -7,12 +7,12 @@
 //! and closing the tracking run is retried like the run's outcome.
 
 use crate::error::{ErrorCode, Result};
+use crate::retry::until_written;
 use crate::store::{
     now_ms, ArtifactEntry, Experiment, KeyValue, LoggedModel, MetricPoint, NewRun, NewTrackingRun,
     RunSearch, RunStatus, Store, TrackingRun, TrackingRunInfo, TrackingStore, ViewType,
 };
 use serde_json::{Map, Value};
-use std::time::Duration;
 
 /// Experiments and tracking runs: pipeline runs recorded as tracking runs, and what MLflow
 /// clients log. Cheap to clone.
@@ -107,23 +107,18 @@ impl Tracking {
             RunStatus::Cancelled => "KILLED",
             _ => "FAILED",
         };
-        let mut delay = Duration::from_millis(200);
-        loop {
+        until_written("close the tracking run", run_id, || async {
             match self
                 .store
                 .update_tracking_run(run_id, Some(status), Some(now_ms()), None)
                 .await
             {
-                Ok(_) => return,
                 // A run recorded before pipeline runs had tracking runs has none to close.
-                Err(e) if e.code == ErrorCode::NotFound => return,
-                Err(e) => {
-                    tracing::warn!(run = %run_id, error = %e, "cannot close the tracking run yet; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
-                }
+                Err(e) if e.code == ErrorCode::NotFound => Ok(()),
+                other => other.map(|_| ()),
             }
-        }
+        })
+        .await
     }
 
     // What MLflow clients and the REST API read and log.
