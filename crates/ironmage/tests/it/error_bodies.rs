@@ -68,7 +68,7 @@ async fn error_bodies_are_pinned() {
     )
     .await;
     // The project folder is a fresh temporary one each time.
-    let project = regex_escape(&t.stack.platform.project().root().display().to_string());
+    let project = regex::escape(&t.stack.platform.project().root().display().to_string());
     insta::with_settings!({filters => vec![(project.as_str(), "[project]")]}, {
         insta::assert_json_snapshot!("native_api_errors", native);
     });
@@ -119,17 +119,4 @@ async fn error_bodies_are_pinned() {
         .await;
     prediction.push(json!({"request": "POST /predict", "body": "{not json", "status": status, "answer": answer}));
     insta::assert_json_snapshot!("prediction_errors", prediction);
-}
-
-/// `text` as a regular expression matching itself.
-fn regex_escape(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let special = "\\.+*?()|[]{}^$".contains(c);
-            special
-                .then_some('\\')
-                .into_iter()
-                .chain(std::iter::once(c))
-        })
-        .collect()
 }
