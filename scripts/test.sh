@@ -38,6 +38,13 @@ fi
 # one at a time (see .config/nextest.toml). The filter is the same in both runs.
 destructive='test(/(^|::)destructive_/)'
 
+step "Python venv: the MLflow client and the libraries the serving tests train models with"
+# shellcheck source=scripts/mlflow-common.sh
+source scripts/mlflow-common.sh
+mlflow_venv
+# Tests that need Python models use this interpreter; with CI set, they fail if it is missing.
+export IRONMAGE_TEST_PYTHON="$PWD/$MLFLOW_VENV/bin/python"
+
 step "rust tests"
 cargo nextest run --workspace --locked --no-fail-fast -E "not $destructive"
 
