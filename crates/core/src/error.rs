@@ -10,6 +10,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A stable, snake_case classification of an error, shared by every transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The input was well-formed but a value is wrong (bad field, bad name, bad config).
@@ -173,18 +174,23 @@ impl Error {
         }
     }
 
-    /// The JSON error body: `{message, code, type, field}`.
+    /// The JSON error body: `{message, code, type, field}` (see [`ErrorBody`]).
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "message": self.to_string(),
-            "code": self.code,
-            "type": match self.code {
-                ErrorCode::Internal => "internal",
-                ErrorCode::Unavailable => "unavailable",
-                _ => "invalid_request",
+        serde_json::json!(self.body())
+    }
+
+    /// The error as the HTTP roles answer it.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            message: self.to_string(),
+            code: self.code,
+            kind: match self.code {
+                ErrorCode::Internal => ErrorKind::Internal,
+                ErrorCode::Unavailable => ErrorKind::Unavailable,
+                _ => ErrorKind::InvalidRequest,
             },
-            "field": self.field,
-        })
+            field: self.field.clone(),
+        }
     }
 
     /// A body over the size limit.
@@ -195,4 +201,43 @@ impl Error {
         )
         .with_field("body")
     }
+}
+
+/// Every error of both services has this shape. `message` is for people and starts with the
+/// field when there is one; `code` is stable and maps to the HTTP status (invalid_input 400,
+/// not_found 404, conflict 409, already_exists 409, payload_too_large 413, unavailable 503,
+/// internal 500); `type` is `invalid_request` when the caller can fix the request and
+/// `internal` or `unavailable` otherwise; `field` names the JSON path, query or path parameter
+/// at fault, or is null.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema), schema(as = Error))]
+pub struct ErrorBody {
+    /// For people; starts with the field when there is one.
+    #[cfg_attr(
+        feature = "http",
+        schema(example = "limit: must be between 1 and 1000")
+    )]
+    pub message: String,
+    /// Stable; maps to the HTTP status.
+    #[cfg_attr(feature = "http", schema(example = "invalid_input"))]
+    pub code: ErrorCode,
+    /// Whether the caller can fix the request.
+    #[serde(rename = "type")]
+    pub kind: ErrorKind,
+    /// The JSON path, query or path parameter at fault.
+    #[cfg_attr(feature = "http", schema(required, example = "limit"))]
+    pub field: Option<String>,
+}
+
+/// Who can fix an error: the caller (`invalid_request`) or not (`internal`, `unavailable`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The request is at fault: not_found, invalid_input, conflict, already_exists, payload_too_large.
+    InvalidRequest,
+    /// A failure of ironmage or its environment.
+    Internal,
+    /// A dependency is not ready.
+    Unavailable,
 }

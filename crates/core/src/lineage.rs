@@ -1,12 +1,14 @@
 //! Lineage: where a model came from (code, data, parameters) and what it has served since.
 
-use crate::store::{DatasetRecord, ModelVersion, PredictionSummary};
+use crate::store::{ArtifactRefs, DatasetRecord, ModelVersion, PredictionSummary, Stage};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::value::RawValue;
+use serde_json::{json, Map, Value};
 use std::path::Path;
 
 /// The state of the code that trained a model, read with git2.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct CodeLineage {
     /// HEAD commit id; null outside a git repository or before the first commit.
     pub git_commit: Option<String>,
@@ -67,41 +69,48 @@ pub fn render(
     dataset: Option<&DatasetRecord>,
     predictions: &PredictionSummary,
 ) -> Value {
-    let data_lineage = match dataset {
-        Some(d) => json!({
-            "version": d.version,
-            "hash": d.hash,
-            "row_count": d.row_count,
-            "feature_count": d.feature_count,
-            "feature_names": d.feature_names,
-            "churn_rate": d.label_rate,
-            "created_at": d.created_at,
+    let document = LineageDocument {
+        model: &version.model,
+        version: &version.label,
+        version_number: version.version,
+        stage: version.stage,
+        timestamp: &version.created_at,
+        run_id: version.run_id.as_deref(),
+        metrics: &version.metrics,
+        code_lineage: version
+            .lineage
+            .get("code_lineage")
+            .cloned()
+            .unwrap_or(Value::Null),
+        data_lineage: dataset.map(|d| DataLineage {
+            version: &d.version,
+            hash: &d.hash,
+            row_count: d.row_count,
+            feature_count: d.feature_count,
+            feature_names: &d.feature_names,
+            churn_rate: d.label_rate,
+            created_at: &d.created_at,
         }),
-        None => Value::Null,
-    };
-    let history: Vec<Value> = predictions
-        .history
-        .iter()
-        .map(|p| json!({"prediction_id": p.id, "time": p.created_at, "source": p.source, "output": p.output}))
-        .collect();
-    json!({
-        "model": version.model,
-        "version": version.label,
-        "version_number": version.version,
-        "stage": version.stage.as_str(),
-        "timestamp": version.created_at,
-        "run_id": version.run_id,
-        "metrics": version.metrics,
-        "code_lineage": version.lineage.get("code_lineage").cloned().unwrap_or(Value::Null),
-        "data_lineage": data_lineage,
-        "hyperparameters": version.hyperparameters,
-        "artifacts": version.artifacts,
-        "predictions": {
-            "count": predictions.count,
-            "last_prediction_time": predictions.last_prediction_time,
-            "history": history,
+        hyperparameters: &version.hyperparameters,
+        artifacts: &version.artifacts,
+        predictions: PredictionsSeen {
+            count: predictions.count,
+            last_prediction_time: predictions.last_prediction_time.as_deref(),
+            history: predictions
+                .history
+                .iter()
+                .map(|p| PredictionSeen {
+                    prediction_id: &p.id,
+                    time: &p.created_at,
+                    source: &p.source,
+                    output: &p.output,
+                })
+                .collect(),
         },
-    })
+    };
+    // A map of plain fields: converting cannot fail. A `Value` (keys sorted), because that is
+    // what callers store and serve.
+    json!(document)
 }
 
 #[cfg(test)]
@@ -136,4 +145,107 @@ mod tests {
         std::fs::write(dir.path().join("b.txt"), "y").unwrap();
         assert_eq!(code_lineage(dir.path(), "b").git_status, "dirty");
     }
+}
+
+/// The `lineage.json` document of one model version (the Mage demo's shape), rendered from the
+/// metadata store: registry row, dataset row, code state captured at training, and the
+/// version's prediction log.
+#[derive(Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema), schema(as = Lineage))]
+pub struct LineageDocument<'a> {
+    /// Model name.
+    #[cfg_attr(feature = "http", schema(example = "churn"))]
+    pub model: &'a str,
+    /// Version label `v_YYYYMMDD_HHMMSS` (`_N` appended when taken).
+    #[cfg_attr(feature = "http", schema(example = "v_20261123_182806"))]
+    pub version: &'a str,
+    /// Version number.
+    #[cfg_attr(feature = "http", schema(example = 2))]
+    pub version_number: i64,
+    /// Current stage.
+    pub stage: Stage,
+    /// When the version was registered (RFC 3339 UTC with milliseconds).
+    #[cfg_attr(feature = "http", schema(example = "2026-11-23T18:28:06.657Z"))]
+    pub timestamp: &'a str,
+    /// The run that trained it.
+    #[cfg_attr(feature = "http", schema(required))]
+    pub run_id: Option<&'a str>,
+    /// Test-set metrics, with sample counts and feature importances.
+    #[cfg_attr(feature = "http", schema(value_type = Object))]
+    pub metrics: &'a Map<String, Value>,
+    /// The code state captured at training ([`CodeLineage`]); null for versions registered without it.
+    #[cfg_attr(feature = "http", schema(value_type = Option<CodeLineage>, required))]
+    pub code_lineage: Value,
+    /// The dataset version the model was trained on (null if the version has none).
+    #[cfg_attr(feature = "http", schema(required))]
+    pub data_lineage: Option<DataLineage<'a>>,
+    /// The training block's config with its defaults filled in.
+    #[cfg_attr(feature = "http", schema(value_type = Object))]
+    pub hyperparameters: &'a Map<String, Value>,
+    /// Content hashes of the version's artifacts.
+    pub artifacts: &'a ArtifactRefs,
+    /// What the version has served.
+    pub predictions: PredictionsSeen<'a>,
+}
+
+/// The dataset version a model was trained on.
+#[derive(Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
+pub struct DataLineage<'a> {
+    /// `data_v_YYYYMMDD_HHMMSS`, with `_N` appended when two versions share a second.
+    #[cfg_attr(feature = "http", schema(example = "data_v_20261123_182806"))]
+    pub version: &'a str,
+    /// SHA-256 of the dataset's canonical serialisation (columns by name, rows sorted).
+    #[cfg_attr(
+        feature = "http",
+        schema(
+            example = "sha256:2f7e680fd89d093e39d1a3708bbb339e4412547d891a6d8bd9fe8794eaf9704a"
+        )
+    )]
+    pub hash: &'a str,
+    /// Rows.
+    #[cfg_attr(feature = "http", schema(example = 1000))]
+    pub row_count: i64,
+    /// Feature columns.
+    #[cfg_attr(feature = "http", schema(example = 10))]
+    pub feature_count: i64,
+    /// Feature column names.
+    pub feature_names: &'a [String],
+    /// Share of rows whose label is 1.
+    #[cfg_attr(feature = "http", schema(example = 0.254))]
+    pub churn_rate: f64,
+    /// When the dataset version was made (RFC 3339 UTC with milliseconds).
+    #[cfg_attr(feature = "http", schema(example = "2026-11-23T18:28:06.657Z"))]
+    pub created_at: &'a str,
+}
+
+/// What a version has served.
+#[derive(Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
+pub struct PredictionsSeen<'a> {
+    /// Predictions this version served or had logged.
+    pub count: i64,
+    /// The time of the newest one.
+    #[cfg_attr(feature = "http", schema(required))]
+    pub last_prediction_time: Option<&'a str>,
+    /// The newest ones (at most 20), newest first.
+    pub history: Vec<PredictionSeen<'a>>,
+}
+
+/// One prediction in a version's lineage.
+#[derive(Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema), schema(as = PredictionHistoryEntry))]
+pub struct PredictionSeen<'a> {
+    /// Its id.
+    #[cfg_attr(feature = "http", schema(example = "3f951023f2bd4173b0b7cd00e0d78505"))]
+    pub prediction_id: &'a str,
+    /// When (RFC 3339 UTC with milliseconds).
+    #[cfg_attr(feature = "http", schema(example = "2026-11-23T18:28:06.657Z"))]
+    pub time: &'a str,
+    /// `predict` for answers of /predict, `log` for entries posted to /log-prediction.
+    #[cfg_attr(feature = "http", schema(example = "predict"))]
+    pub source: &'a str,
+    /// The answer as returned (for `log` entries: prediction, probability and risk_level as posted).
+    #[cfg_attr(feature = "http", schema(value_type = Object))]
+    pub output: &'a RawValue,
 }

@@ -25,6 +25,7 @@ const LOWER_IS_BETTER: &[&str] = &[
 
 /// One metric in both versions.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct MetricDiff {
     /// Metric name.
     pub name: String,
@@ -40,6 +41,7 @@ pub struct MetricDiff {
 
 /// One hyperparameter in both versions.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct ParamDiff {
     /// Parameter name.
     pub name: String,
@@ -53,6 +55,7 @@ pub struct ParamDiff {
 
 /// The comparison.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct Comparison {
     /// Model name.
     pub model: String,

@@ -41,6 +41,7 @@ pub struct Project {
 
 /// A pipeline folder that could not be loaded, with the reason.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct BrokenPipeline {
     /// Folder name.
     pub name: String,

@@ -14,6 +14,7 @@ use sqlx::Row;
 
 /// A request to promote a version to Production.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct ApprovalRequest {
     /// Request id.
     pub id: i64,
@@ -43,6 +44,7 @@ pub struct ApprovalRequest {
 
 /// One user's approval.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct Approval {
     /// Who approved.
     pub approver: String,
@@ -54,6 +56,7 @@ pub struct Approval {
 
 /// What an approval did.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct ApprovalOutcome {
     /// The request after the approval.
     pub request: ApprovalRequest,

@@ -9,6 +9,7 @@ use sqlx::Row;
 
 /// An experiment: a named group of tracking runs.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct Experiment {
     /// Decimal id ("0" is Default).
     pub id: i64,

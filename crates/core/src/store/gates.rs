@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 /// Comparison of a gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub enum GateOp {
     /// `>=`
     #[serde(rename = ">=")]
@@ -45,6 +46,7 @@ impl GateOp {
 
 /// One validation gate: `metric op threshold`, e.g. `auc_score >= 0.85`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Gate {
     /// Metric name as stored with the version.

@@ -12,6 +12,7 @@ use sqlx::Row;
 
 /// A registered model's own fields.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct RegisteredModel {
     /// Name.
     pub name: String,
@@ -29,6 +30,7 @@ pub struct RegisteredModel {
 
 /// A version's metadata beyond its registry columns.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct VersionMeta {
     /// Description.
     pub description: String,

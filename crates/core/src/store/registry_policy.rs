@@ -21,6 +21,7 @@ pub const MAX_GATES: usize = 20;
 
 /// What a user sets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PolicySettings {
     /// Validation gates, all of which must pass for automatic Staging.
@@ -94,6 +95,7 @@ impl PolicySettings {
 
 /// A model's policy as stored.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct Policy {
     /// Model name.
     pub model: String,

@@ -9,6 +9,7 @@ use sqlx::Row;
 
 /// Life cycle of a run: queued → running → success | failed | cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// Waiting for an executor.
@@ -25,6 +26,7 @@ pub enum RunStatus {
 
 /// Life cycle of a block within a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BlockStatus {
     /// Not started.
@@ -82,6 +84,7 @@ pub struct NewRun {
 
 /// One pipeline run.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct Run {
     /// Run id (32 hex digits).
     pub id: String,
@@ -115,6 +118,7 @@ pub struct Run {
 
 /// One block of one run.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct BlockRun {
     /// Block name.
     pub block: String,
@@ -148,6 +152,7 @@ pub struct BlockRun {
 
 /// A run with its blocks.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct RunDetail {
     /// The run.
     #[serde(flatten)]

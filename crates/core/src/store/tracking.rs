@@ -13,6 +13,7 @@ use sqlx::Row;
 
 /// A key and its value (a param, a tag).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct KeyValue {
     /// Key.
     pub key: String,
@@ -32,6 +33,7 @@ impl KeyValue {
 
 /// One point of a metric.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct MetricPoint {
     /// Metric name.
     pub key: String,
@@ -45,6 +47,7 @@ pub struct MetricPoint {
 
 /// A tracking run's own attributes.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct TrackingRunInfo {
     /// 32 hex digits; a pipeline run's tracking run has the pipeline run's id.
     pub id: String,
@@ -76,6 +79,7 @@ impl TrackingRunInfo {
 
 /// A tracking run with its data.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct TrackingRun {
     /// Attributes.
     pub info: TrackingRunInfo,

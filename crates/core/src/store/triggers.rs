@@ -12,6 +12,7 @@ use sqlx::Row;
 
 /// A stored trigger.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct Trigger {
     /// `<pipeline>.<name>`.
     pub id: String,

@@ -11,6 +11,7 @@ use sqlx::Row;
 
 /// Registry stage of a model version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub enum Stage {
     /// Just registered.
     None,
@@ -43,6 +44,7 @@ impl Stage {
 
 /// Content hashes of a version's artifacts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct ArtifactRefs {
     /// The fitted model.
     pub model: String,
@@ -75,6 +77,7 @@ pub struct NewVersion {
 
 /// A registered model version.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct ModelVersion {
     /// Model name.
     pub model: String,
@@ -106,6 +109,7 @@ pub struct ModelVersion {
 
 /// A model with its versions, newest first.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct ModelSummary {
     /// Model name.
     pub name: String,
@@ -117,6 +121,7 @@ pub struct ModelSummary {
 
 /// One audited stage change.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct Transition {
     /// Model name.
     pub model: String,
@@ -140,6 +145,7 @@ pub struct Transition {
 
 /// One deployment decision of a pipeline's deploy block.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct Deployment {
     /// Model name.
     pub model: String,

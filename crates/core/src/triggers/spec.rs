@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 /// When a trigger fires.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TriggerSpec {
     /// On a cron schedule (5 fields, or 6 with seconds), in a time zone.
@@ -50,6 +51,7 @@ fn any_file() -> String {
 /// A trigger as written in a `triggers.yaml`, a REST body or from CLI flags: the kind and the
 /// settings of every kind side by side, so that a setting of another kind is named as such.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TriggerFields {
     /// The trigger's name, unique within its pipeline.
@@ -139,6 +141,7 @@ fn required(value: &Option<String>, field: &str, kind: &str) -> Result<String> {
 
 /// What to do with fire times missed while no scheduler ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CatchUp {
     /// Forget them; fire at the next time due.
