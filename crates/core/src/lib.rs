@@ -26,6 +26,8 @@ pub mod http;
 pub mod lineage;
 pub mod model;
 pub mod names;
+#[cfg(feature = "http")]
+pub mod openapi_file;
 pub mod pipeline;
 pub mod platform;
 pub mod queue;

@@ -49,3 +49,13 @@ pub fn actor(req: &HttpRequest, from_body: Option<String>) -> Result<String, Err
 pub async fn body<T: DeserializeOwned>(payload: web::Payload) -> ApiResult<T> {
     Ok(typed_body(&read_body(payload, BODY_LIMIT).await?)?)
 }
+
+/// The [`USER_HEADER`] as an OpenAPI parameter, for the operations whose handler calls
+/// [`actor`]. Only its documentation is used: `actor` reads the header itself.
+#[derive(utoipa::IntoParams)]
+#[into_params(names("X-Ironmage-User"), parameter_in = Header)]
+#[allow(dead_code)]
+pub struct ActingUser(
+    /// Who acts (recorded in the audit log); wins over the body's field.
+    Option<String>,
+);
