@@ -83,6 +83,15 @@ pub enum MlError {
         /// Version this build reads and writes.
         expected: u32,
     },
+    /// A model file of another library (LightGBM, XGBoost) is malformed,
+    /// truncated, or uses a feature this build does not score.
+    #[error("cannot import {origin} model: {reason}")]
+    InvalidModel {
+        /// The library whose file it is.
+        origin: &'static str,
+        /// What is wrong, and where.
+        reason: String,
+    },
     /// An error reported by linfa.
     #[error("linfa error: {0}")]
     Linfa(#[from] linfa::Error),

@@ -66,6 +66,7 @@ mod hist_split;
 mod hist_tree;
 mod hist_types;
 mod histogram;
+pub mod import;
 mod importance;
 mod input;
 pub mod linear;
@@ -78,6 +79,7 @@ pub mod preprocess;
 mod regressor;
 mod rng;
 mod rows;
+mod split_test;
 
 #[cfg(test)]
 mod cart_tests;
@@ -92,6 +94,7 @@ pub use crate::forest_params::{MaxFeatures, RandomForestParams};
 pub use crate::gbdt_loss::GbdtLoss;
 pub use crate::gbdt_model::{GradientBoostingModel, GBDT_FORMAT_VERSION, GBDT_MAGIC};
 pub use crate::gbdt_params::GradientBoostingParams;
+pub use crate::import::{ImportedModel, Origin, Task};
 pub use crate::metrics::{accuracy, f1, precision, recall, rmse, roc_auc, ClassificationMetrics};
 pub use crate::preprocess::{stratified_split, MedianImputer, StandardScaler};
 pub use crate::regressor::{RandomForestRegressor, REGRESSOR_FORMAT_VERSION, REGRESSOR_MAGIC};

@@ -12,8 +12,15 @@
 //! The models keep their trees in the node arrays they are fitted and
 //! serialized in (`nodes.rs`); this layout is derived from them when a model
 //! is built or loaded, after the structure has been validated.
+//!
+//! Models imported from other libraries add tests of their own (missing values
+//! sent left, zeros counted as missing, category sets: `split_test.rs`). They
+//! change how a value is ranked, never the walk: a split feature is a (column,
+//! test) pair, and a model whose splits are all ironmage's ranks its row
+//! through the same loop as before.
 
 use crate::nodes::{TreeNodes, LEAF};
+use crate::split_test::{in_category_set, SplitTest, SplitTests};
 
 /// Largest node count of one tree (right-child offsets have 24 bits).
 const MAX_TREE_NODES: usize = 1 << 24;
@@ -63,6 +70,12 @@ pub(crate) struct PackedTrees {
     nodes: Vec<Node>,
     /// The row column of each split feature.
     columns: Vec<u32>,
+    /// The test of each split feature; empty when every split is
+    /// [`SplitTest::Le`] (ironmage's own models).
+    tests: Vec<SplitTest>,
+    /// Category sets and zero band of the tests.
+    sets: Vec<Vec<u32>>,
+    zero_band: f64,
     /// Split feature `j`'s distinct thresholds, ascending, are
     /// `cuts[starts[j]..starts[j + 1]]`.
     starts: Vec<u32>,
@@ -92,33 +105,73 @@ impl PackedTrees {
     /// Packs every tree of `a`, whose structure has been checked
     /// ([`TreeNodes::check`]) or is sound by construction.
     pub fn from_nodes(a: &TreeNodes) -> Result<Self, String> {
+        Self::with_tests(a, None)
+    }
+
+    /// Packs every tree of `a` like [`Self::from_nodes`], each split node `i`
+    /// testing `tests.per_node[i]` (a slice as long as the nodes; its `In`
+    /// sets must exist).
+    pub fn with_tests(a: &TreeNodes, tests: Option<&SplitTests>) -> Result<Self, String> {
         let mut p = PackedTrees::default();
-        p.collect_cuts(a)?;
+        if let Some(t) = tests {
+            if t.per_node.len() != a.feature.len() {
+                return Err("split tests do not match the nodes".into());
+            }
+            let n_sets = t.sets.len();
+            if t.per_node
+                .iter()
+                .any(|s| matches!(s, SplitTest::In { set } if *set as usize >= n_sets))
+            {
+                return Err("a split tests a missing category set".into());
+            }
+            p.sets = t.sets.clone();
+            p.zero_band = t.zero_band;
+        }
+        let test_of = |i: usize| tests.map_or(SplitTest::Le, |t| t.per_node[i]);
+        p.collect_cuts(a, &test_of)?;
         for (t, &root) in a.roots.iter().enumerate() {
             let end = a.roots.get(t + 1).map_or(a.feature.len(), |&r| r as usize);
-            p.push_tree(a, root as usize, end)?;
+            p.push_tree(a, root as usize, end, &test_of)?;
         }
         Ok(p)
     }
 
     /// Builds the split features and their sorted distinct cuts.
-    fn collect_cuts(&mut self, a: &TreeNodes) -> Result<(), String> {
-        // (feature, threshold as an ordered key): integer sorting is what keeps
-        // loading a 100-tree forest within a few milliseconds
-        let mut pairs: Vec<(u32, u64)> = (a.feature.iter().zip(&a.threshold))
-            .filter(|(&f, _)| f != LEAF)
-            .map(|(&f, &t)| (f, order_key(t)))
+    fn collect_cuts(
+        &mut self,
+        a: &TreeNodes,
+        test_of: &impl Fn(usize) -> SplitTest,
+    ) -> Result<(), String> {
+        // (feature, test, threshold as an ordered key): integer sorting is what
+        // keeps loading a 100-tree forest within a few milliseconds
+        let mut pairs: Vec<(u32, SplitTest, u64)> = (0..a.feature.len())
+            .filter(|&i| a.feature[i] != LEAF)
+            .map(|i| {
+                let test = test_of(i);
+                // a category test's one "cut" puts a member (rank 0) left
+                let t = if matches!(test, SplitTest::In { .. }) {
+                    0.0
+                } else {
+                    a.threshold[i]
+                };
+                (a.feature[i], test, order_key(t))
+            })
             .collect();
         pairs.sort_unstable();
         pairs.dedup();
-        for (f, key) in pairs {
-            if self.columns.last() != Some(&f) {
+        let plain = pairs.iter().all(|p| p.1 == SplitTest::Le);
+        for (f, test, key) in pairs {
+            if self.columns.last() != Some(&f) || self.tests.last() != Some(&test) {
                 self.columns.push(f);
+                self.tests.push(test);
                 self.starts.push(self.cuts.len() as u32);
             }
             self.cuts.push(from_order_key(key));
         }
         self.starts.push(self.cuts.len() as u32);
+        if plain {
+            self.tests.clear();
+        }
         if self.columns.len() > MAX_SPLIT_FEATURES {
             return Err("splits on more than 2^24 features".into());
         }
@@ -142,7 +195,13 @@ impl PackedTrees {
     /// children already checked to lie after their parent inside the range).
     /// A node reachable twice (a shared child) is an error, so a crafted
     /// artifact cannot blow the walk up exponentially.
-    fn push_tree(&mut self, a: &TreeNodes, start: usize, end: usize) -> Result<(), String> {
+    fn push_tree(
+        &mut self,
+        a: &TreeNodes,
+        start: usize,
+        end: usize,
+        test_of: &impl Fn(usize) -> SplitTest,
+    ) -> Result<(), String> {
         let first = self.nodes.len();
         if end - start > MAX_TREE_NODES {
             return Err(format!("tree at node {start} has more than 2^24 nodes"));
@@ -167,10 +226,14 @@ impl PackedTrees {
                 continue;
             }
             let j = self
-                .columns
-                .binary_search(&a.feature[i])
-                .map_err(|_| format!("node {i}: feature not among the split features"))?;
-            let k = self.cuts_of(j).partition_point(|&c| c < a.threshold[i]);
+                .split_feature(a.feature[i], test_of(i))
+                .ok_or_else(|| format!("node {i}: feature not among the split features"))?;
+            let t = if self.tests.is_empty() || !matches!(self.tests[j], SplitTest::In { .. }) {
+                a.threshold[i]
+            } else {
+                0.0
+            };
+            let k = self.cuts_of(j).partition_point(|&c| c < t);
             self.nodes.push(Node::split(j, k, 0));
             stack.push((a.right[i] as usize, Some(at)));
             stack.push((a.left[i] as usize, None));
@@ -178,8 +241,38 @@ impl PackedTrees {
         Ok(())
     }
 
+    /// The split feature of `column` and `test`.
+    fn split_feature(&self, column: u32, test: SplitTest) -> Option<usize> {
+        if self.tests.is_empty() {
+            return (test == SplitTest::Le)
+                .then(|| self.columns.binary_search(&column).ok())
+                .flatten();
+        }
+        // (column, test) pairs are sorted, as `collect_cuts` pushed them
+        let lo = self.columns.partition_point(|&c| c < column);
+        let hi = self.columns.partition_point(|&c| c <= column);
+        (lo..hi).find(|&j| self.tests[j] == test)
+    }
+
+    /// Number of split features ((column, test) pairs): the length of the
+    /// rank buffer of [`Self::for_each_leaf_with`].
+    pub fn n_split_features(&self) -> usize {
+        self.columns.len().max(1)
+    }
+
+    /// [`Self::for_each_leaf`] with a caller's rank buffer of at least
+    /// [`Self::n_split_features`] values, so that scoring many rows of a model
+    /// with many split features allocates nothing per row.
+    #[inline]
+    pub fn for_each_leaf_with(&self, row: &[f64], ranks: &mut [u16], visit: impl FnMut(usize)) {
+        let ranks = &mut ranks[..self.n_split_features()];
+        self.rank_row(row, ranks);
+        self.walk(ranks, visit);
+    }
+
     /// Calls `visit` with the leaf index `row` reaches in every tree, in tree
-    /// order. Values missing at the end of `row`, and NaN, go right.
+    /// order. Values missing at the end of `row`, and NaN, go right (for
+    /// ironmage's own splits; an imported split goes where its test says).
     #[inline]
     pub fn for_each_leaf(&self, row: &[f64], visit: impl FnMut(usize)) {
         const ON_STACK: usize = 128;
@@ -197,12 +290,39 @@ impl PackedTrees {
 
     /// The rank of each split feature's value: how many of its cuts lie below.
     fn rank_row(&self, row: &[f64], ranks: &mut [u16]) {
+        if !self.tests.is_empty() {
+            return self.rank_row_tested(row, ranks);
+        }
         for (j, (&col, rank)) in self.columns.iter().zip(ranks.iter_mut()).enumerate() {
             let x = row.get(col as usize).copied().unwrap_or(f64::NAN);
             *rank = if x.is_nan() {
                 NAN_RANK
             } else {
                 self.cuts_of(j).partition_point(|&c| c < x) as u16
+            };
+        }
+    }
+
+    /// [`Self::rank_row`] for a model with imported tests (kept out of line,
+    /// so that the loop of ironmage's own models stays as it was).
+    #[inline(never)]
+    fn rank_row_tested(&self, row: &[f64], ranks: &mut [u16]) {
+        let tests = self.columns.iter().zip(&self.tests);
+        for (j, ((&col, &test), rank)) in tests.zip(ranks.iter_mut()).enumerate() {
+            let x = row.get(col as usize).copied().unwrap_or(f64::NAN);
+            *rank = match test {
+                SplitTest::In { set } => u16::from(!in_category_set(&self.sets[set as usize], x)),
+                SplitTest::LeMissing { left, zero_missing }
+                    if x.is_nan() || (zero_missing && x.abs() <= self.zero_band) =>
+                {
+                    if left {
+                        0
+                    } else {
+                        NAN_RANK
+                    }
+                }
+                SplitTest::Le if x.is_nan() => NAN_RANK,
+                _ => self.cuts_of(j).partition_point(|&c| c < x) as u16,
             };
         }
     }
