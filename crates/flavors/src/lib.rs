@@ -6,3 +6,5 @@
 //! - MLflow model folders, found through their `MLmodel` file: the `onnx`, `lightgbm` and
 //!   `xgboost` flavors are scored natively in Rust (no Python at serving time), any other
 //!   `python_function` model through a pool of Python worker processes.
+
+pub mod onnx;
