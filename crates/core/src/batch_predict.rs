@@ -1,9 +1,9 @@
-//! Batch prediction from CSV to CSV with a loaded version: the output holds every input
-//! column plus `prediction` and, for a classifier, `probability` (of the positive class). Rows are
-//! checked against the model's feature schema first; errors name the line and the column.
+//! Batch prediction from CSV to CSV: rows are checked against the model's input columns first
+//! (errors name the line and the column); the output holds every input column plus the columns
+//! the scorer adds (model name and version, prediction, probability).
 
 use crate::error::{Error, Result};
-use crate::serving::{missing, Score, ServedModel};
+use crate::input_schema::InputSchema;
 use crate::table::steps::{Cell, Kind};
 
 /// Most row errors listed before giving up.
@@ -64,46 +64,45 @@ fn quote(field: &str) -> String {
     }
 }
 
-/// Score every row of `csv` with `model`; returns the output CSV and the row count.
-/// An empty cell is a missing value (imputed like at training time). A classifier fills
-/// `prediction` (the class) and `probability` (of the positive class); a regressor fills
-/// `prediction` and leaves `probability` empty.
-pub fn predict_csv(model: &ServedModel, csv: &str) -> Result<(String, usize)> {
+/// Check every row of `csv` against a model's input columns (named in the header, in any
+/// order, under their names or aliases; other columns are carried through). An empty cell is a
+/// missing value: NaN for a number (imputed like at training time), null for text. Errors name
+/// the line and the column, up to ten of them.
+pub fn read_csv_batch(schema: &InputSchema, csv: &str, added: &[&str]) -> Result<CsvBatch> {
     let mut records = parse_csv(csv)?.into_iter();
     let (_, header) = records
         .next()
         .ok_or_else(|| Error::invalid("the input is empty: expected a header line"))?;
-    let schema = &model.bundle.schema;
-    let fields: Vec<&(String, Kind)> = schema.request_fields().collect();
-    let columns: Vec<usize> = fields
+    let mut at = vec![None; schema.columns.len()];
+    for (i, name) in header.iter().enumerate() {
+        if let Some(c) = schema.position(name.trim()) {
+            at[c] = Some(i);
+        }
+    }
+    let missing: Vec<&str> = schema
+        .columns
         .iter()
-        .map(|(f, _)| header.iter().position(|h| h.trim() == f))
-        .collect::<Option<_>>()
-        .ok_or_else(|| {
-            let missing: Vec<&String> = fields
-                .iter()
-                .map(|(f, _)| f)
-                .filter(|f| !header.iter().any(|h| h.trim() == f.as_str()))
-                .collect();
-            Error::invalid(format!(
-                "line 1: the header lacks the model's features {missing:?}"
-            ))
-        })?;
-    for taken in ["prediction", "probability"] {
-        if header.iter().any(|h| h.trim() == taken) {
+        .zip(&at)
+        .filter(|(_, a)| a.is_none())
+        .map(|(c, _)| c.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::invalid(format!(
+            "line 1: the header lacks the model's features {missing:?}"
+        )));
+    }
+    for taken in added {
+        if header.iter().any(|h| h.trim() == *taken) {
             return Err(Error::invalid(format!(
                 "line 1: the input already has a column {taken:?}, which the output adds"
             )));
         }
     }
-    let mut out = header
-        .iter()
-        .map(|h| quote(h))
-        .collect::<Vec<_>>()
-        .join(",");
-    out.push_str(",prediction,probability\n");
-    let (mut errors, mut rows) = (Vec::new(), 0);
+    let (mut errors, mut kept, mut rows) = (Vec::new(), Vec::new(), Vec::new());
     for (line, record) in records {
+        if errors.len() >= MAX_REPORTED {
+            break;
+        }
         if record.len() != header.len() {
             errors.push(format!(
                 "line {line}: {} fields, the header has {}",
@@ -112,30 +111,18 @@ pub fn predict_csv(model: &ServedModel, csv: &str) -> Result<(String, usize)> {
             ));
             continue;
         }
-        let mut given = fields
-            .iter()
-            .zip(&columns)
-            .map(|(field, &at)| (field, record[at].trim()));
-        // Cells in the schema's input order; the label's stays missing.
-        let mut row = Vec::with_capacity(schema.inputs.len());
-        let mut bad = false;
-        for (name, kind) in &schema.inputs {
-            if name == &schema.label {
-                row.push(missing(*kind));
-                continue;
-            }
-            let Some(((_, kind), cell)) = given.next() else {
-                break;
-            };
-            row.push(match (kind, cell) {
+        let mut row = Vec::with_capacity(schema.columns.len());
+        for (column, a) in schema.columns.iter().zip(&at) {
+            let text = record[a.unwrap_or_default()].trim();
+            row.push(match (column.kind, text) {
                 (Kind::Number, "") => Cell::Number(f64::NAN),
                 (Kind::Number, text) => match text.parse::<f64>() {
                     Ok(v) if v.is_finite() => Cell::Number(v),
                     _ => {
                         errors.push(format!(
-                            "line {line}, column {name}: {text:?} is not a finite number"
+                            "line {line}, column {}: {text:?} is not a finite number",
+                            column.name
                         ));
-                        bad = true;
                         Cell::Number(f64::NAN)
                     }
                 },
@@ -143,27 +130,64 @@ pub fn predict_csv(model: &ServedModel, csv: &str) -> Result<(String, usize)> {
                 (Kind::Text, text) => Cell::Text(Some(text.to_string())),
             });
         }
-        if bad || !errors.is_empty() {
-            if errors.len() >= MAX_REPORTED {
-                break;
-            }
-            continue;
-        }
-        let fields: Vec<String> = record.iter().map(|f| quote(f)).collect();
-        out.push_str(&fields.join(","));
-        match model.score(row) {
-            Score::Class {
-                prediction,
-                positive,
-            } => out.push_str(&format!(",{prediction},{positive}\n")),
-            Score::Value(value) => out.push_str(&format!(",{value},\n")),
-        }
-        rows += 1;
+        rows.push(row);
+        kept.push(record);
     }
     if !errors.is_empty() {
         return Err(Error::invalid(errors.join("\n")));
     }
-    Ok((out, rows))
+    if rows.len() > MAX_BATCH_ROWS {
+        return Err(Error::invalid(format!(
+            "{} rows: at most {MAX_BATCH_ROWS} are scored in one batch",
+            rows.len()
+        )));
+    }
+    Ok(CsvBatch {
+        header,
+        records: kept,
+        rows,
+    })
+}
+
+/// The output CSV: every input column, then `added` filled by `values` for each row.
+pub fn write_csv_batch(
+    batch: &CsvBatch,
+    added: &[&str],
+    mut values: impl FnMut(usize) -> Vec<String>,
+) -> String {
+    let mut out = String::new();
+    let header: Vec<String> = batch
+        .header
+        .iter()
+        .map(|h| quote(h))
+        .chain(added.iter().map(|a| quote(a)))
+        .collect();
+    out.push_str(&header.join(","));
+    out.push('\n');
+    for (i, record) in batch.records.iter().enumerate() {
+        let fields: Vec<String> = record
+            .iter()
+            .map(|f| quote(f))
+            .chain(values(i).iter().map(|v| quote(v)))
+            .collect();
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// Most rows one CSV batch holds.
+pub const MAX_BATCH_ROWS: usize = 1_000_000;
+
+/// A checked CSV input.
+#[derive(Debug, Clone)]
+pub struct CsvBatch {
+    /// The header's fields.
+    pub header: Vec<String>,
+    /// Each row's fields, as given.
+    pub records: Vec<Vec<String>>,
+    /// Each row's cells in the schema's column order.
+    pub rows: Vec<Vec<Cell>>,
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! Actix glue shared by the HTTP roles (feature `http`): one error response shape, and a body
 //! reader with a size limit whose errors take that shape too.
 
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse, ResponseError};
 use futures::StreamExt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// An [`Error`] as an HTTP response: its status from [`Error::http_status`], body from
 /// [`Error::to_json`].
@@ -23,8 +24,20 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if !self.0.code.is_user_error() {
-            tracing::error!(error = %self.0, "request failed");
+        match self.0.code {
+            ErrorCode::Internal => tracing::error!(error = %self.0, "request failed"),
+            // A state the service reports elsewhere (no model served, a store down): at most
+            // one line a second, so a flood of requests is not a flood of log.
+            ErrorCode::Unavailable => {
+                let second = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                if LAST_UNAVAILABLE_LOG.swap(second, Ordering::Relaxed) != second {
+                    tracing::warn!(error = %self.0, "request refused (repeats within the second are not logged)");
+                }
+            }
+            _ => {}
         }
         HttpResponse::build(self.status_code()).json(self.0.to_json())
     }
@@ -35,6 +48,9 @@ impl From<Error> for ApiError {
         ApiError(err)
     }
 }
+
+/// The second an unavailable answer was last logged.
+static LAST_UNAVAILABLE_LOG: AtomicU64 = AtomicU64::new(0);
 
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;

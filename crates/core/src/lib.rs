@@ -23,6 +23,7 @@ pub mod error;
 pub mod events;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod input_schema;
 pub mod lineage;
 pub mod model;
 pub mod names;

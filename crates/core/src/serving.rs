@@ -8,8 +8,7 @@ use crate::store::ModelVersion;
 use crate::table::steps::{Cell, Kind};
 use serde_json::{json, Map, Value};
 
-/// Most rows accepted in one batch request.
-pub const MAX_BATCH: usize = 10_000;
+pub use crate::input_schema::MAX_BATCH;
 
 /// A version loaded in memory, ready to answer.
 #[derive(Debug)]
@@ -101,7 +100,7 @@ impl ServedModel {
 }
 
 /// The missing value of a column kind.
-pub(crate) fn missing(kind: Kind) -> Cell {
+pub fn missing(kind: Kind) -> Cell {
     match kind {
         Kind::Number => Cell::Number(f64::NAN),
         Kind::Text => Cell::Text(None),
@@ -119,120 +118,40 @@ pub fn risk_level(probability: f64) -> &'static str {
     }
 }
 
-/// A parsed request: the rows, and whether they came as a batch (a JSON array).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ParsedRequest {
-    /// Raw rows in the schema's input order (the label cell missing).
-    pub rows: Vec<Vec<Cell>>,
-    /// Whether the body was an array.
-    pub batch: bool,
+pub use crate::input_schema::{type_name, InputSchema, ParsedRequest};
+
+impl FeatureSchema {
+    /// What a request to this model holds: the request fields, under their names.
+    pub fn input_schema(&self) -> InputSchema {
+        InputSchema::new(self.request_fields().cloned())
+    }
 }
 
-/// Check a body against the schema: one object of features, or an array of them.
-/// Every error names its field (`monthly_charges`, or `[3].monthly_charges` in a batch).
+/// Check a body against an ironmage model's schema: rows come back in
+/// [`FeatureSchema::inputs`] order, the label cell missing, as [`ModelBundle::score_cells`]
+/// takes them. Every error names its field (`monthly_charges`, or `[3].monthly_charges`).
 pub fn parse_request(schema: &FeatureSchema, body: &Value) -> Result<ParsedRequest> {
-    match body {
-        Value::Object(_) => Ok(ParsedRequest {
-            rows: vec![parse_row(schema, body, "")?],
-            batch: false,
-        }),
-        Value::Array(items) => {
-            if items.is_empty() {
-                return Err(Error::invalid_field(
-                    "body",
-                    "an empty batch: send at least one object",
-                ));
-            }
-            if items.len() > MAX_BATCH {
-                return Err(Error::invalid_field(
-                    "body",
-                    format!(
-                        "a batch holds at most {MAX_BATCH} objects, got {}",
-                        items.len()
-                    ),
-                ));
-            }
-            let rows = items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| parse_row(schema, item, &format!("[{i}]")))
-                .collect::<Result<_>>()?;
-            Ok(ParsedRequest { rows, batch: true })
-        }
-        other => Err(Error::invalid_field(
-            "body",
-            format!(
-                "expected a JSON object of features or an array of them, got {}",
-                type_name(other)
-            ),
-        )),
+    let mut parsed = schema.input_schema().parse(body)?;
+    for row in &mut parsed.rows {
+        *row = schema_order(schema, std::mem::take(row));
     }
+    Ok(parsed)
 }
 
-fn parse_row(schema: &FeatureSchema, item: &Value, prefix: &str) -> Result<Vec<Cell>> {
-    let field = |name: &str| {
-        if prefix.is_empty() {
-            name.to_string()
-        } else {
-            format!("{prefix}.{name}")
-        }
-    };
-    let Value::Object(map) = item else {
-        let at = if prefix.is_empty() {
-            "body".to_string()
-        } else {
-            prefix.to_string()
-        };
-        return Err(Error::invalid_field(
-            at,
-            format!("expected an object of features, got {}", type_name(item)),
-        ));
-    };
-    let known = |k: &String| schema.request_fields().any(|(n, _)| n == k);
-    if let Some(unknown) = map.keys().find(|k| !known(k)) {
-        let expected: Vec<&str> = schema.request_fields().map(|(n, _)| n.as_str()).collect();
-        return Err(Error::invalid_field(
-            field(unknown),
-            format!("unknown feature (expected: {})", expected.join(", ")),
-        ));
-    }
+/// A row of request fields, in order, as a row of the schema's inputs (the label missing).
+pub fn schema_order(schema: &FeatureSchema, row: Vec<Cell>) -> Vec<Cell> {
+    let mut fields = row.into_iter();
     schema
         .inputs
         .iter()
         .map(|(name, kind)| {
             if name == &schema.label {
-                return Ok(missing(*kind));
-            }
-            match (kind, map.get(name)) {
-                (_, None) => Err(Error::invalid_field(field(name), "missing feature")),
-                (Kind::Number, Some(Value::Number(n))) => match n.as_f64() {
-                    Some(v) if v.is_finite() => Ok(Cell::Number(v)),
-                    _ => Err(Error::invalid_field(field(name), "must be a finite number")),
-                },
-                (Kind::Text, Some(Value::String(s))) => Ok(Cell::Text(Some(s.clone()))),
-                (Kind::Text, Some(Value::Null)) => Ok(Cell::Text(None)),
-                (Kind::Number, Some(other)) => Err(Error::invalid_field(
-                    field(name),
-                    format!("expected a number, got {}", type_name(other)),
-                )),
-                (Kind::Text, Some(other)) => Err(Error::invalid_field(
-                    field(name),
-                    format!("expected a string, got {}", type_name(other)),
-                )),
+                missing(*kind)
+            } else {
+                fields.next().unwrap_or_else(|| missing(*kind))
             }
         })
         .collect()
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Refuse a version the prediction role cannot serve: one registered through MLflow holds

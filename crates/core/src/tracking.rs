@@ -6,11 +6,12 @@
 //! tracking run, the training block fails when its metrics cannot be logged (and retries),
 //! and closing the tracking run is retried like the run's outcome.
 
-use crate::error::{ErrorCode, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::retry::until_written;
 use crate::store::{
-    now_ms, ArtifactEntry, Experiment, KeyValue, LoggedModel, MetricPoint, NewRun, NewTrackingRun,
-    RunSearch, RunStatus, Store, TrackingRun, TrackingRunInfo, TrackingStore, ViewType,
+    now_ms, ArtifactEntry, Experiment, KeyValue, LoggedModel, MetricPoint, MlflowSource, NewRun,
+    NewTrackingRun, RunSearch, RunStatus, Store, TrackingRun, TrackingRunInfo, TrackingStore,
+    ViewType,
 };
 use serde_json::{Map, Value};
 
@@ -283,6 +284,68 @@ impl Tracking {
     /// The direct children of folder `dir` (files and sub-folders), by name.
     pub async fn list_artifacts(&self, dir: &str) -> Result<Vec<ArtifactEntry>> {
         self.store.list_artifacts(dir).await
+    }
+
+    /// The artifact folder holding the files of a version registered through MLflow: the
+    /// logged model's folder (`models:/m-…`), or a path under its run's artifacts
+    /// (`runs:/<run>/model`), or the source itself when it is an `mlflow-artifacts:/` URI.
+    pub async fn model_folder(&self, source: &MlflowSource) -> Result<String> {
+        if let Some(id) = &source.model_id {
+            return Ok(self.store.logged_model(id).await?.artifact_path());
+        }
+        if let Some(rest) = source.source.strip_prefix("runs:/") {
+            let (run, path) = rest.split_once('/').unwrap_or((rest, ""));
+            let info = self.store.tracking_run_info(run).await?;
+            let run_folder = format!("{}/{}/artifacts", info.experiment_id, info.id);
+            let path = path.trim_matches('/');
+            return Ok(if path.is_empty() {
+                run_folder
+            } else {
+                format!("{run_folder}/{path}")
+            });
+        }
+        match source.source.strip_prefix("mlflow-artifacts:") {
+            Some(path) => Ok(path.trim_matches('/').to_string()),
+            None => Err(Error::invalid_field(
+                "source",
+                format!(
+                    "{:?} is not a location ironmage stores (expected models:/, runs:/ or mlflow-artifacts:/)",
+                    source.source
+                ),
+            )),
+        }
+    }
+
+    /// Every file under `folder`, recursively: its path relative to `folder` and its content
+    /// reference in the artifact store.
+    pub async fn folder_files(&self, folder: &str) -> Result<Vec<(String, String)>> {
+        let mut files = Vec::new();
+        let mut pending = vec![String::new()];
+        while let Some(relative) = pending.pop() {
+            let dir = if relative.is_empty() {
+                folder.to_string()
+            } else {
+                format!("{folder}/{relative}")
+            };
+            for entry in self.store.list_artifacts(&dir).await? {
+                let path = if relative.is_empty() {
+                    entry.path.clone()
+                } else {
+                    format!("{relative}/{}", entry.path)
+                };
+                if entry.is_dir {
+                    pending.push(path);
+                } else if let Some(sha) = self
+                    .store
+                    .artifact_file(&format!("{dir}/{}", entry.path))
+                    .await?
+                {
+                    files.push((path, sha));
+                }
+            }
+        }
+        files.sort();
+        Ok(files)
     }
 }
 

@@ -1,15 +1,33 @@
-//! `ironmage predict-batch`: score a CSV file with a version chosen by stage or number
-//! (seed 004's `predict.py --stage Staging --output …`), straight from the store and the
-//! artifact folder like `ironmage run`.
+//! `ironmage predict-batch`: score a CSV file with a model's Production version (seed 004's
+//! default), or the version in another stage, or a version number, straight from the store and
+//! the artifact folder like `ironmage run`. Models of any origin load as the prediction
+//! service loads them; every scored row is logged like an online prediction (source `batch`).
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Args;
-use ironmage_core::batch_predict::predict_csv;
-use ironmage_core::serving::ServedModel;
-use ironmage_core::store::Stage;
-use ironmage_core::Platform;
+use ironmage_core::batch_predict::{read_csv_batch, write_csv_batch};
+use ironmage_core::store::{to_json_text, PredictionRecord, Stage};
+use ironmage_core::{clock, Platform};
+use ironmage_prediction::{csv_values, load_version, PredictionConfig, ServingSources};
+use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
+
+/// Columns the output adds to the input's.
+const ADDED: [&str; 5] = [
+    "model_name",
+    "model_version",
+    "prediction",
+    "probability",
+    "prediction_id",
+];
+
+/// Rows scored per call.
+const SCORE_CHUNK: usize = 1_000;
+
+/// Rows logged per transaction.
+const LOG_CHUNK: usize = 1_000;
 
 /// `ironmage predict-batch`.
 #[derive(Debug, Args)]
@@ -17,8 +35,8 @@ pub struct PredictBatchArgs {
     /// Model name.
     #[arg(long)]
     pub model: String,
-    /// Use the version in this stage (staging or production).
-    #[arg(long, conflicts_with = "version", required_unless_present = "version")]
+    /// Use the newest version in this stage (production, staging…); Production by default.
+    #[arg(long, conflicts_with = "version")]
     pub stage: Option<String>,
     /// Use this version.
     #[arg(long)]
@@ -26,53 +44,119 @@ pub struct PredictBatchArgs {
     /// Input CSV with a header holding the model's features.
     #[arg(long)]
     pub input: PathBuf,
-    /// Output CSV: the input columns plus prediction and probability.
+    /// Output CSV: the input columns plus model_name, model_version, prediction, probability
+    /// (of the positive class, for a two-class model) and prediction_id.
     #[arg(long)]
     pub output: PathBuf,
+    /// Python interpreter for MLflow pyfunc models.
+    #[arg(long, env = "IRONMAGE_PYTHON", default_value = "python3")]
+    pub python: PathBuf,
 }
 
 /// Run `predict-batch`.
 pub async fn predict_batch(platform: Platform, args: PredictBatchArgs) -> anyhow::Result<ExitCode> {
-    let version = match (args.version, &args.stage) {
-        (Some(n), _) => platform.registry.read().version(&args.model, n).await?,
-        (None, Some(stage)) => {
-            let stage = Stage::parse_user(stage).map_err(|e| e.with_field("--stage"))?;
-            let versions = platform.registry.read().versions(&args.model).await?;
+    let registry = platform.registry.read();
+    let version = match args.version {
+        Some(n) => registry.version(&args.model, n).await?,
+        None => {
+            let stage = match &args.stage {
+                Some(s) => Stage::parse_user(s).map_err(|e| e.with_field("--stage"))?,
+                None => Stage::Production,
+            };
+            let versions = registry.versions(&args.model).await?;
             if versions.is_empty() {
-                bail!("model {:?} not found", args.model);
+                // Not found, with the registry's own message.
+                registry.registered_model(&args.model).await?;
             }
             versions
                 .into_iter()
-                .find(|v| v.stage == stage)
+                .filter(|v| v.stage == stage)
+                .max_by_key(|v| v.version)
                 .with_context(|| {
                     format!(
-                        "model {:?} has no version in {}",
+                        "model {:?} has no version in {} (give --stage or --version)",
                         args.model,
                         stage.as_str()
                     )
                 })?
         }
-        (None, None) => bail!("give --stage or --version"),
     };
     let input = std::fs::read_to_string(&args.input)
         .with_context(|| format!("cannot read {}", args.input.display()))?;
-    let artifacts = platform.artifacts.clone();
+    let sources = ServingSources::of(&platform);
+    let mut config = PredictionConfig::default();
+    config.python.interpreter = args.python.clone();
     let (number, label) = (version.version, version.label.clone());
-    let (csv, rows) = tokio::task::spawn_blocking(move || {
-        let model = ServedModel::load(&artifacts, version)?;
-        predict_csv(&model, &input)
-    })
-    .await?
-    .map_err(|e| anyhow::anyhow!("{}: {}", args.input.display(), e.message))?;
+    eprintln!("loading {} v{number} ({label})…", args.model);
+    let served = load_version(&sources, &config, version).await?;
+    let batch = read_csv_batch(served.scorer.input(), &input, &ADDED)
+        .map_err(|e| anyhow::anyhow!("{}: {}", args.input.display(), e.message))?;
+    let rows = batch.rows.len();
+    eprintln!(
+        "scoring {rows} rows with the {} flavor…",
+        served.info.flavor
+    );
+    let started = Instant::now();
+    // In chunks: a Python model's workers take bounded batches, and progress shows.
+    let mut predictions = Vec::with_capacity(rows);
+    for chunk in batch.rows.chunks(SCORE_CHUNK) {
+        predictions.extend(served.scorer.score(chunk.to_vec()).await?);
+        if rows > SCORE_CHUNK {
+            eprintln!("  {}/{rows} rows", predictions.len());
+        }
+    }
+    let latency_us = (started.elapsed().as_micros() as usize / rows.max(1)) as i64;
+    let time = clock::now();
+    let mut records = Vec::with_capacity(rows);
+    let mut answers = Vec::with_capacity(rows);
+    for (prediction, row) in predictions.iter().zip(&batch.rows) {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let mut answer = prediction.answer();
+        answer.insert("model_name".into(), json!(args.model));
+        answer.insert("model_version_number".into(), json!(number));
+        answer.insert("prediction_id".into(), json!(id));
+        let features: serde_json::Map<String, Value> = served
+            .scorer
+            .input()
+            .names()
+            .zip(row)
+            .map(|(n, c)| (n.to_string(), cell_json(c)))
+            .collect();
+        records.push(PredictionRecord {
+            id,
+            model: args.model.clone(),
+            version: Some(number),
+            label: Some(label.clone()),
+            source: "batch".into(),
+            input: to_json_text(&Value::Object(features)),
+            output: to_json_text(&Value::Object(answer.clone())),
+            latency_us,
+            created_at: time.clone(),
+        });
+        answers.push(answer);
+    }
+    let csv = write_csv_batch(&batch, &ADDED, |i| csv_values(&predictions[i], &answers[i]));
     // Write beside the target and rename: the output is whole or absent.
     let partial = args.output.with_extension("partial");
     std::fs::write(&partial, csv).with_context(|| format!("cannot write {}", partial.display()))?;
     std::fs::rename(&partial, &args.output)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
+    let log = platform.prediction_log();
+    for chunk in records.chunks(LOG_CHUNK) {
+        log.insert_predictions(chunk).await?;
+    }
     println!(
         "scored {rows} rows with {} v{number} ({label}) -> {}",
         args.model,
         args.output.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn cell_json(cell: &ironmage_core::table::steps::Cell) -> Value {
+    match cell {
+        ironmage_core::table::steps::Cell::Number(v) if v.is_finite() => json!(v),
+        ironmage_core::table::steps::Cell::Number(_) => Value::Null,
+        ironmage_core::table::steps::Cell::Text(t) => json!(t),
+    }
 }

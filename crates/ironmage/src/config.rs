@@ -9,8 +9,10 @@ use crate::vars::Var;
 use clap::{Args, Parser, Subcommand};
 use ironmage_core::PlatformConfig;
 use ironmage_executor::{ExecutorConfig, DEFAULT_CONCURRENCY};
+use ironmage_flavors::PythonOptions;
 use ironmage_prediction::{
-    PredictionConfig, DEFAULT_BODY_LIMIT, DEFAULT_MODEL, DEFAULT_POLL_MS, MIN_POLL_MS,
+    LoadFailurePolicy, PredictionConfig, DEFAULT_BODY_LIMIT, DEFAULT_LOG_QUEUE, DEFAULT_MODEL,
+    DEFAULT_POLL_MS, MIN_POLL_MS,
 };
 use ironmage_scheduler::{SchedulerConfig, DEFAULT_RUN_LEASE_SECS, MIN_RUN_LEASE_SECS};
 use std::fmt::Display;
@@ -206,9 +208,36 @@ pub struct PredictArgs {
         default_value = "0.0.0.0:5000"
     )]
     pub predict_addr: String,
-    /// Registered model whose Production version is served.
+    /// The model `/predict`, `/model-info` and `/lineage` answer with (every served model is
+    /// also at `/models/{name}/predict`).
     #[arg(long, env = "IRONMAGE_MODEL", default_value = DEFAULT_MODEL)]
     pub model: String,
+    /// Which registered models to serve: comma-separated names or `*`/`?` patterns.
+    #[arg(
+        long,
+        env = "IRONMAGE_MODELS",
+        default_value = "*",
+        value_delimiter = ','
+    )]
+    pub models: Vec<String>,
+    /// When a model's new Production version fails to load or none is left: keep serving the
+    /// last good version (`keep-last`), or answer 503 (`refuse`).
+    #[arg(long, env = "IRONMAGE_ON_LOAD_FAILURE", default_value = "keep-last", value_parser = ["keep-last", "refuse"])]
+    pub on_load_failure: String,
+    /// Python interpreter (or venv's `bin/python`) for MLflow pyfunc models; it needs mlflow and
+    /// the model's own requirements.
+    #[arg(long, env = "IRONMAGE_PYTHON", default_value = "python3")]
+    pub python: PathBuf,
+    /// Python worker processes per pyfunc model.
+    #[arg(long, env = "IRONMAGE_PYTHON_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub python_workers: u16,
+    /// Folder where MLflow model folders are copied out of the artifact store.
+    #[arg(long, env = "IRONMAGE_MODEL_CACHE")]
+    pub model_cache: Option<PathBuf>,
+    /// Logged predictions held in memory for the writer, at most (beyond, they are dropped
+    /// and counted).
+    #[arg(long, env = "IRONMAGE_LOG_QUEUE", default_value_t = DEFAULT_LOG_QUEUE, value_parser = log_queue)]
+    pub log_queue: usize,
     /// Milliseconds between two checks for a new Production version (events also wake it; at
     /// least 50).
     #[arg(
@@ -226,10 +255,24 @@ pub struct PredictArgs {
 impl PredictArgs {
     /// The prediction service's settings.
     pub fn prediction_config(&self) -> PredictionConfig {
+        let defaults = PredictionConfig::default();
         PredictionConfig {
             model: self.model.clone(),
+            models: self.models.clone(),
             poll_interval: Duration::from_millis(self.poll_ms),
             body_limit: self.body_limit,
+            on_load_failure: if self.on_load_failure == "refuse" {
+                LoadFailurePolicy::Refuse
+            } else {
+                LoadFailurePolicy::KeepLast
+            },
+            python: PythonOptions {
+                interpreter: self.python.clone(),
+                workers: usize::from(self.python_workers),
+                ..defaults.python
+            },
+            cache_dir: self.model_cache.clone().unwrap_or(defaults.cache_dir),
+            log_queue: self.log_queue,
         }
     }
 }
@@ -266,6 +309,15 @@ fn poll_ms(text: &str) -> Result<u64, String> {
         text,
         MIN_POLL_MS,
         "a faster poll would load the store for nothing",
+    )
+}
+
+/// `--log-queue`: a queue of nothing would drop every prediction.
+fn log_queue(text: &str) -> Result<usize, String> {
+    at_least(
+        text,
+        1,
+        "a queue of nothing would drop every logged prediction",
     )
 }
 
@@ -326,6 +378,11 @@ mod tests {
         assert_eq!(flags.model, role.model);
         assert_eq!(flags.poll_interval, role.poll_interval);
         assert_eq!(flags.body_limit, role.body_limit);
+        assert_eq!(flags.models, role.models);
+        assert_eq!(flags.on_load_failure, role.on_load_failure);
+        assert_eq!(flags.log_queue, role.log_queue);
+        assert_eq!(flags.cache_dir, role.cache_dir);
+        assert_eq!(flags.python.workers, role.python.workers);
         assert_eq!(
             args.scheduler.scheduler_config().lease,
             SchedulerConfig::default().lease

@@ -1,17 +1,21 @@
-//! HTTP handlers of the prediction service: /predict, /health, /ready, /reload, /model-info,
-//! /lineage, /log-prediction.
+//! HTTP handlers of the prediction service besides scoring (see `predict`): health and
+//! readiness, the served models and their versions, reloads, lineage, the audit log and its
+//! lookups.
 
+use crate::catalog::{Served, Slot};
+use crate::predict;
+use crate::select;
 use crate::state::ServingState;
-use crate::swapper::Swapper;
+use crate::swapper::{RefreshOutcome, Swapper};
 use actix_web::{web, HttpResponse};
 use ironmage_core::http::{read_body, ApiResult};
-use ironmage_core::serving::{parse_json_body, parse_request, ServedModel};
-use ironmage_core::store::{to_json_text, PredictionRecord};
+use ironmage_core::serving::parse_json_body;
+use ironmage_core::store::{to_json_text, PredictionQuery, PredictionRecord};
 use ironmage_core::{clock, Error};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
 
 /// Mount the routes on an app whose data holds `Arc<ServingState>`.
 pub fn configure(state: Arc<ServingState>) -> impl FnOnce(&mut web::ServiceConfig) {
@@ -19,13 +23,28 @@ pub fn configure(state: Arc<ServingState>) -> impl FnOnce(&mut web::ServiceConfi
         let limit = state.config.body_limit;
         ironmage_core::http::configure_extractors(cfg, limit);
         cfg.app_data(web::Data::from(state))
-            .route("/predict", web::post().to(predict))
+            .route("/", web::get().to(root))
+            .route("/predict", web::post().to(predict::predict))
+            .route("/invocations", web::post().to(predict::invocations))
             .route("/health", web::get().to(health))
+            .route("/ping", web::get().to(ping))
             .route("/ready", web::get().to(ready))
             .route("/reload", web::post().to(reload))
             .route("/model-info", web::get().to(model_info))
+            .route("/model/info", web::get().to(model_info))
             .route("/lineage", web::get().to(lineage))
             .route("/log-prediction", web::post().to(log_prediction))
+            .route("/models", web::get().to(models))
+            .route("/models/{name}", web::get().to(model))
+            .route("/models/{name}/versions", web::get().to(versions))
+            .route("/models/{name}/production", web::get().to(production))
+            .route(
+                "/models/{name}/predict",
+                web::post().to(predict::predict_model),
+            )
+            .route("/models/{name}/reload", web::post().to(reload_model))
+            .route("/predictions", web::get().to(predictions))
+            .route("/predictions/{id}", web::get().to(prediction))
             .route("/openapi.json", web::get().to(openapi))
             .default_service(web::to(ironmage_core::http::not_found));
     }
@@ -33,81 +52,38 @@ pub fn configure(state: Arc<ServingState>) -> impl FnOnce(&mut web::ServiceConfi
 
 type State = web::Data<ServingState>;
 
-fn serving(state: &ServingState) -> Result<Arc<ServedModel>, Error> {
-    state.current.load_full().ok_or_else(|| {
-        let reason = state.last_error.lock().ok().and_then(|e| e.clone());
-        let mut message = format!(
-            "no Production version of model {:?} is being served",
-            state.config.model
-        );
-        if let Some(reason) = reason {
-            message.push_str(&format!(" (last load error: {reason})"));
-        }
-        Error::unavailable(message)
-    })
-}
-
-async fn predict(state: State, payload: web::Payload) -> ApiResult<HttpResponse> {
-    let body = read_body(payload, state.config.body_limit).await?;
-    let value = parse_json_body(&body)?;
-    // One load of the Arc: the whole request is answered by this version even if a swap lands.
-    let model = serving(&state)?;
-    let request = parse_request(&model.bundle.schema, &value)?;
-    let mut answers = Vec::with_capacity(request.rows.len());
-    let time = clock::now();
-    for (row, input) in request.rows.into_iter().zip(inputs(&value)) {
-        let started = Instant::now();
-        let score = model.score(row);
-        let latency_us = started.elapsed().as_micros() as i64;
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let mut answer = model.answer(score);
-        answer.insert("model_version".into(), json!(model.version.label));
-        answer.insert("model_version_number".into(), json!(model.version.version));
-        answer.insert("prediction_time".into(), json!(time));
-        answer.insert("prediction_id".into(), json!(id));
-        let answer = Value::Object(answer);
-        let record = PredictionRecord {
-            id,
-            model: model.version.model.clone(),
-            version: Some(model.version.version),
-            label: Some(model.version.label.clone()),
-            source: "predict".into(),
-            input: to_json_text(&input),
-            output: to_json_text(&answer),
-            latency_us,
-            created_at: time.clone(),
-        };
-        if state.log.send(record).await.is_err() {
-            tracing::error!("prediction log is closed; prediction not logged");
-        }
-        answers.push(answer);
-    }
-    state
-        .served
-        .fetch_add(answers.len() as u64, Ordering::Relaxed);
-    Ok(HttpResponse::Ok().json(if request.batch {
-        Value::Array(answers)
-    } else {
-        answers.swap_remove(0)
+/// `GET /`: seed 002's basic health check.
+async fn root(state: State) -> HttpResponse {
+    HttpResponse::Ok().json(json!({
+        "status": "ok",
+        "service": "ironmage-prediction",
+        "models": state.catalog.all().iter().filter(|s| s.production.load().is_some()).count(),
     }))
 }
 
-/// The request's objects, one per row, as logged inputs.
-fn inputs(value: &Value) -> Vec<Value> {
-    match value {
-        Value::Array(items) => items.clone(),
-        other => vec![other.clone()],
-    }
+/// `GET /ping`: what `mlflow models serve` answers on, for load balancers set up for it.
+async fn ping() -> HttpResponse {
+    HttpResponse::Ok().body("\n")
 }
 
+/// `GET /health`: the default model as before (status, version, stage as the registry has it
+/// now), every served model, and the prediction log's counters.
 async fn health(state: State) -> HttpResponse {
-    let model = state.current.load_full();
-    let last_error = state.last_error.lock().ok().and_then(|e| e.clone());
+    let slot = state.catalog.get(&state.config.model);
+    let model = slot.as_ref().and_then(|s| s.production.load_full());
+    let last_error = slot.as_ref().and_then(|s| s.last_error());
+    let log = state.log.stats();
     let status = match (&model, &last_error) {
-        (Some(_), None) => "healthy",
-        (Some(_), Some(_)) => "degraded",
+        (Some(_), None) if !log.store_failing => "healthy",
+        (Some(_), _) => "degraded",
         (None, _) => "no_model",
     };
+    let models: Map<String, Value> = state
+        .catalog
+        .all()
+        .iter()
+        .map(|s| (s.model.clone(), slot_summary(s)))
+        .collect();
     HttpResponse::Ok().json(json!({
         "status": status,
         "model": state.config.model,
@@ -116,17 +92,76 @@ async fn health(state: State) -> HttpResponse {
         "stage": model.as_ref().map(|m| m.version.stage.as_str()),
         "loaded_at": model.as_ref().map(|m| m.loaded_at.clone()),
         "predictions_served": state.served.load(Ordering::Relaxed),
+        "requests_failed": state.failed.load(Ordering::Relaxed),
         "last_error": last_error,
+        "models": models,
+        "prediction_log": log,
     }))
 }
 
-async fn ready(state: State) -> ApiResult<HttpResponse> {
-    let model = serving(&state)?;
-    Ok(HttpResponse::Ok().json(json!({"ready": true, "version": model.version.label})))
+/// One model's line in `/health` and `/models`.
+fn slot_summary(slot: &Slot) -> Value {
+    let served = slot.production.load_full();
+    json!({
+        "version": served.as_ref().map(|m| m.version.version),
+        "version_label": served.as_ref().map(|m| m.version.label.clone()),
+        "stage": served.as_ref().map(|m| m.version.stage.as_str()),
+        "flavor": served.as_ref().map(|m| m.info.flavor),
+        "native": served.as_ref().map(|m| m.info.native),
+        "memory_bytes": served.as_ref().map(|m| m.memory_bytes),
+        "loaded_at": served.as_ref().map(|m| m.loaded_at.clone()),
+        "other_versions_loaded": slot.pinned().iter().map(|m| m.version.version).collect::<Vec<_>>(),
+        "last_error": slot.last_error(),
+    })
 }
 
+/// `GET /ready`: 200 once the default model is served (or, when it is not one of the served
+/// models, once any model is), 503 with the reason otherwise. It does not depend on the
+/// metadata store: answers come from memory.
+async fn ready(state: State) -> ApiResult<HttpResponse> {
+    let default = &state.config.model;
+    let served = match state.catalog.get(default) {
+        Some(slot) => select::production(&slot)?,
+        None => state
+            .catalog
+            .all()
+            .iter()
+            .find_map(|s| s.production.load_full())
+            .ok_or_else(|| Error::unavailable("no model is being served yet"))?,
+    };
+    Ok(HttpResponse::Ok().json(json!({
+        "ready": true,
+        "model": served.version.model,
+        "version": served.version.label,
+    })))
+}
+
+/// `POST /reload`: check every model now, retrying failed loads; answers with what happened
+/// to the default model.
 async fn reload(state: State) -> HttpResponse {
-    let outcome = Swapper::new(state.into_inner()).refresh(true).await;
+    let default = state.config.model.clone();
+    let mut outcomes = Swapper::new(state.into_inner()).refresh_all(true).await;
+    let outcome = outcomes
+        .remove(&default)
+        .unwrap_or(RefreshOutcome::NoModel {
+            message: format!("model {default:?} is not registered or not served here"),
+        });
+    reload_answer(outcome)
+}
+
+/// `POST /models/{name}/reload`.
+async fn reload_model(state: State, name: web::Path<String>) -> ApiResult<HttpResponse> {
+    if !state.config.serves(&name) {
+        return Err(
+            Error::not_found(format!("model {:?} is not served here", name.as_str())).into(),
+        );
+    }
+    Ok(reload_answer(
+        Swapper::new(state.into_inner()).refresh(&name, true).await,
+    ))
+}
+
+fn reload_answer(outcome: RefreshOutcome) -> HttpResponse {
     if outcome.is_error() {
         HttpResponse::ServiceUnavailable()
     } else {
@@ -135,30 +170,123 @@ async fn reload(state: State) -> HttpResponse {
     .json(outcome)
 }
 
+/// `GET /model-info` and seed 002's `GET /model/info`: the default model's served version.
 async fn model_info(state: State) -> ApiResult<HttpResponse> {
-    let model = serving(&state)?;
-    let v = &model.version;
-    let lineage = state.sources.registry.lineage(&v.model, v.version).await?;
+    let slot = served_slot(&state, &state.config.model)?;
+    let served = select::production(&slot)?;
+    Ok(HttpResponse::Ok().json(describe(&state, &served).await?))
+}
+
+/// `GET /models/{name}`: a model's served version, as `/model-info` describes it.
+async fn model(state: State, name: web::Path<String>) -> ApiResult<HttpResponse> {
+    let slot = served_slot(&state, &name)?;
+    let served = select::production(&slot)?;
+    Ok(HttpResponse::Ok().json(describe(&state, &served).await?))
+}
+
+/// `GET /models`: every served model.
+async fn models(state: State) -> HttpResponse {
+    let models: Vec<Value> = state
+        .catalog
+        .all()
+        .iter()
+        .map(|s| {
+            let mut line = slot_summary(s);
+            line["name"] = json!(s.model);
+            line
+        })
+        .collect();
+    HttpResponse::Ok().json(json!({"models": models}))
+}
+
+/// `GET /models/{name}/versions`: seed 003's version history, from the registry.
+async fn versions(state: State, name: web::Path<String>) -> ApiResult<HttpResponse> {
+    let versions = state.sources.registry.versions(&name).await?;
+    if versions.is_empty() {
+        state.sources.registry.registered_model(&name).await?;
+    }
+    let versions: Vec<Value> = versions
+        .iter()
+        .map(|v| {
+            json!({
+                "version": v.version,
+                "label": v.label,
+                "stage": v.stage.as_str(),
+                "run_id": v.run_id,
+                "created_at": v.created_at,
+                "metrics": v.metrics,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"model_name": name.as_str(), "versions": versions})))
+}
+
+/// `GET /models/{name}/production`: the Production version, 404 when there is none.
+async fn production(state: State, name: web::Path<String>) -> ApiResult<HttpResponse> {
+    let Some(v) = state.sources.registry.production_version(&name).await? else {
+        return Err(
+            Error::not_found(format!("No production model found for {:?}", name.as_str())).into(),
+        );
+    };
+    let served = state
+        .catalog
+        .get(&name)
+        .and_then(|s| s.production.load_full())
+        .filter(|s| s.version.version == v.version);
     Ok(HttpResponse::Ok().json(json!({
+        "model_name": v.model,
+        "version": v.version,
+        "label": v.label,
+        "stage": v.stage.as_str(),
+        "run_id": v.run_id,
+        "metrics": v.metrics,
+        "created_at": v.created_at,
+        "served": served.is_some(),
+    })))
+}
+
+fn served_slot(state: &ServingState, name: &str) -> Result<Arc<Slot>, Error> {
+    state.catalog.get(name).ok_or_else(|| {
+        Error::unavailable(format!(
+            "no Production version of model {name:?} is being served"
+        ))
+    })
+}
+
+/// What `/model-info` says about a served version. `stage` and `model_stage` (seed 002's
+/// name) are the stage the registry gives it now, which is not Production when the keep-last
+/// policy serves an archived version.
+async fn describe(state: &ServingState, served: &Served) -> Result<Value, Error> {
+    let v = &served.version;
+    let lineage = state.sources.registry.lineage(&v.model, v.version).await?;
+    let input = served.scorer.input();
+    Ok(json!({
         "model": v.model,
+        "model_name": v.model,
         "version": v.label,
         "version_number": v.version,
         "stage": v.stage.as_str(),
-        "loaded_at": model.loaded_at,
-        "features": model.bundle.schema.features,
-        "inputs": model.bundle.schema.request_fields().map(|(name, kind)| json!({"name": name, "type": kind})).collect::<Vec<_>>(),
-        "task": model.bundle.schema.task,
-        "classes": model.bundle.schema.classes,
+        "model_stage": v.stage.as_str(),
+        "loaded_at": served.loaded_at,
+        "flavor": served.info.flavor,
+        "native": served.info.native,
+        "memory_bytes": served.memory_bytes,
+        "features": input.names().collect::<Vec<_>>(),
+        "inputs": input.columns,
+        "task": served.info.task,
+        "classes": served.info.classes,
+        "details": served.info.details,
         "metrics": v.metrics,
         "hyperparameters": v.hyperparameters,
         "artifacts": v.artifacts,
         "run_id": v.run_id,
         "lineage": lineage,
-    })))
+    }))
 }
 
 async fn lineage(state: State) -> ApiResult<HttpResponse> {
-    let model = serving(&state)?;
+    let slot = served_slot(&state, &state.config.model)?;
+    let model = select::production(&slot)?;
     let lineage = state
         .sources
         .registry
@@ -167,13 +295,71 @@ async fn lineage(state: State) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(json!({"lineage": lineage})))
 }
 
+/// `GET /predictions/{id}`: one logged prediction.
+async fn prediction(state: State, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    let record = state.sources.log.prediction(&id).await?;
+    Ok(HttpResponse::Ok().json(record))
+}
+
+/// `GET /predictions?model=&version=&since=&until=&limit=&offset=`: logged predictions, newest
+/// first.
+async fn predictions(state: State, query: web::Query<PredictionsQuery>) -> ApiResult<HttpResponse> {
+    let q = query.into_inner();
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(Error::invalid_field("limit", "must be between 1 and 1000").into());
+    }
+    let offset = q.offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(Error::invalid_field("offset", "must not be negative").into());
+    }
+    for (field, value) in [("since", &q.since), ("until", &q.until)] {
+        if let Some(v) = value {
+            chrono::DateTime::parse_from_rfc3339(v).map_err(|e| {
+                Error::invalid_field(
+                    field,
+                    format!("expected an RFC 3339 time such as 2026-12-07T10:00:00Z: {e}"),
+                )
+            })?;
+        }
+    }
+    let found = state
+        .sources
+        .log
+        .search_predictions(&PredictionQuery {
+            model: q.model,
+            version: q.version,
+            since: q.since,
+            until: q.until,
+            limit,
+            offset,
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"count": found.len(), "predictions": found})))
+}
+
+/// The query of `GET /predictions`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PredictionsQuery {
+    model: Option<String>,
+    version: Option<i64>,
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
 /// Persist a client's audit entry: an object with a numeric `prediction`, and optionally a
 /// `probability` object of numbers; other fields (user ids, notes) are kept as given.
 async fn log_prediction(state: State, payload: web::Payload) -> ApiResult<HttpResponse> {
     let body = read_body(payload, state.config.body_limit).await?;
     let value = parse_json_body(&body)?;
     let entry = check_audit_entry(value)?;
-    let model = state.current.load_full();
+    let model = state
+        .catalog
+        .get(&state.config.model)
+        .and_then(|s| s.production.load_full());
     let id = uuid::Uuid::new_v4().simple().to_string();
     let record = PredictionRecord {
         id: id.clone(),

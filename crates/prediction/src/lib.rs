@@ -1,31 +1,36 @@
-//! The prediction service (port 5000): serves the Production version of one model from memory
-//! and swaps to a new Production version without a restart and without a failed request.
+//! The prediction service (port 5000): serves the Production version of every registered
+//! model (or those `--models` names) from memory, whatever trained it, and swaps each to its
+//! new Production version without a restart and without a failed request.
 //!
-//! Threading: the model lives in an [`ArcSwapOption`]; a request takes the current `Arc` once
-//! and finishes on it, so a swap never tears a request. A background task (the swapper) wakes on
-//! stage-change events and on a short poll, loads the new version off the request path
-//! (artifacts hash-checked, one warm-up prediction) and swaps it in. Predictions are logged by a
-//! second task in batches, so logging never slows an answer.
+//! A background task (the swapper) wakes on stage-change events and on a short poll, loads new
+//! versions off the request path (artifacts hash-checked, one warm-up prediction) and swaps
+//! them in. Predictions are logged by a second task from a bounded in-memory queue that no
+//! request ever waits on, so a slow or unreachable store never slows an answer.
 
+mod catalog;
 mod handlers;
-mod log_writer;
+mod loader;
+mod predict;
+mod prediction_log;
+mod select;
 mod state;
 mod swapper;
 
+pub use catalog::Served;
+pub use handlers::configure;
+pub use loader::load as load_version;
+pub use predict::csv_values;
+pub use prediction_log::{LogStats, PredictionLog};
 pub use state::{
-    PredictionConfig, ServingSources, ServingState, DEFAULT_BODY_LIMIT, DEFAULT_MODEL,
-    DEFAULT_POLL_MS, MIN_POLL_MS,
+    glob_match, LoadFailurePolicy, PredictionConfig, ServingSources, ServingState,
+    DEFAULT_BODY_LIMIT, DEFAULT_LOG_QUEUE, DEFAULT_MODEL, DEFAULT_POLL_MS, MIN_POLL_MS,
 };
 pub use swapper::{RefreshOutcome, Swapper};
 
-use arc_swap::ArcSwapOption;
+use catalog::Catalog;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
-
-/// Predictions waiting to be written, at most (about 1 KiB each).
-const LOG_QUEUE: usize = 8_192;
 
 /// A running prediction role: its state and its background tasks.
 pub struct PredictionService {
@@ -36,22 +41,20 @@ pub struct PredictionService {
 }
 
 impl PredictionService {
-    /// Load the current Production version (if any) and start the swapper and the log writer.
+    /// Load the Production version of every served model and start the swapper and the log
+    /// writer.
     pub async fn start(sources: ServingSources, config: PredictionConfig) -> PredictionService {
-        // Bounded: when the store falls behind, answers wait for room instead of memory growing.
-        let (log, receiver) = mpsc::channel(LOG_QUEUE);
-        let log_task = tokio::spawn(log_writer::run(sources.log.clone(), receiver));
+        let (log, log_task) = PredictionLog::start(sources.log.clone(), config.log_queue);
         let state = Arc::new(ServingState {
             sources,
             config,
-            current: ArcSwapOption::empty(),
-            last_error: Mutex::new(None),
-            failed_version: Mutex::new(None),
-            served: AtomicU64::new(0),
+            catalog: Catalog::default(),
             log,
+            served: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
         });
         let swapper = Swapper::new(state.clone());
-        swapper.refresh(true).await;
+        swapper.refresh_all(true).await;
         let tasks = vec![tokio::spawn(swapper.run())];
         PredictionService {
             state,
@@ -73,5 +76,3 @@ impl PredictionService {
         let _ = tokio::time::timeout(Duration::from_secs(10), log_task).await;
     }
 }
-
-pub use handlers::configure;

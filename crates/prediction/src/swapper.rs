@@ -1,9 +1,11 @@
-//! The swapper: keeps `ServingState::current` on the model's Production version.
+//! The swapper: keeps each served model's slot on its Production version.
 
-use crate::state::ServingState;
+use crate::catalog::{Served, Slot};
+use crate::loader;
+use crate::state::{LoadFailurePolicy, ServingState};
 use ironmage_core::events::Event;
-use ironmage_core::serving::ServedModel;
 use serde::ser::{Serialize, SerializeMap, Serializer};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
@@ -30,6 +32,16 @@ pub enum RefreshOutcome {
     Unloaded {
         /// Its label.
         previous: String,
+    },
+    /// Nothing is in Production any more; the last good version is still served (keep-last
+    /// policy), reported under its true stage.
+    Kept {
+        /// Its label.
+        version: String,
+        /// Its number.
+        version_number: i64,
+        /// Why.
+        message: String,
     },
     /// Nothing is in Production and nothing was served.
     NoModel {
@@ -80,6 +92,16 @@ impl Serialize for RefreshOutcome {
                 map.serialize_entry("previous", previous)?;
                 map.serialize_entry("status", "unloaded")?;
             }
+            RefreshOutcome::Kept {
+                version,
+                version_number,
+                message,
+            } => {
+                map.serialize_entry("message", message)?;
+                map.serialize_entry("status", "kept")?;
+                map.serialize_entry("version", version)?;
+                map.serialize_entry("version_number", version_number)?;
+            }
             RefreshOutcome::NoModel { message } => {
                 map.serialize_entry("message", message)?;
                 map.serialize_entry("status", "no_model")?;
@@ -93,11 +115,12 @@ impl Serialize for RefreshOutcome {
     }
 }
 
-/// Loads new Production versions and swaps them in.
+/// Loads new Production versions of every served model and swaps them in.
 #[derive(Clone)]
 pub struct Swapper {
     state: Arc<ServingState>,
-    // One load at a time: an event, the poll and /reload may all ask at once.
+    // One load at a time: an event, the poll and /reload may all ask at once, and loads are
+    // measured by the process's memory growth.
     busy: Arc<Mutex<()>>,
 }
 
@@ -110,101 +133,163 @@ impl Swapper {
         }
     }
 
-    /// Wake on stage changes of our model and on every poll interval; refresh each time.
+    /// Wake on stage changes (refreshing that model) and on every poll interval (refreshing
+    /// every model, which also finds newly registered ones).
     pub async fn run(self) {
         let mut events = self.state.sources.events.subscribe();
         let mut tick = tokio::time::interval(self.state.config.poll_interval);
         loop {
             tokio::select! {
                 event = events.recv() => match event {
-                    Ok(Event::StageChanged { model, .. }) if model != self.state.config.model => continue,
-                    Ok(Event::RunFinished { .. }) => continue,
-                    _ => {}
+                    Ok(Event::StageChanged { model, .. }) => {
+                        if self.state.config.serves(&model) {
+                            self.refresh(&model, false).await;
+                        }
+                    }
+                    Ok(_) => {}
+                    // Missed events: a full refresh catches up.
+                    Err(_) => {
+                        self.refresh_all(false).await;
+                    }
                 },
-                _ = tick.tick() => {}
+                _ = tick.tick() => {
+                    self.refresh_all(false).await;
+                }
             }
-            self.refresh(false).await;
         }
     }
 
-    /// Serve whatever is in Production now. Returns what happened, for /reload. A version that
-    /// failed to load is tried again only when `force` is set (a /reload), not on every poll.
-    pub async fn refresh(&self, force: bool) -> RefreshOutcome {
+    /// Refresh every served model; returns what happened to each.
+    pub async fn refresh_all(&self, force: bool) -> BTreeMap<String, RefreshOutcome> {
+        let state = &self.state;
+        let names = match state.sources.registry.registered_model_names().await {
+            Ok(names) => names,
+            Err(e) => {
+                // Serving goes on from memory; the next poll tries again.
+                tracing::warn!(error = %e, "cannot read the registry; serving what is loaded");
+                return BTreeMap::new();
+            }
+        };
+        let names: Vec<String> = names
+            .into_iter()
+            .filter(|n| state.config.serves(n))
+            .collect();
+        state.catalog.retain(|n| names.iter().any(|m| m == n));
+        let mut outcomes = BTreeMap::new();
+        for name in names {
+            let outcome = self.refresh(&name, force).await;
+            outcomes.insert(name, outcome);
+        }
+        outcomes
+    }
+
+    /// Serve whatever is in Production for `model` now. A version that failed to load is tried
+    /// again only when `force` is set (a /reload), not on every poll.
+    pub async fn refresh(&self, model: &str, force: bool) -> RefreshOutcome {
         let _one_at_a_time = self.busy.lock().await;
         let state = &self.state;
-        let model = &state.config.model;
+        let slot = state.catalog.slot(model);
         let wanted = match state.sources.registry.production_version(model).await {
             Ok(v) => v,
-            Err(e) => return self.failed(None, format!("cannot read the registry: {e}")),
+            Err(e) => {
+                let message = format!("cannot read the registry: {e}");
+                tracing::warn!(model = %model, "{message}");
+                return RefreshOutcome::Error { message };
+            }
         };
-        let current = state.current.load_full();
+        let current = slot.production.load_full();
         match (wanted, current) {
             (None, None) => RefreshOutcome::NoModel {
                 message: format!("model {model:?} has no Production version"),
             },
-            (None, Some(old)) => {
-                state.current.store(None);
-                tracing::warn!(model = %model, version = old.version.version, "no Production version any more; stopped serving");
+            (None, Some(old)) => self.lost_production(&slot, old).await,
+            (Some(v), Some(cur)) if cur.version.version == v.version => {
+                if cur.version.stage != v.stage {
+                    slot.production
+                        .store(Some(Arc::new(cur.with_version(v.clone()))));
+                    slot.clear_error();
+                }
+                RefreshOutcome::Unchanged {
+                    version: cur.version.label.clone(),
+                    version_number: v.version,
+                }
+            }
+            (Some(v), _) if !force && slot.failed_before(v.version) => RefreshOutcome::Error {
+                message: slot
+                    .last_error()
+                    .unwrap_or_else(|| format!("version {} failed to load before", v.version)),
+            },
+            (Some(v), previous) => {
+                let (label, number) = (v.label.clone(), v.version);
+                match loader::load(&state.sources, &state.config, v).await {
+                    Ok(loaded) => {
+                        tracing::info!(model = %model, version = number, label = %label, flavor = loaded.info.flavor, memory_bytes = loaded.memory_bytes, "now serving");
+                        slot.production.store(Some(Arc::new(loaded)));
+                        slot.clear_error();
+                        RefreshOutcome::Swapped {
+                            version: label,
+                            version_number: number,
+                            previous: previous.map(|p| p.version.label.clone()),
+                        }
+                    }
+                    Err(e) => self.failed_load(
+                        &slot,
+                        number,
+                        format!("version {number} ({label}) failed to load: {e}"),
+                    ),
+                }
+            }
+        }
+    }
+
+    /// Nothing is in Production any more (archived, deleted): keep the last good version
+    /// under its true stage, or stop, as configured.
+    async fn lost_production(&self, slot: &Slot, old: Arc<Served>) -> RefreshOutcome {
+        let model = &slot.model;
+        let number = old.version.version;
+        match self.state.config.on_load_failure {
+            LoadFailurePolicy::Refuse => {
+                slot.production.store(None);
+                tracing::warn!(model = %model, version = number, "no Production version any more; stopped serving");
                 RefreshOutcome::Unloaded {
                     previous: old.version.label.clone(),
                 }
             }
-            (Some(v), Some(cur)) if cur.version.version == v.version => RefreshOutcome::Unchanged {
-                version: cur.version.label.clone(),
-                version_number: v.version,
-            },
-            (Some(v), _) if !force && self.failed_before(v.version) => RefreshOutcome::Error {
-                message: self
-                    .state
-                    .last_error
-                    .lock()
-                    .ok()
-                    .and_then(|e| e.clone())
-                    .unwrap_or_else(|| format!("version {} failed to load before", v.version)),
-            },
-            (Some(v), previous) => {
-                let artifacts = state.sources.artifacts.clone();
-                let (label, number) = (v.label.clone(), v.version);
-                match tokio::task::spawn_blocking(move || ServedModel::load(&artifacts, v)).await {
-                    Ok(Ok(loaded)) => {
-                        state.current.store(Some(Arc::new(loaded)));
-                        if let Ok(mut e) = state.last_error.lock() {
-                            *e = None;
-                        }
-                        if let Ok(mut f) = state.failed_version.lock() {
-                            *f = None;
-                        }
-                        let from = previous.map(|p| p.version.label.clone());
-                        tracing::info!(model = %model, version = number, label = %label, from = ?from, "now serving");
-                        RefreshOutcome::Swapped {
-                            version: label,
-                            version_number: number,
-                            previous: from,
-                        }
+            LoadFailurePolicy::KeepLast => {
+                // Report what is served as it is now in the registry (Archived, say).
+                if let Ok(now) = self.state.sources.registry.version(model, number).await {
+                    if now.stage != old.version.stage {
+                        tracing::warn!(model = %model, version = number, stage = now.stage.as_str(), "no Production version any more; still serving the last one (keep-last policy)");
+                        slot.production.store(Some(Arc::new(old.with_version(now))));
                     }
-                    Ok(Err(e)) => self.failed(Some(number), format!("version {number} ({label}) failed to load, still serving the previous one: {e}")),
-                    Err(e) => self.failed(Some(number), format!("version {number} ({label}) crashed while loading: {e}")),
+                }
+                let message = format!(
+                    "model {model:?} has no Production version; still serving version {number} ({})",
+                    old.version.label
+                );
+                slot.set_error(None, message.clone());
+                RefreshOutcome::Kept {
+                    version: old.version.label.clone(),
+                    version_number: number,
+                    message,
                 }
             }
         }
     }
 
-    fn failed_before(&self, version: i64) -> bool {
-        self.state
-            .failed_version
-            .lock()
-            .map(|f| *f == Some(version))
-            .unwrap_or(false)
-    }
-
-    fn failed(&self, version: Option<i64>, message: String) -> RefreshOutcome {
-        tracing::error!(model = %self.state.config.model, "{message}");
-        if let (Some(v), Ok(mut f)) = (version, self.state.failed_version.lock()) {
-            *f = Some(v);
-        }
-        if let Ok(mut e) = self.state.last_error.lock() {
-            *e = Some(message.clone());
-        }
+    fn failed_load(&self, slot: &Slot, version: i64, message: String) -> RefreshOutcome {
+        let message = match self.state.config.on_load_failure {
+            LoadFailurePolicy::KeepLast if slot.production.load().is_some() => {
+                format!("{message}; still serving the previous version")
+            }
+            LoadFailurePolicy::KeepLast => message,
+            LoadFailurePolicy::Refuse => {
+                slot.production.store(None);
+                format!("{message}; not serving (refuse policy)")
+            }
+        };
+        tracing::error!(model = %slot.model, "{message}");
+        slot.set_error(Some(version), message.clone());
         RefreshOutcome::Error { message }
     }
 }

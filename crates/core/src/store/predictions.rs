@@ -38,6 +38,23 @@ pub struct PredictionRecord {
     pub created_at: String,
 }
 
+/// Which logged predictions to list.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct PredictionQuery {
+    /// Only this model's.
+    pub model: Option<String>,
+    /// Only this version's.
+    pub version: Option<i64>,
+    /// Only from this time on (RFC 3339, as `created_at`).
+    pub since: Option<String>,
+    /// Only up to this time.
+    pub until: Option<String>,
+    /// At most this many.
+    pub limit: i64,
+    /// Skipping this many.
+    pub offset: i64,
+}
+
 /// What the lineage shows about a version's predictions.
 #[derive(Debug, Clone, Serialize)]
 pub struct PredictionSummary {
@@ -50,41 +67,55 @@ pub struct PredictionSummary {
 }
 
 impl PredictionStore {
-    /// Append a batch of predictions in one transaction, many rows per statement.
+    /// Append a batch of predictions in one transaction, one prepared single-row insert each:
+    /// the statement is parsed once per connection and reused, where a multi-row statement
+    /// is a new text for every batch size and binds thousands of parameters by name.
     pub async fn insert_predictions(&self, batch: &[PredictionRecord]) -> Result<()> {
-        // 9 parameters a row; 100 rows stay far below SQLite's and PostgreSQL's limits.
-        const ROWS_PER_STATEMENT: usize = 100;
         let mut tx = self.begin_write().await?;
-        for chunk in batch.chunks(ROWS_PER_STATEMENT) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let p = (1..=9)
-                        .map(|c| format!("${}", r * 9 + c))
-                        .collect::<Vec<_>>();
-                    format!("({})", p.join(", "))
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO predictions (id, model, version, label, source, input, output, latency_us, created_at) VALUES {}",
-                values.join(", ")
-            );
-            let mut query = sqlx::query(&sql);
-            for p in chunk {
-                query = query
-                    .bind(&p.id)
-                    .bind(&p.model)
-                    .bind(p.version)
-                    .bind(p.label.as_deref())
-                    .bind(&p.source)
-                    .bind(p.input.get())
-                    .bind(p.output.get())
-                    .bind(p.latency_us)
-                    .bind(&p.created_at);
-            }
-            query.execute(&mut *tx).await?;
+        for p in batch {
+            sqlx::query("INSERT INTO predictions (id, model, version, label, source, input, output, latency_us, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                .bind(&p.id)
+                .bind(&p.model)
+                .bind(p.version)
+                .bind(p.label.as_deref())
+                .bind(&p.source)
+                .bind(p.input.get())
+                .bind(p.output.get())
+                .bind(p.latency_us)
+                .bind(&p.created_at)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// One logged prediction by its id.
+    pub async fn prediction(&self, id: &str) -> Result<PredictionRecord> {
+        let row = sqlx::query("SELECT * FROM predictions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("no prediction has id {id:?}")))?;
+        record(&row)
+    }
+
+    /// Logged predictions matching `query`, newest first.
+    pub async fn search_predictions(
+        &self,
+        query: &PredictionQuery,
+    ) -> Result<Vec<PredictionRecord>> {
+        // Absent filters bind values that match everything, so there is one statement text.
+        let rows = sqlx::query("SELECT * FROM predictions WHERE ($1 = '' OR model = $1) AND ($2 < 0 OR version = $2) AND created_at >= $3 AND created_at <= $4 ORDER BY created_at DESC, id LIMIT $5 OFFSET $6")
+            .bind(query.model.as_deref().unwrap_or(""))
+            .bind(query.version.unwrap_or(-1))
+            .bind(query.since.as_deref().unwrap_or(""))
+            .bind(query.until.as_deref().unwrap_or("9999-12-31T23:59:59Z"))
+            .bind(query.limit)
+            .bind(query.offset)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(record).collect()
     }
 
     /// Count, last time and newest `history` entries of one model version's predictions.
@@ -105,22 +136,7 @@ impl PredictionStore {
             .bind(history)
             .fetch_all(&self.pool)
             .await?;
-        let history = rows
-            .iter()
-            .map(|r| {
-                Ok(PredictionRecord {
-                    id: r.try_get("id")?,
-                    model: r.try_get("model")?,
-                    version: r.try_get("version")?,
-                    label: r.try_get("label")?,
-                    source: r.try_get("source")?,
-                    input: raw_column(r, "input")?,
-                    output: raw_column(r, "output")?,
-                    latency_us: r.try_get("latency_us")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let history = rows.iter().map(record).collect::<Result<Vec<_>>>()?;
         Ok(PredictionSummary {
             count: row.try_get("n")?,
             last_prediction_time: row.try_get("last")?,
@@ -128,14 +144,31 @@ impl PredictionStore {
         })
     }
 
-    /// Number of predictions logged for a model, all versions.
+    /// Number of predictions logged for a model, all versions (refused requests, logged with
+    /// source `failed`, are not predictions).
     pub async fn prediction_count(&self, model: &str) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM predictions WHERE model = $1")
-            .bind(model)
-            .fetch_one(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM predictions WHERE model = $1 AND source <> 'failed'",
+        )
+        .bind(model)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(row.try_get("n")?)
     }
+}
+
+fn record(r: &sqlx::any::AnyRow) -> Result<PredictionRecord> {
+    Ok(PredictionRecord {
+        id: r.try_get("id")?,
+        model: r.try_get("model")?,
+        version: r.try_get("version")?,
+        label: r.try_get("label")?,
+        source: r.try_get("source")?,
+        input: raw_column(r, "input")?,
+        output: raw_column(r, "output")?,
+        latency_us: r.try_get("latency_us")?,
+        created_at: r.try_get("created_at")?,
+    })
 }
 
 fn raw_column(row: &sqlx::any::AnyRow, column: &str) -> Result<Json> {

@@ -69,7 +69,8 @@ fn every_registry_command_has_help() {
             "--output",
             "b",
         ],
-        "--stage <STAGE>",
+        // Production is the default stage; the model is looked up first.
+        "name=m not found",
     );
 }
 
@@ -225,15 +226,24 @@ fn registry_workflow_from_the_terminal() {
     assert!(scored.contains("scored 2 rows with churn v2"), "{scored}");
     let csv = std::fs::read_to_string(&output).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], format!("id,{features},prediction,probability"));
+    assert_eq!(
+        lines[0],
+        format!("id,{features},model_name,model_version,prediction,probability,prediction_id")
+    );
     assert_eq!(lines.len(), 3);
     assert!(
-        lines[2].starts_with("B,2,99,198,1,9,1,0.1,0.1,7,,"),
+        lines[2].starts_with("B,2,99,198,1,9,1,0.1,0.1,7,,churn,2,"),
         "{}",
         lines[2]
     );
-    let p: f64 = lines[1].rsplit(',').next().unwrap().parse().unwrap();
+    let p: f64 = lines[1].rsplit(',').nth(1).unwrap().parse().unwrap();
     assert!((0.0..=1.0).contains(&p));
+    // Each row has its own prediction id; everything else is the model's answer.
+    let without_ids = |csv: &str| -> Vec<String> {
+        csv.lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+            .collect()
+    };
     // Same version by number: same answers.
     ok(
         d,
@@ -249,7 +259,10 @@ fn registry_workflow_from_the_terminal() {
             d.join("again.csv").to_str().unwrap(),
         ],
     );
-    assert_eq!(std::fs::read_to_string(d.join("again.csv")).unwrap(), csv);
+    assert_eq!(
+        without_ids(&std::fs::read_to_string(d.join("again.csv")).unwrap()),
+        without_ids(&csv)
+    );
 
     std::fs::write(
         &input,

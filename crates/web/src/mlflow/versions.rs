@@ -210,16 +210,11 @@ async fn download_uri(platform: Data, req: HttpRequest) -> MlResult {
             format!("version {} of {} was trained by ironmage, not logged through MLflow: its files are an ironmage model bundle (see /api/models)", v.version, v.model),
         )
     })?;
-    let uri = if let Some(id) = source.model_id {
-        platform.tracking.logged_model(&id).await?.artifact_uri()
-    } else if let Some(rest) = source.source.strip_prefix("runs:/") {
-        let (run, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let info = platform.tracking.tracking_run_info(run).await?;
-        format!("{}/{}", info.artifact_uri(), path)
-            .trim_end_matches('/')
-            .to_string()
-    } else {
-        source.source
+    // A source elsewhere (s3://, a local path) is where the client put the files.
+    let uri = match platform.tracking.model_folder(&source).await {
+        Ok(folder) => format!("mlflow-artifacts:/{folder}"),
+        Err(e) if e.code == ironmage_core::ErrorCode::InvalidInput => source.source,
+        Err(e) => return Err(e.into()),
     };
     Ok(HttpResponse::Ok().json(j!({"artifact_uri": uri})))
 }

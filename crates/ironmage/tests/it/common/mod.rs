@@ -47,6 +47,7 @@ impl TestStack {
                 PredictionConfig {
                     poll_interval: Duration::from_millis(100),
                     body_limit: 64 * 1024,
+                    cache_dir: dir.path().join("model-cache"),
                     ..Default::default()
                 },
             )),
