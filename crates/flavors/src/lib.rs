@@ -8,3 +8,4 @@
 //!   `python_function` model through a pool of Python worker processes.
 
 pub mod onnx;
+pub mod python;
