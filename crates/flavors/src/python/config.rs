@@ -69,8 +69,10 @@ impl PythonConfig {
     /// An empty variable counts as unset.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, PythonError> {
         let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        let mut config = PythonConfig::default();
-        config.interpreter = var(PYTHON_VAR).map_or_else(|| "python3".into(), PathBuf::from);
+        let mut config = PythonConfig {
+            interpreter: var(PYTHON_VAR).map_or_else(|| "python3".into(), PathBuf::from),
+            ..PythonConfig::default()
+        };
         if let Some(v) = var(WORKERS_VAR) {
             config.workers = positive(WORKERS_VAR, &v)?;
         }

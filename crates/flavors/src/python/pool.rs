@@ -40,6 +40,18 @@ pub(crate) async fn run_worker(pool: Arc<Pool>, index: usize, process: WorkerPro
         };
         let config = &pool.setup.config;
         let counters = &pool.counters;
+        // While idle, a process that dies (killed, out of memory) is replaced at once rather
+        // than failing the next request.
+        let idle_exit = tokio::select! {
+            biased;
+            status = process.wait_exit() => status,
+            () = pool.queue.wait_for_work() => None,
+        };
+        if let Some(status) = idle_exit {
+            process.describe_exit(status).await;
+            lost(&pool, index);
+            continue;
+        }
         let batch = pool
             .queue
             .next_batch(config.max_batch_rows, config.batch_window, || {
@@ -52,6 +64,19 @@ pub(crate) async fn run_worker(pool: Arc<Pool>, index: usize, process: WorkerPro
             process.exit().await;
             return;
         };
+        if let Some(status) = process.exited() {
+            process.describe_exit(status).await;
+            lost(&pool, index);
+            process = match restart(&pool, index).await {
+                Some(process) => process,
+                None => {
+                    for job in batch {
+                        job.answer(Err(PythonError::ShutDown));
+                    }
+                    return;
+                }
+            };
+        }
         Counters::add(&counters.busy_workers, 1);
         let alive = serve(&pool, &mut process, batch).await;
         Counters::sub(&counters.busy_workers, 1);
@@ -62,6 +87,13 @@ pub(crate) async fn run_worker(pool: Arc<Pool>, index: usize, process: WorkerPro
             Counters::sub(&counters.live_workers, 1);
         }
     }
+}
+
+/// Books a worker process that died while idle.
+fn lost(pool: &Pool, index: usize) {
+    pool.pids[index].store(0, Ordering::Relaxed);
+    Counters::sub(&pool.counters.live_workers, 1);
+    Counters::add(&pool.counters.worker_crashes, 1);
 }
 
 /// Starts a new process for worker `index`, retrying with a growing pause; `None` once the
@@ -176,19 +208,16 @@ async fn call(
     })
 }
 
-/// Answers each job with `error` (the first one gets it as is, the others a copy).
-fn answer_error(pool: &Pool, jobs: Vec<Job>, error: PythonError) {
-    let n = jobs.len() as u64;
+/// Answers each job with `error` (the last one gets it as is, the others a copy).
+fn answer_error(pool: &Pool, mut jobs: Vec<Job>, error: PythonError) {
     if error.is_model_error() {
-        Counters::add(&pool.counters.model_errors, n);
+        Counters::add(&pool.counters.model_errors, jobs.len() as u64);
     }
-    let copies = std::iter::repeat_with(|| copy(&error));
-    let mut errors = std::iter::once(error).chain(copies);
+    let Some(last) = jobs.pop() else { return };
     for job in jobs {
-        if let Some(e) = errors.next() {
-            job.answer(Err(e));
-        }
+        job.answer(Err(copy(&error)));
     }
+    last.answer(Err(error));
 }
 
 /// Answers every job of a batch whose process died or hung.

@@ -295,14 +295,33 @@ impl WorkerProcess {
 
     /// How the process ended, after a broken pipe: its exit status and last stderr lines.
     async fn death(&mut self, error: &std::io::Error) -> String {
-        let status = match tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await {
-            Ok(Ok(status)) => describe_status(status),
+        match tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await {
+            Ok(Ok(status)) => self.describe_exit(status).await,
             // Still running with a broken pipe: it is of no use any more.
             _ => {
                 self.kill().await;
-                format!("stopped answering ({error}) and was killed")
+                let how = format!("stopped answering ({error}) and was killed");
+                self.describe(how).await
             }
-        };
+        }
+    }
+
+    /// Waits until the process ends by itself (cancel-safe: for a `select!` while idle).
+    pub async fn wait_exit(&mut self) -> Option<ExitStatus> {
+        self.child.wait().await.ok()
+    }
+
+    /// The exit status if the process has ended already.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// `worker pid N exited with status S`, with the last stderr lines.
+    pub async fn describe_exit(&mut self, status: ExitStatus) -> String {
+        self.describe(describe_status(status)).await
+    }
+
+    async fn describe(&mut self, how: String) -> String {
         if let Some(task) = self.stderr_task.take() {
             // The pipe closes with the process: this only waits for the last lines.
             let _ = tokio::time::timeout(Duration::from_millis(500), task).await;
@@ -312,12 +331,12 @@ impl WorkerProcess {
             .lock()
             .map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n"))
             .unwrap_or_default();
-        let mut message = format!("worker pid {} {status}", self.pid);
+        tracing::warn!(worker = self.index, pid = self.pid, status = %how, "python worker died");
+        let mut message = format!("worker pid {} {how}", self.pid);
         if !tail.is_empty() {
             message.push_str("; last stderr lines:\n");
             message.push_str(&tail);
         }
-        tracing::warn!(worker = self.index, pid = self.pid, %status, "python worker died");
         message
     }
 }
