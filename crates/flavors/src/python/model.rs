@@ -174,13 +174,8 @@ impl PythonModel {
     pub async fn shutdown(&self) {
         let pool = &self.inner.pool;
         pool.queue.close();
-        let tasks = std::mem::take(
-            &mut *self
-                .inner
-                .tasks
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        );
+        let tasks =
+            std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()));
         let deadline = Instant::now() + pool.setup.config.predict_timeout + SHUTDOWN_GRACE;
         for task in tasks {
             let abort = task.abort_handle();

@@ -110,7 +110,11 @@ async fn restart(pool: &Pool, index: usize) -> Option<WorkerProcess> {
                 pool.pids[index].store(process.pid(), Ordering::Relaxed);
                 Counters::add(&pool.counters.worker_restarts, 1);
                 Counters::add(&pool.counters.live_workers, 1);
-                tracing::info!(worker = index, pid = process.pid(), "python worker restarted");
+                tracing::info!(
+                    worker = index,
+                    pid = process.pid(),
+                    "python worker restarted"
+                );
                 return Some(process);
             }
             Err(e) => {

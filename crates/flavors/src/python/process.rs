@@ -216,7 +216,9 @@ impl WorkerProcess {
                 message: answer.message.unwrap_or_default(),
                 traceback: answer.traceback,
             }),
-            other => Err(self.violation(&format!("answer `{other}` to predict")).await),
+            other => Err(self
+                .violation(&format!("answer `{other}` to predict"))
+                .await),
         }
     }
 
@@ -230,7 +232,11 @@ impl WorkerProcess {
             .await
             .is_err()
         {
-            tracing::warn!(worker = self.index, pid = self.pid, "python worker did not exit: killing it");
+            tracing::warn!(
+                worker = self.index,
+                pid = self.pid,
+                "python worker did not exit: killing it"
+            );
             self.kill().await;
         }
     }
@@ -431,9 +437,9 @@ async fn forward_stderr(
 
 /// Whether `dir` looks like an MLflow model folder; the reason when not.
 pub(crate) fn check_model_dir(dir: &Path) -> Result<PathBuf, PythonError> {
-    let canonical = dir.canonicalize().map_err(|e| {
-        PythonError::load(format!("no model folder at {}: {e}", dir.display()))
-    })?;
+    let canonical = dir
+        .canonicalize()
+        .map_err(|e| PythonError::load(format!("no model folder at {}: {e}", dir.display())))?;
     if !canonical.is_dir() {
         return Err(PythonError::load(format!(
             "{} is not a folder",

@@ -205,7 +205,10 @@ fn same_columns(a: &Arc<[String]>, b: &Arc<[String]>) -> bool {
 mod tests {
     use super::*;
 
-    fn job(columns: &Arc<[String]>, n: usize) -> (Job, oneshot::Receiver<Result<Vec<Value>, PythonError>>) {
+    fn job(
+        columns: &Arc<[String]>,
+        n: usize,
+    ) -> (Job, oneshot::Receiver<Result<Vec<Value>, PythonError>>) {
         let (reply, rx) = oneshot::channel();
         let job = Job {
             columns: columns.clone(),
@@ -238,7 +241,10 @@ mod tests {
         let batch = queue.next_batch(8, Duration::ZERO, || false).await.unwrap();
         assert_eq!(sizes(&batch), [9]);
         queue.close();
-        assert!(queue.next_batch(8, Duration::ZERO, || false).await.is_none());
+        assert!(queue
+            .next_batch(8, Duration::ZERO, || false)
+            .await
+            .is_none());
         let (late, _rx) = job(&c, 1);
         assert!(matches!(queue.push(late), Err(PythonError::ShutDown)));
     }

@@ -6,9 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ironmage_flavors::python::{
-    PythonConfig, PythonError, PythonModel, RequirementStatus,
-};
+use ironmage_flavors::python::{PythonConfig, PythonError, PythonModel, RequirementStatus};
 use serde_json::{json, Value};
 
 use crate::common::python::{python, script_output};
@@ -92,9 +90,11 @@ fn same(a: &Value, b: &Value, path: &str) -> Result<(), String> {
             .zip(y)
             .enumerate()
             .try_for_each(|(i, (x, y))| same(x, y, &format!("{path}[{i}]"))),
-        (Value::Object(x), Value::Object(y)) if x.len() == y.len() => x.iter().try_for_each(|(k, v)| {
-            same(v, y.get(k).unwrap_or(&Value::Null), &format!("{path}.{k}"))
-        }),
+        (Value::Object(x), Value::Object(y)) if x.len() == y.len() => {
+            x.iter().try_for_each(|(k, v)| {
+                same(v, y.get(k).unwrap_or(&Value::Null), &format!("{path}.{k}"))
+            })
+        }
         _ if a == b => Ok(()),
         _ => Err(format!("{path}: {a} != {b}")),
     }
@@ -128,7 +128,11 @@ async fn models_predict_as_mlflow_does() {
                 .predict(columns.clone(), vec![rows[i].clone()])
                 .await
                 .unwrap();
-            assert_same(&one, &json!([case["expected"][i]]), &format!("{name} row {i}"));
+            assert_same(
+                &one,
+                &json!([case["expected"][i]]),
+                &format!("{name} row {i}"),
+            );
         }
         model.shutdown().await;
     }
@@ -153,7 +157,11 @@ async fn info_reports_the_interpreter_the_model_and_its_requirements() {
         .expect("scikit-learn is recorded");
     assert_eq!(sklearn.status, RequirementStatus::Satisfied);
     assert_eq!(sklearn.source, "requirements.txt");
-    assert_eq!(info.missing().count() + info.mismatched().count(), 0, "{info:?}");
+    assert_eq!(
+        info.missing().count() + info.mismatched().count(),
+        0,
+        "{info:?}"
+    );
     model.shutdown().await;
 }
 
@@ -173,7 +181,10 @@ async fn integers_are_cast_to_the_signature_types() {
     assert_eq!(a, c);
     // A fractional count is the model's error, with MLflow's message.
     let err = model
-        .predict(columns, vec![vec![json!(1), json!(2), json!(3), json!(4.5)]])
+        .predict(
+            columns,
+            vec![vec![json!(1), json!(2), json!(3), json!(4.5)]],
+        )
         .await
         .unwrap_err();
     assert!(err.is_model_error(), "{err}");
@@ -202,8 +213,15 @@ async fn concurrent_callers_get_their_own_rows_in_order() {
     for task in tasks {
         let (picked, result) = task.await.unwrap();
         let values = result.unwrap();
-        let expected: Vec<Value> = picked.iter().map(|&i| case["expected"][i].clone()).collect();
-        assert_same(&values, &Value::Array(expected), &format!("rows {picked:?}"));
+        let expected: Vec<Value> = picked
+            .iter()
+            .map(|&i| case["expected"][i].clone())
+            .collect();
+        assert_same(
+            &values,
+            &Value::Array(expected),
+            &format!("rows {picked:?}"),
+        );
     }
     let stats = model.stats();
     assert_eq!(stats.requests, 64);
@@ -257,7 +275,10 @@ async fn a_crashing_worker_fails_its_request_and_is_replaced() {
     assert_eq!(before.len(), 1);
 
     let started = Instant::now();
-    let err = model.predict(x.clone(), x_rows(&[666.0])).await.unwrap_err();
+    let err = model
+        .predict(x.clone(), x_rows(&[666.0]))
+        .await
+        .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(!err.is_model_error());
     match &err {
@@ -277,7 +298,11 @@ async fn a_crashing_worker_fails_its_request_and_is_replaced() {
 
     // Killed from outside while idle: noticed and replaced before any request fails.
     kill(after[0]);
-    wait_for(|| model.stats().worker_restarts == 2, "the idle worker's restart").await;
+    wait_for(
+        || model.stats().worker_restarts == 2,
+        "the idle worker's restart",
+    )
+    .await;
     assert_eq!(
         model.predict(x, x_rows(&[3.0])).await.unwrap(),
         vec![json!(6.0)]

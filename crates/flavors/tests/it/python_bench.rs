@@ -38,8 +38,16 @@ async fn python_bench_batched_vs_unbatched() {
             .collect(),
     );
     for (label, max_batch_rows, window) in [
-        ("batched (max_batch_rows 1024, window 2 ms)", 1024, Duration::from_millis(2)),
-        ("batched (max_batch_rows 1024, no window)", 1024, Duration::ZERO),
+        (
+            "batched (max_batch_rows 1024, window 2 ms)",
+            1024,
+            Duration::from_millis(2),
+        ),
+        (
+            "batched (max_batch_rows 1024, no window)",
+            1024,
+            Duration::ZERO,
+        ),
         ("unbatched (max_batch_rows 1)", 1, Duration::ZERO),
     ] {
         let config = PythonConfig {
