@@ -4,3 +4,5 @@
 mod common;
 mod onnx;
 mod onnx_bench;
+mod python;
+mod python_bench;
