@@ -67,7 +67,9 @@ fn load_native(dir: &Path, mlmodel: &MlModel, flavor: &str) -> Result<Arc<dyn Sc
 }
 
 fn read_trees(flavor: &str, file: &Path, bytes: &[u8]) -> Result<ImportedModel> {
-    let pickled = file.extension().is_some_and(|e| e == "pkl" || e == "pickle");
+    let pickled = file
+        .extension()
+        .is_some_and(|e| e == "pkl" || e == "pickle");
     if pickled {
         return Err(Error::invalid(format!(
             "{} is a pickle (a scikit-learn wrapper), not the library's model file",
@@ -92,7 +94,11 @@ fn data_file(dir: &Path, mlmodel: &MlModel, flavor: &str) -> Result<PathBuf> {
     })?;
     let path = Path::new(data);
     // The folder came from a client: its files stay inside it.
-    if path.is_absolute() || path.components().any(|c| c == std::path::Component::ParentDir) {
+    if path.is_absolute()
+        || path
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
+    {
         return Err(Error::invalid(format!(
             "the {flavor} flavor's data {data:?} is outside the model folder"
         )));

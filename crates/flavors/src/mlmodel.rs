@@ -155,7 +155,10 @@ signature:
     fn reads_flavors_and_column_signature() {
         let m = MlModel::parse(SKLEARN).unwrap();
         assert_eq!(m.flavor_names(), vec!["python_function", "sklearn"]);
-        assert_eq!(m.setting("python_function", "loader_module"), Some("mlflow.sklearn"));
+        assert_eq!(
+            m.setting("python_function", "loader_module"),
+            Some("mlflow.sklearn")
+        );
         assert_eq!(
             m.inputs,
             Some(SignatureInputs::Columns(vec![

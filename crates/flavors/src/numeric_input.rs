@@ -31,7 +31,9 @@ pub fn numeric_input(
             names.len()
         )));
     }
-    Ok(InputSchema::new(names.into_iter().map(|n| (n, Kind::Number))))
+    Ok(InputSchema::new(
+        names.into_iter().map(|n| (n, Kind::Number)),
+    ))
 }
 
 /// Rows of number cells as one row-major buffer (text cannot reach here: the schema is numeric).

@@ -31,7 +31,9 @@ impl OnnxScorer {
             .predict(&flat, rows.len())
             .map_err(|e| Error::internal(format!("scoring failed: {e}")))?;
         Ok(match output {
-            OnnxOutput::Regression { values } => values.into_iter().map(Prediction::Value).collect(),
+            OnnxOutput::Regression { values } => {
+                values.into_iter().map(Prediction::Value).collect()
+            }
             OnnxOutput::Classification {
                 labels,
                 probabilities,
@@ -40,7 +42,13 @@ impl OnnxScorer {
                     label: label_value(&labels, r),
                     probabilities: probabilities
                         .as_ref()
-                        .map(|p| self.classes.iter().cloned().zip(p.row(r).iter().copied()).collect())
+                        .map(|p| {
+                            self.classes
+                                .iter()
+                                .cloned()
+                                .zip(p.row(r).iter().copied())
+                                .collect()
+                        })
                         .unwrap_or_default(),
                 })
                 .collect(),

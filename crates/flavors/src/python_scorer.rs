@@ -14,7 +14,11 @@ use std::sync::Arc;
 
 /// Start the worker pool on the model folder `dir`. The model must have been logged with a
 /// column signature: it is what a request is checked against before Python sees it.
-pub async fn start(dir: &Path, mlmodel: &MlModel, config: &PythonConfig) -> Result<Arc<dyn Scorer>> {
+pub async fn start(
+    dir: &Path,
+    mlmodel: &MlModel,
+    config: &PythonConfig,
+) -> Result<Arc<dyn Scorer>> {
     let input = match &mlmodel.inputs {
         Some(SignatureInputs::Columns(columns)) => InputSchema::new(columns.clone()),
         Some(SignatureInputs::Tensor { .. }) => {
