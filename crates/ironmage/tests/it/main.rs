@@ -12,5 +12,6 @@ mod openapi;
 mod orchestration_api;
 mod registry_api;
 mod registry_cli;
+mod serving_flavors;
 mod topology;
 mod tracking_burst;

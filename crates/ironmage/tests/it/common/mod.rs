@@ -38,16 +38,28 @@ pub fn platform_config(dir: &std::path::Path) -> PlatformConfig {
 
 impl TestStack {
     pub async fn start() -> TestStack {
+        TestStack::start_serving(ironmage_prediction::DEFAULT_MODEL).await
+    }
+
+    /// A stack whose `/predict` answers with `model`; Python models run on the test
+    /// interpreter (`IRONMAGE_TEST_PYTHON`) when there is one.
+    pub async fn start_serving(model: &str) -> TestStack {
         let dir = tempfile::tempdir().unwrap();
+        let mut python = ironmage_flavors::PythonOptions::default();
+        if let Ok(p) = std::env::var("IRONMAGE_TEST_PYTHON") {
+            python.interpreter = p.into();
+        }
         let platform = Platform::open(&platform_config(dir.path())).await.unwrap();
         let options = StackOptions {
             web_addr: Some("127.0.0.1:0".into()),
             predict: Some((
                 "127.0.0.1:0".into(),
                 PredictionConfig {
+                    model: model.into(),
                     poll_interval: Duration::from_millis(100),
                     body_limit: 64 * 1024,
                     cache_dir: dir.path().join("model-cache"),
+                    python,
                     ..Default::default()
                 },
             )),
