@@ -238,6 +238,12 @@ async fn a_model_error_fails_only_its_own_request() {
     let Some(fx) = fixture() else { return };
     let model = Arc::new(fx.start("echo", fx.config(1)).await);
     let x = columns(&["x"]);
+    // A slow request holds the only worker, so the next ones queue up and are merged.
+    let slow = {
+        let (model, x) = (model.clone(), x.clone());
+        tokio::spawn(async move { model.predict(x, x_rows(&[7777.0])).await })
+    };
+    wait_for(|| model.stats().busy_workers == 1, "the slow request").await;
     let tasks: Vec<_> = (0..24)
         .map(|i| {
             let model = model.clone();
@@ -246,6 +252,12 @@ async fn a_model_error_fails_only_its_own_request() {
             tokio::spawn(async move { (value, model.predict(x, x_rows(&[value, 0.5])).await) })
         })
         .collect();
+    wait_for(
+        || model.stats().queued_requests == 24,
+        "the queued requests",
+    )
+    .await;
+    assert_eq!(slow.await.unwrap().unwrap(), vec![json!(15554.0)]);
     for task in tasks {
         let (value, result) = task.await.unwrap();
         if value < 0.0 {
@@ -263,6 +275,9 @@ async fn a_model_error_fails_only_its_own_request() {
     let stats = model.stats();
     assert_eq!(stats.model_errors, 1, "{stats:?}");
     assert_eq!(stats.worker_crashes, 0, "{stats:?}");
+    // The slow call, the merged batch that failed, then each request alone.
+    assert_eq!(stats.batches, 1 + 1 + 24, "{stats:?}");
+    assert_eq!(stats.largest_batch_rows, 48, "{stats:?}");
     model.shutdown().await;
 }
 
