@@ -330,6 +330,33 @@ async fn a_crashing_worker_fails_its_request_and_is_replaced() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_death_is_seen_while_a_forked_child_keeps_its_pipes() {
+    let Some(fx) = fixture() else { return };
+    let model = fx.start("echo", fx.config(1)).await;
+    let x = columns(&["x"]);
+    let started = Instant::now();
+    let err = model
+        .predict(x.clone(), x_rows(&[8888.0]))
+        .await
+        .unwrap_err();
+    // Well before the child exits (5 s) or the predict timeout (30 s).
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(&err, PythonError::WorkerCrashed { message } if message.contains("status 4")),
+        "{err:?}"
+    );
+    assert_eq!(
+        model.predict(x, x_rows(&[1.0])).await.unwrap(),
+        vec![json!(2.0)]
+    );
+    model.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_prediction_times_out_and_the_worker_is_replaced() {
     let Some(fx) = fixture() else { return };
     let config = PythonConfig {
