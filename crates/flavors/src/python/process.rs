@@ -478,3 +478,51 @@ pub(crate) fn check_model_dir(dir: &Path) -> Result<PathBuf, PythonError> {
     }
     Ok(canonical)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn stderr_lines_are_cut_and_the_last_ones_kept() {
+        let mut child = Command::new("sh")
+            .args([
+                "-c",
+                "{ for i in $(seq 1 20); do echo line $i; done; \
+                 head -c 10000 /dev/zero | tr '\\0' a; echo; printf tail; } 1>&2",
+            ])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run sh");
+        let tail = Arc::new(Mutex::new(VecDeque::new()));
+        forward_stderr(child.stderr.take().unwrap(), 0, 0, tail.clone()).await;
+        let _ = child.wait().await;
+        let tail: Vec<String> = tail.lock().unwrap().iter().cloned().collect();
+        assert_eq!(tail.len(), STDERR_TAIL);
+        assert_eq!(tail.last().map(String::as_str), Some("tail"));
+        assert_eq!(tail[tail.len() - 2], "a".repeat(MAX_STDERR_LINE));
+        assert_eq!(tail[0], format!("line {}", 20 - STDERR_TAIL + 3));
+    }
+
+    #[tokio::test]
+    async fn a_program_that_is_not_python_is_a_load_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("MLmodel"), "flavors: {}\n").unwrap();
+        let setup = Setup {
+            config: PythonConfig {
+                interpreter: "sh".into(),
+                ..PythonConfig::default()
+            },
+            model_dir: check_model_dir(dir.path()).unwrap(),
+            recorded: RecordedEnv::default(),
+        };
+        let err = WorkerProcess::start(&setup, 0)
+            .await
+            .err()
+            .expect("an error");
+        let PythonError::Load { message } = &err else {
+            panic!("expected a load error, got {err:?}");
+        };
+        assert!(message.contains("exited with status"), "{message}");
+    }
+}
