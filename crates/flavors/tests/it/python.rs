@@ -388,7 +388,8 @@ async fn a_full_queue_answers_overloaded() {
     let seconds = columns(&["seconds"]);
     let slow = {
         let (model, seconds) = (model.clone(), seconds.clone());
-        tokio::spawn(async move { model.predict(seconds, vec![vec![json!(2)]]).await })
+        // Long enough to queue 4096 requests on a loaded machine.
+        tokio::spawn(async move { model.predict(seconds, vec![vec![json!(4)]]).await })
     };
     wait_for(|| model.stats().busy_workers == 1, "the slow request").await;
     let waiting: Vec<_> = (0..4096)
