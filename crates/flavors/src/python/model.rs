@@ -261,6 +261,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_model_is_shared_across_threads() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<PythonModel>();
+        send_sync::<PythonError>();
+    }
+
+    #[test]
     fn tables_need_one_value_per_column() {
         let columns = ["a".to_string(), "b".to_string()];
         check_table(&columns, &[vec![Value::Null, Value::Null]]).unwrap();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::error::PythonError;
-use super::process::{Failure, Outcome, Setup, WorkerProcess};
+use super::process::{heavy, Failure, Outcome, Setup, WorkerProcess, HEAVY_FRAME};
 use super::protocol;
 use super::queue::{Job, Queue};
 use super::stats::Counters;
@@ -180,7 +180,13 @@ async fn call(
 ) -> Result<Result<Vec<Value>, PythonError>, Failure> {
     let rows: usize = jobs.iter().map(|j| j.rows.len()).sum();
     let groups: Vec<&[Vec<Value>]> = jobs.iter().map(|j| j.rows.as_slice()).collect();
-    let Some(frame) = protocol::predict(&jobs[0].columns, &groups) else {
+    let columns = &jobs[0].columns;
+    // A cell is about 20 bytes of JSON: this many are a heavy frame.
+    let cells = rows * columns.len();
+    let frame = heavy(cells * 20 > HEAVY_FRAME, || {
+        protocol::predict(columns, &groups)
+    });
+    let Some(frame) = frame else {
         return Ok(Err(PythonError::Predict {
             message: format!("{rows} rows are more than one request to the worker can carry"),
         }));

@@ -34,6 +34,8 @@ const THREAD_VARS: [&str; 5] = [
 const MAX_STDERR_LINE: usize = 4096;
 /// Stderr lines kept to explain a crash.
 const STDERR_TAIL: usize = 12;
+/// Frames larger than this are encoded and parsed with [`heavy`] (about a millisecond of work).
+pub(crate) const HEAVY_FRAME: usize = 1 << 20;
 /// How long a worker asked to exit may take before it is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(5);
 
@@ -249,17 +251,26 @@ impl WorkerProcess {
 
     /// One request and its answer; any I/O or parse failure means the process is lost.
     async fn call(&mut self, frame: &[u8]) -> Result<Answer, Failure> {
-        let sent = async {
+        let exchange = async {
             self.stdin.write_all(frame).await?;
             self.stdin.flush().await?;
             protocol::read_frame(&mut self.stdout).await
-        }
-        .await;
+        };
+        // The pipes alone can miss a death: a child the model forked keeps them open.
+        let sent = tokio::select! {
+            sent = exchange => sent,
+            status = self.child.wait() => Err(match status {
+                Ok(status) => std::io::Error::other(describe_status(status)),
+                Err(e) => e,
+            }),
+        };
         let body = match sent {
             Ok(body) => body,
             Err(e) => return Err(Failure::Crashed(self.death(&e).await)),
         };
-        match serde_json::from_slice::<Answer>(&body) {
+        match heavy(body.len() > HEAVY_FRAME, || {
+            serde_json::from_slice::<Answer>(&body)
+        }) {
             Ok(answer) => Ok(answer),
             Err(e) => Err(self.violation(&format!("unreadable answer: {e}")).await),
         }
@@ -344,6 +355,19 @@ impl WorkerProcess {
             message.push_str(&tail);
         }
         message
+    }
+}
+
+/// Runs `work` off the async worker threads when it is `heavy` (a large frame to encode or
+/// parse) and the runtime has other threads to keep serving; inline otherwise.
+pub(crate) fn heavy<R>(heavy: bool, work: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let multi_thread =
+        Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
+    if heavy && multi_thread {
+        tokio::task::block_in_place(work)
+    } else {
+        work()
     }
 }
 
@@ -453,4 +477,52 @@ pub(crate) fn check_model_dir(dir: &Path) -> Result<PathBuf, PythonError> {
         )));
     }
     Ok(canonical)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn stderr_lines_are_cut_and_the_last_ones_kept() {
+        let mut child = Command::new("sh")
+            .args([
+                "-c",
+                "{ for i in $(seq 1 20); do echo line $i; done; \
+                 head -c 10000 /dev/zero | tr '\\0' a; echo; printf tail; } 1>&2",
+            ])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run sh");
+        let tail = Arc::new(Mutex::new(VecDeque::new()));
+        forward_stderr(child.stderr.take().unwrap(), 0, 0, tail.clone()).await;
+        let _ = child.wait().await;
+        let tail: Vec<String> = tail.lock().unwrap().iter().cloned().collect();
+        assert_eq!(tail.len(), STDERR_TAIL);
+        assert_eq!(tail.last().map(String::as_str), Some("tail"));
+        assert_eq!(tail[tail.len() - 2], "a".repeat(MAX_STDERR_LINE));
+        assert_eq!(tail[0], format!("line {}", 20 - STDERR_TAIL + 3));
+    }
+
+    #[tokio::test]
+    async fn a_program_that_is_not_python_is_a_load_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("MLmodel"), "flavors: {}\n").unwrap();
+        let setup = Setup {
+            config: PythonConfig {
+                interpreter: "sh".into(),
+                ..PythonConfig::default()
+            },
+            model_dir: check_model_dir(dir.path()).unwrap(),
+            recorded: RecordedEnv::default(),
+        };
+        let err = WorkerProcess::start(&setup, 0)
+            .await
+            .err()
+            .expect("an error");
+        let PythonError::Load { message } = &err else {
+            panic!("expected a load error, got {err:?}");
+        };
+        assert!(message.contains("exited with status"), "{message}");
+    }
 }

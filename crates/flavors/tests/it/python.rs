@@ -238,6 +238,12 @@ async fn a_model_error_fails_only_its_own_request() {
     let Some(fx) = fixture() else { return };
     let model = Arc::new(fx.start("echo", fx.config(1)).await);
     let x = columns(&["x"]);
+    // A slow request holds the only worker, so the next ones queue up and are merged.
+    let slow = {
+        let (model, x) = (model.clone(), x.clone());
+        tokio::spawn(async move { model.predict(x, x_rows(&[7777.0])).await })
+    };
+    wait_for(|| model.stats().busy_workers == 1, "the slow request").await;
     let tasks: Vec<_> = (0..24)
         .map(|i| {
             let model = model.clone();
@@ -246,6 +252,12 @@ async fn a_model_error_fails_only_its_own_request() {
             tokio::spawn(async move { (value, model.predict(x, x_rows(&[value, 0.5])).await) })
         })
         .collect();
+    wait_for(
+        || model.stats().queued_requests == 24,
+        "the queued requests",
+    )
+    .await;
+    assert_eq!(slow.await.unwrap().unwrap(), vec![json!(15554.0)]);
     for task in tasks {
         let (value, result) = task.await.unwrap();
         if value < 0.0 {
@@ -263,6 +275,9 @@ async fn a_model_error_fails_only_its_own_request() {
     let stats = model.stats();
     assert_eq!(stats.model_errors, 1, "{stats:?}");
     assert_eq!(stats.worker_crashes, 0, "{stats:?}");
+    // The slow call, the merged batch that failed, then each request alone.
+    assert_eq!(stats.batches, 1 + 1 + 24, "{stats:?}");
+    assert_eq!(stats.largest_batch_rows, 48, "{stats:?}");
     model.shutdown().await;
 }
 
@@ -315,6 +330,33 @@ async fn a_crashing_worker_fails_its_request_and_is_replaced() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_death_is_seen_while_a_forked_child_keeps_its_pipes() {
+    let Some(fx) = fixture() else { return };
+    let model = fx.start("echo", fx.config(1)).await;
+    let x = columns(&["x"]);
+    let started = Instant::now();
+    let err = model
+        .predict(x.clone(), x_rows(&[8888.0]))
+        .await
+        .unwrap_err();
+    // Well before the child exits (5 s) or the predict timeout (30 s).
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(&err, PythonError::WorkerCrashed { message } if message.contains("status 4")),
+        "{err:?}"
+    );
+    assert_eq!(
+        model.predict(x, x_rows(&[1.0])).await.unwrap(),
+        vec![json!(2.0)]
+    );
+    model.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_prediction_times_out_and_the_worker_is_replaced() {
     let Some(fx) = fixture() else { return };
     let config = PythonConfig {
@@ -346,7 +388,8 @@ async fn a_full_queue_answers_overloaded() {
     let seconds = columns(&["seconds"]);
     let slow = {
         let (model, seconds) = (model.clone(), seconds.clone());
-        tokio::spawn(async move { model.predict(seconds, vec![vec![json!(2)]]).await })
+        // Long enough to queue 4096 requests on a loaded machine.
+        tokio::spawn(async move { model.predict(seconds, vec![vec![json!(4)]]).await })
     };
     wait_for(|| model.stats().busy_workers == 1, "the slow request").await;
     let waiting: Vec<_> = (0..4096)

@@ -8,7 +8,9 @@ Writes, each an MLflow model folder under OUT_DIR:
 - lgbm: a LightGBM regressor through mlflow.lightgbm (skipped when lightgbm is absent);
 - frame: a pyfunc PythonModel returning a DataFrame (an object per row);
 - echo: a pyfunc PythonModel that doubles `x`, prints to stdout (which must not break the
-  protocol), raises ValueError on negative `x` and kills its process (os._exit) on x == 666;
+  protocol), raises ValueError on negative `x`, kills its process (os._exit) on x == 666 sleeps
+  2 s on x == 7777, and on x == 8888 forks a child that outlives it (keeping its pipes
+  open) and exits;
 - sleepy: a pyfunc PythonModel that sleeps `seconds` before answering;
 - strict: sk_logreg with a requirement no index has;
 - bad_loader: an MLmodel whose loader module does not exist.
@@ -61,6 +63,14 @@ class EchoModel(mlflow.pyfunc.PythonModel):
         print(f"echo model predicting {len(model_input)} rows")
         if (x == 666).any():
             os._exit(3)
+        if (x == 7777).any():
+            time.sleep(2)
+        if (x == 8888).any():
+            # A forked child keeps the worker's pipes open after the worker dies.
+            if os.fork() == 0:
+                time.sleep(5)
+                os._exit(0)
+            os._exit(4)
         if (x < 0).any():
             raise ValueError(f"x must not be negative, got {float(x.min())}")
         return x * 2
