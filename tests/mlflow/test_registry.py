@@ -47,6 +47,12 @@ def test_log_model_versions_stages_aliases(client, unique, data):
     assert all(v.source.startswith("models:/m-") for v in versions)
     v1 = client.get_model_version(name, "1")
     assert v1.status == "READY" and v1.run_id == run1
+    # ironmage's gates and comparisons see the run's metrics and params on the version.
+    with urllib.request.urlopen(f"{mlflow.get_tracking_uri()}/api/models/{name}") as answer:
+        native = {v["version"]: v for v in json.load(answer)["versions"]}
+    assert native[1]["hyperparameters"]["n_estimators"] == 20
+    assert native[2]["hyperparameters"]["n_estimators"] == 40
+    assert 0.0 <= native[1]["metrics"]["accuracy"] <= 1.0
 
     # Load by run, by version number and latest: predictions match the originals.
     by_run = mlflow.sklearn.load_model(f"runs:/{run1}/model")
@@ -68,6 +74,14 @@ def test_log_model_versions_stages_aliases(client, unique, data):
     assert client.get_model_version(name, "1").current_stage == "Archived"
     assert [v.version for v in client.get_latest_versions(name, stages=["Production"])] == ["2"]
     assert [v.version for v in client.get_latest_versions(name, stages=["Archived"])] == ["1"]
+    # The GET form repeats `stages` once per stage, as MLflow's REST API takes it.
+    url = (
+        f"{mlflow.get_tracking_uri()}/api/2.0/mlflow/registered-models/get-latest-versions"
+        f"?name={name}&stages=Production&stages=Archived"
+    )
+    with urllib.request.urlopen(url) as answer:
+        got = sorted((v["current_stage"], v["version"]) for v in json.load(answer)["model_versions"])
+    assert got == [("Archived", "1"), ("Production", "2")]
 
     # Aliases: champion and challenger, each on one version.
     client.set_registered_model_alias(name, "champion", "2")
