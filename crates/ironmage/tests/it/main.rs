@@ -13,5 +13,6 @@ mod orchestration_api;
 mod registry_api;
 mod registry_cli;
 mod serving_flavors;
+mod serving_policy;
 mod topology;
 mod tracking_burst;
