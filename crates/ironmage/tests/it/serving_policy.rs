@@ -99,8 +99,8 @@ async fn a_full_log_drops_entries_and_counts_them_but_every_answer_goes_out() {
     t.wait_serving(run["summary"]["model_version"].as_str().unwrap())
         .await;
     let url = format!("{}/predict", t.predict);
-    let batch = Value::Array(vec![customer(); 500]);
-    let requests: Vec<_> = (0..8)
+    let batch = Value::Array(vec![customer(); 200]);
+    let requests: Vec<_> = (0..20)
         .map(|_| {
             let (http, url, body) = (t.http.clone(), url.clone(), batch.to_string());
             tokio::spawn(async move {
@@ -118,14 +118,18 @@ async fn a_full_log_drops_entries_and_counts_them_but_every_answer_goes_out() {
     for r in requests {
         assert_eq!(r.await.unwrap(), 200);
     }
-    let health = health_until(&t, |h| h["prediction_log"]["pending"] == 0).await;
+    // Every answer is either written or counted as dropped.
+    let health = health_until(&t, |h| {
+        let log = &h["prediction_log"];
+        log["written"].as_u64().unwrap() + log["dropped"].as_u64().unwrap() == 4000
+    })
+    .await;
     let log = &health["prediction_log"];
     let (written, dropped) = (
         log["written"].as_u64().unwrap(),
         log["dropped"].as_u64().unwrap(),
     );
     assert!(dropped > 0, "{health}");
-    assert_eq!(written + dropped, 4000, "{health}");
     assert_eq!(t.prediction_count().await as u64, written);
     t.stack.stop().await;
 }
