@@ -1,7 +1,6 @@
 //! ironmage's own model bundles (forests, boosting, linear models with their preprocessing).
 
-use crate::scorer::{Prediction, Scorer, ScorerInfo};
-use futures::future::{self, BoxFuture, FutureExt};
+use crate::scorer::{NativeScorer, Prediction, ScorerInfo};
 use ironmage_core::input_schema::InputSchema;
 use ironmage_core::model::{ModelBundle, Task};
 use ironmage_core::serving::schema_order;
@@ -34,14 +33,13 @@ impl BundleScorer {
     }
 }
 
-impl Scorer for BundleScorer {
+impl NativeScorer for BundleScorer {
     fn input(&self) -> &InputSchema {
         &self.input
     }
 
-    fn score(&self, rows: Vec<Vec<Cell>>) -> BoxFuture<'_, Result<Vec<Prediction>>> {
-        let out = rows.into_iter().map(|r| self.score_row(r)).collect();
-        future::ready(Ok(out)).boxed()
+    fn score_now(&self, rows: &[Vec<Cell>]) -> Result<Vec<Prediction>> {
+        Ok(rows.iter().map(|r| self.score_row(r.clone())).collect())
     }
 
     fn describe(&self) -> ScorerInfo {

@@ -2,8 +2,7 @@
 
 use crate::numeric_input::flatten;
 use crate::onnx::{Labels, OnnxModel, OnnxOutput};
-use crate::scorer::{Prediction, Scorer, ScorerInfo};
-use futures::future::{self, BoxFuture, FutureExt};
+use crate::scorer::{NativeScorer, Prediction, ScorerInfo};
 use ironmage_core::input_schema::InputSchema;
 use ironmage_core::table::steps::Cell;
 use ironmage_core::{Error, Result};
@@ -24,7 +23,7 @@ impl OnnxScorer {
         }
     }
 
-    fn score_now(&self, rows: &[Vec<Cell>]) -> Result<Vec<Prediction>> {
+    fn score_rows(&self, rows: &[Vec<Cell>]) -> Result<Vec<Prediction>> {
         let flat = flatten(rows, self.model.n_features());
         let output = self
             .model
@@ -63,13 +62,13 @@ fn label_value(labels: &Labels, row: usize) -> Value {
     }
 }
 
-impl Scorer for OnnxScorer {
+impl NativeScorer for OnnxScorer {
     fn input(&self) -> &InputSchema {
         &self.input
     }
 
-    fn score(&self, rows: Vec<Vec<Cell>>) -> BoxFuture<'_, Result<Vec<Prediction>>> {
-        future::ready(self.score_now(&rows)).boxed()
+    fn score_now(&self, rows: &[Vec<Cell>]) -> Result<Vec<Prediction>> {
+        self.score_rows(rows)
     }
 
     fn describe(&self) -> ScorerInfo {

@@ -1,6 +1,6 @@
 //! The one interface every loaded model answers through, whatever trained it.
 
-use futures::future::BoxFuture;
+use futures::future::{BoxFuture, FutureExt};
 use ironmage_core::input_schema::InputSchema;
 use ironmage_core::serving::risk_level;
 use ironmage_core::table::steps::Cell;
@@ -20,6 +20,31 @@ pub trait Scorer: Send + Sync {
 
     /// What it is, for `/models/{name}` and health answers.
     fn describe(&self) -> ScorerInfo;
+}
+
+/// A scorer that answers at once, in this process (ironmage bundles, ONNX, LightGBM, XGBoost):
+/// it scores synchronously and is a [`Scorer`] through the blanket impl below.
+pub trait NativeScorer: Send + Sync {
+    /// As [`Scorer::input`].
+    fn input(&self) -> &InputSchema;
+    /// Score rows of cells in input order.
+    fn score_now(&self, rows: &[Vec<Cell>]) -> Result<Vec<Prediction>>;
+    /// As [`Scorer::describe`].
+    fn describe(&self) -> ScorerInfo;
+}
+
+impl<T: NativeScorer> Scorer for T {
+    fn input(&self) -> &InputSchema {
+        NativeScorer::input(self)
+    }
+
+    fn score(&self, rows: Vec<Vec<Cell>>) -> BoxFuture<'_, Result<Vec<Prediction>>> {
+        futures::future::ready(self.score_now(&rows)).boxed()
+    }
+
+    fn describe(&self) -> ScorerInfo {
+        NativeScorer::describe(self)
+    }
 }
 
 impl Prediction {

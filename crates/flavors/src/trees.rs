@@ -2,8 +2,7 @@
 //! evaluator and scored in Rust.
 
 use crate::numeric_input::flatten;
-use crate::scorer::{class_of, Prediction, Scorer, ScorerInfo};
-use futures::future::{self, BoxFuture, FutureExt};
+use crate::scorer::{class_of, NativeScorer, Prediction, ScorerInfo};
 use ironmage_core::input_schema::InputSchema;
 use ironmage_core::ml::import::{ImportedModel, Origin, Task};
 use ironmage_core::table::steps::Cell;
@@ -25,7 +24,7 @@ impl TreeScorer {
         }
     }
 
-    fn score_now(&self, rows: &[Vec<Cell>]) -> Result<Vec<Prediction>> {
+    fn score_rows(&self, rows: &[Vec<Cell>]) -> Result<Vec<Prediction>> {
         let width = self.model.n_outputs();
         let flat = flatten(rows, self.model.n_features());
         let mut out = vec![0.0; rows.len() * width];
@@ -42,13 +41,13 @@ impl TreeScorer {
     }
 }
 
-impl Scorer for TreeScorer {
+impl NativeScorer for TreeScorer {
     fn input(&self) -> &InputSchema {
         &self.input
     }
 
-    fn score(&self, rows: Vec<Vec<Cell>>) -> BoxFuture<'_, Result<Vec<Prediction>>> {
-        future::ready(self.score_now(&rows)).boxed()
+    fn score_now(&self, rows: &[Vec<Cell>]) -> Result<Vec<Prediction>> {
+        self.score_rows(rows)
     }
 
     fn describe(&self) -> ScorerInfo {
