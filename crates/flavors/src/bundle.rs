@@ -57,7 +57,7 @@ impl NativeScorer for BundleScorer {
     }
 }
 
-/// An ironmage bundle behind [`Scorer`].
+/// An ironmage bundle behind [`Scorer`](crate::Scorer).
 pub struct BundleScorer {
     bundle: ModelBundle,
     input: InputSchema,

@@ -1,4 +1,4 @@
-//! ONNX models behind [`Scorer`], scored by tract in this process.
+//! ONNX models behind [`Scorer`](crate::Scorer), scored by tract in this process.
 
 use crate::numeric_input::flatten;
 use crate::onnx::{Labels, OnnxModel, OnnxOutput};
@@ -86,7 +86,7 @@ impl NativeScorer for OnnxScorer {
     }
 }
 
-/// An ONNX model behind [`Scorer`].
+/// An ONNX model behind [`Scorer`](crate::Scorer).
 pub struct OnnxScorer {
     model: OnnxModel,
     input: InputSchema,

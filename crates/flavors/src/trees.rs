@@ -67,7 +67,7 @@ impl NativeScorer for TreeScorer {
     }
 }
 
-/// An imported tree model behind [`Scorer`]. Classes are the class indices, as the libraries'
+/// An imported tree model behind [`Scorer`](crate::Scorer). Classes are the class indices, as the libraries'
 /// scikit-learn wrappers number them.
 pub struct TreeScorer {
     model: ImportedModel,
