@@ -238,13 +238,7 @@ impl From<TreeArrays<'_>> for Trees {
             feature: t
                 .feature
                 .iter()
-                .map(|&f| {
-                    if f == LEAF_FEATURE {
-                        -1
-                    } else {
-                        i64::from(f)
-                    }
-                })
+                .map(|&f| if f == LEAF_FEATURE { -1 } else { i64::from(f) })
                 .collect(),
             threshold: exact(t.threshold),
             left: t.left.to_vec(),
@@ -378,8 +372,7 @@ fn exact_raw(raw: &RawValue, depth: usize) -> Result<Value> {
                 .map(Value::Array)
         }
         Some(b'{') => {
-            let fields: std::collections::BTreeMap<String, &RawValue> =
-                serde_json::from_str(text)?;
+            let fields: std::collections::BTreeMap<String, &RawValue> = serde_json::from_str(text)?;
             let mut map = Map::new();
             for (key, item) in fields {
                 map.insert(key, exact_raw(item, depth + 1)?);

@@ -173,7 +173,10 @@ mod tests {
         assert_eq!(pyfunc["code"], "code");
         assert_eq!(pyfunc["data"], "model.json");
         assert_eq!(pyfunc["python_version"], "3.11");
-        assert_eq!(mlmodel["flavors"]["ironmage"]["model_kind"], "forest_classifier");
+        assert_eq!(
+            mlmodel["flavors"]["ironmage"]["model_kind"],
+            "forest_classifier"
+        );
         assert_eq!(mlmodel["run_id"], origin().run_id);
         assert_eq!(mlmodel["utc_time_created"], "2023-11-14 22:13:20.123456");
         let inputs: Value =
