@@ -52,8 +52,8 @@ def service_answers(model, version, rows):
     deadline = time.time() + 60
     while True:
         try:
-            answer = call(os.environ["IRONMAGE_PREDICT_URL"], "POST", f"/models/{model}/predict", body)
-            return answer["predictions"]
+            url = os.environ["IRONMAGE_PREDICT_URL"]
+            return call(url, "POST", f"/models/{model}/predict", body)["predictions"]
         except urllib.error.HTTPError as e:
             if e.code != 404 or time.time() > deadline:
                 raise AssertionError(f"{e.code}: {e.read().decode()}") from None
@@ -163,7 +163,9 @@ def test_demo_forest_loads_from_the_registry_and_answers_as_the_service():
     loaded = assert_same_answers("models:/churn/Production", version.version, "churn", rows, True)
     assert loaded.metadata.run_id == run_id
     assert loaded.metadata.get_input_schema().input_names() == list(rows[0])
-    by_number = assert_same_answers(f"models:/churn/{version.version}", version.version, "churn", rows, True)
+    by_number = assert_same_answers(
+        f"models:/churn/{version.version}", version.version, "churn", rows, True
+    )
     assert list(by_number.predict(pd.DataFrame(rows))) == list(loaded.predict(pd.DataFrame(rows)))
     by_run = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
     assert list(by_run.predict(pd.DataFrame(rows))) == list(loaded.predict(pd.DataFrame(rows)))
@@ -250,7 +252,8 @@ blocks:
     kind: select_columns
     upstream: [rename]
     config:
-      columns: [Promo, distance, DayOfWeek, type_a, "StoreType=b", "StoreType=c", "Assortment=basic", "Assortment=extra", Month, SchoolHoliday]
+      columns: [Promo, distance, DayOfWeek, type_a, "StoreType=b", "StoreType=c",
+                "Assortment=basic", "Assortment=extra", Month, SchoolHoliday]
   - name: boosting
     kind: gradient_boosting_regressor
     upstream: [select]
@@ -296,7 +299,8 @@ def test_every_model_kind_answers_as_the_service(unique, template, rows, classif
         version = version_of_run(client, model, run_id)
         # Several models in one run: one folder each, named after the register block.
         assert version.source == f"runs:/{run_id}/model_register_{learner}"
-        loaded = assert_same_answers(f"models:/{model}/{version.version}", version.version, model, rows, classifier)
+        uri = f"models:/{model}/{version.version}"
+        loaded = assert_same_answers(uri, version.version, model, rows, classifier)
         kind = loaded.metadata.flavors["ironmage"]["model_kind"]
         assert kind == {
             "boosting": "gradient_boosting",

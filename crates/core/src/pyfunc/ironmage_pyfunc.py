@@ -139,6 +139,10 @@ class IronmageModel:
         elif self.kind != "forest_regressor":
             raise ValueError(f"model.json: unknown model kind {self.kind!r}")
 
+    def get_raw_model(self):
+        """MLflow's `PyFuncModel.get_raw_model()` answers this object, for `score`."""
+        return self
+
     @property
     def request_fields(self):
         """The columns a request carries: the inputs but the label."""
@@ -161,16 +165,19 @@ class IronmageModel:
         columns = []
         for name, kind in self.inputs:
             if name == self.label:
-                values = np.full(n, np.nan) if kind == NUMBER else np.array([None] * n, dtype=object)
+                values = np.full(n, np.nan) if kind == NUMBER else np.full(n, None, dtype=object)
             elif name not in frame.columns:
-                raise ValueError(f"missing feature {name!r} (expected: {', '.join(self.request_fields)})")
+                expected = ", ".join(self.request_fields)
+                raise ValueError(f"missing feature {name!r} (expected: {expected})")
             elif kind == NUMBER:
                 try:
-                    values = pd.to_numeric(frame[name], errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+                    numbers = pd.to_numeric(frame[name], errors="raise")
+                    values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
                 except (TypeError, ValueError) as e:
                     raise ValueError(f"feature {name!r}: expected numbers ({e})") from None
             else:
-                values = np.array([None if _missing(v) else str(v) for v in frame[name]], dtype=object)
+                texts = [None if _missing(v) else str(v) for v in frame[name]]
+                values = np.array(texts, dtype=object)
             columns.append([name, kind, values])
         return columns
 
@@ -212,7 +219,9 @@ def _find(columns, name, kind, number, step):
     for i, (n, k, _) in enumerate(columns):
         if n == name:
             if kind is not None and k != kind:
-                raise ValueError(f"preprocessing step {number} ({step}): column {name!r} is not {kind}")
+                raise ValueError(
+                    f"preprocessing step {number} ({step}): column {name!r} is not {kind}"
+                )
             return i
     raise ValueError(f"preprocessing step {number} ({step}): column {name!r} is missing")
 
@@ -235,7 +244,7 @@ def _apply(step, number, columns):
         i = _find(columns, column, TEXT, number, kind)
         values = columns[i][2]
         indicators = [
-            [f"{column}={c}", NUMBER, np.array([1.0 if v == c else 0.0 for v in values], dtype=np.float64)]
+            [f"{column}={c}", NUMBER, np.array([float(v == c) for v in values], dtype=np.float64)]
             for c in step["categories"]
         ]
         columns = columns[:i] + indicators + columns[i + 1 :]
