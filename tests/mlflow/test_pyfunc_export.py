@@ -27,8 +27,13 @@ def call(base, method, path, body=None):
         data=None if body is None else json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(req, timeout=60) as resp:
-        return json.load(resp)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return json.load(resp)
+    except urllib.error.HTTPError as e:
+        # Keep the status for callers that retry, and show the answer's body.
+        e.msg = f"{e.msg}: {e.read().decode()}"
+        raise
 
 
 def web(method, path, body=None):
@@ -56,7 +61,7 @@ def service_answers(model, version, rows):
             return call(url, "POST", f"/models/{model}/predict", body)["predictions"]
         except urllib.error.HTTPError as e:
             if e.code != 404 or time.time() > deadline:
-                raise AssertionError(f"{e.code}: {e.read().decode()}") from None
+                raise AssertionError(f"{e.code}: {e.msg}") from None
             time.sleep(0.5)
 
 
@@ -176,12 +181,10 @@ def test_demo_forest_loads_from_the_registry_and_answers_as_the_service():
 
 CHURN_PIPELINE = """
 name: {name}
-variables:
-  rows: 800
 blocks:
   - name: load
     kind: synthetic_churn
-    config: {{rows: ${{rows}}, seed: 5, missing_rate: 0.05}}
+    config: {{rows: 800, seed: 5, missing_rate: 0.05}}
   - name: split
     kind: split
     upstream: [load]
@@ -222,12 +225,10 @@ blocks:
 
 SALES_PIPELINE = """
 name: {name}
-variables:
-  rows: 1500
 blocks:
   - name: load
     kind: synthetic_sales
-    config: {{rows: ${{rows}}, seed: 9}}
+    config: {{rows: 1500, seed: 9}}
   - name: split
     kind: split
     upstream: [load]

@@ -7,6 +7,7 @@ mod cluster;
 mod common;
 mod deploy_files;
 mod e2e;
+mod mlflow_folders;
 mod error_bodies;
 mod openapi;
 mod orchestration_api;
