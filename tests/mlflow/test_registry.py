@@ -176,8 +176,9 @@ def test_delete_model_version(client, unique, data):
 
 
 def test_mlflow_version_in_production_is_refused_by_the_prediction_service(client, unique, data):
-    """The prediction role serves model "churn": an MLflow-logged version promoted there is
-    reported as not loadable (no crash, no retry loop), and the service keeps answering."""
+    """The prediction role serves model "churn": an MLflow-logged version it cannot load (this
+    one has no signature to check requests against) promoted there is reported as not loadable
+    (no crash, no retry loop), and the service keeps answering."""
     predict_url = os.environ["IRONMAGE_PREDICT_URL"]
     mlflow.set_experiment(f"churn-mlflow-{unique}")
     # Registering into "churn" may add to versions made by other tests; take the new one.
@@ -191,6 +192,6 @@ def test_mlflow_version_in_production_is_refused_by_the_prediction_service(clien
     assert answer.value.code == 503
     reloaded = json.load(answer.value)
     assert reloaded["status"] == "error", reloaded
-    assert "registered through MLflow" in reloaded["message"]
+    assert "without a signature" in reloaded["message"]
     health = json.load(urllib.request.urlopen(f"{predict_url}/health", timeout=10))
-    assert "registered through MLflow" in (health["last_error"] or ""), health
+    assert "without a signature" in (health["last_error"] or ""), health
