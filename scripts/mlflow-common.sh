@@ -40,7 +40,9 @@ start_ironmage() {
   "$bin" init "$dir/project" >/dev/null
   local web predict sched exec
   web=$(free_port); predict=$(free_port); sched=$(free_port); exec=$(free_port)
+  # Models the client registers are served too; pyfunc ones by workers on the venv's Python.
   IRONMAGE_DATA_DIR="$dir/data" IRONMAGE_PROJECT_DIR="$dir/project" \
+    IRONMAGE_PYTHON="$PWD/$MLFLOW_VENV/bin/python" IRONMAGE_MODEL_CACHE="$dir/model-cache" \
     "$bin" up --web-addr "127.0.0.1:$web" --predict-addr "127.0.0.1:$predict" \
     --scheduler-health-addr "127.0.0.1:$sched" --executor-health-addr "127.0.0.1:$exec" \
     >"$dir/ironmage.log" 2>&1 &

@@ -37,6 +37,14 @@ def test_pipeline_run_is_a_tracking_run():
     assert 0.5 <= run.data.metrics["auc_score"] <= 1.0
     assert 0.0 <= run.data.metrics["accuracy"] <= 1.0
     assert run.data.tags["ironmage.pipeline"] == "demo_mlops"
+    # Seed 002 finds runs by the data they trained on.
+    summary = http("GET", f"/api/runs/{run_id}")["summary"]
+    assert run.data.params["dataset_hash"] == summary["data_hash"]
+    assert run.data.params["dataset_version"] == summary["data_version"]
+    by_data = client.search_runs(
+        [run.info.experiment_id], f"params.dataset_hash = '{summary['data_hash']}'"
+    )
+    assert run_id in [r.info.run_id for r in by_data]
 
     experiment = client.get_experiment_by_name("demo_mlops")
     found = client.search_runs([experiment.experiment_id], "metrics.auc_score > 0.5", order_by=["metrics.auc_score DESC"])

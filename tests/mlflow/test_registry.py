@@ -3,6 +3,7 @@ loading by models:/ URIs, registry metadata; and MLflow's error codes."""
 
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 
@@ -10,6 +11,7 @@ import mlflow
 import mlflow.pyfunc
 import mlflow.sklearn
 import numpy as np
+import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException, RestException
 
@@ -47,6 +49,12 @@ def test_log_model_versions_stages_aliases(client, unique, data):
     assert all(v.source.startswith("models:/m-") for v in versions)
     v1 = client.get_model_version(name, "1")
     assert v1.status == "READY" and v1.run_id == run1
+    # ironmage's gates and comparisons see the run's metrics and params on the version.
+    with urllib.request.urlopen(f"{mlflow.get_tracking_uri()}/api/models/{name}") as answer:
+        native = {v["version"]: v for v in json.load(answer)["versions"]}
+    assert native[1]["hyperparameters"]["n_estimators"] == 20
+    assert native[2]["hyperparameters"]["n_estimators"] == 40
+    assert 0.0 <= native[1]["metrics"]["accuracy"] <= 1.0
 
     # Load by run, by version number and latest: predictions match the originals.
     by_run = mlflow.sklearn.load_model(f"runs:/{run1}/model")
@@ -68,6 +76,14 @@ def test_log_model_versions_stages_aliases(client, unique, data):
     assert client.get_model_version(name, "1").current_stage == "Archived"
     assert [v.version for v in client.get_latest_versions(name, stages=["Production"])] == ["2"]
     assert [v.version for v in client.get_latest_versions(name, stages=["Archived"])] == ["1"]
+    # The GET form repeats `stages` once per stage, as MLflow's REST API takes it.
+    url = (
+        f"{mlflow.get_tracking_uri()}/api/2.0/mlflow/registered-models/get-latest-versions"
+        f"?name={name}&stages=Production&stages=Archived"
+    )
+    with urllib.request.urlopen(url) as answer:
+        got = sorted((v["current_stage"], v["version"]) for v in json.load(answer)["model_versions"])
+    assert got == [("Archived", "1"), ("Production", "2")]
 
     # Aliases: champion and challenger, each on one version.
     client.set_registered_model_alias(name, "champion", "2")
@@ -175,10 +191,10 @@ def test_delete_model_version(client, unique, data):
     assert versions == [2, 3]
 
 
-def test_mlflow_version_in_production_is_refused_by_the_prediction_service(client, unique, data):
-    """The prediction role serves model "churn": an MLflow-logged version it cannot load (this
-    one has no signature to check requests against) promoted there is reported as not loadable
-    (no crash, no retry loop), and the service keeps answering."""
+def test_mlflow_version_without_signature_is_refused_and_the_last_good_one_serves(client, unique, data):
+    """The prediction role serves model "churn": an MLflow-logged version with no signature
+    promoted there cannot be checked, so it is reported as not loadable (no crash, no retry
+    loop) and the previous version keeps answering (keep-last policy)."""
     predict_url = os.environ["IRONMAGE_PREDICT_URL"]
     mlflow.set_experiment(f"churn-mlflow-{unique}")
     # Registering into "churn" may add to versions made by other tests; take the new one.
@@ -195,3 +211,36 @@ def test_mlflow_version_in_production_is_refused_by_the_prediction_service(clien
     assert "without a signature" in reloaded["message"]
     health = json.load(urllib.request.urlopen(f"{predict_url}/health", timeout=10))
     assert "without a signature" in (health["last_error"] or ""), health
+
+
+def test_mlflow_logged_model_is_served_by_the_prediction_service(client, unique, data):
+    """A scikit-learn model logged with an input example is served through Python workers:
+    /models/{name}/predict answers what the model predicts."""
+    predict_url = os.environ["IRONMAGE_PREDICT_URL"]
+    name = f"served-{unique}"
+    mlflow.set_experiment(f"served-{unique}")
+    _, x_test, _, _ = data
+    model = train(data, 10)
+    with mlflow.start_run():
+        mlflow.sklearn.log_model(
+            model, name="model", registered_model_name=name,
+            # A frame, so the signature names columns (x0…x19) the service checks requests against.
+            input_example=pd.DataFrame(x_test[:2], columns=[f"x{i}" for i in range(x_test.shape[1])]),
+            serialization_format="cloudpickle",
+        )
+    client.transition_model_version_stage(name, 1, "Production")
+    deadline = time.time() + 90
+    while True:
+        try:
+            info = json.load(urllib.request.urlopen(f"{predict_url}/models/{name}", timeout=10))
+            break
+        except urllib.error.HTTPError:
+            assert time.time() < deadline, f"{name} never loaded"
+            time.sleep(0.3)
+    assert info["flavor"] == "python_function" and info["model_stage"] == "Production", info
+    body = json.dumps({"data": x_test[:5].tolist()}).encode()
+    req = urllib.request.Request(
+        f"{predict_url}/models/{name}/predict", data=body, headers={"Content-Type": "application/json"}
+    )
+    answer = json.load(urllib.request.urlopen(req, timeout=30))
+    assert [p["prediction"] for p in answer["predictions"]] == model.predict(x_test[:5]).tolist()

@@ -231,6 +231,12 @@ pub struct PredictArgs {
     /// Python worker processes per pyfunc model.
     #[arg(long, env = "IRONMAGE_PYTHON_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub python_workers: u16,
+    /// Most rows merged into one Python `predict` call.
+    #[arg(long, env = "IRONMAGE_PYTHON_MAX_BATCH", default_value_t = 1024, value_parser = python_max_batch)]
+    pub python_max_batch: usize,
+    /// Refuse a pyfunc model whose recorded requirements the interpreter lacks.
+    #[arg(long, env = "IRONMAGE_PYTHON_STRICT_REQUIREMENTS")]
+    pub python_strict_requirements: bool,
     /// Folder where MLflow model folders are copied out of the artifact store.
     #[arg(long, env = "IRONMAGE_MODEL_CACHE")]
     pub model_cache: Option<PathBuf>,
@@ -269,6 +275,8 @@ impl PredictArgs {
             python: PythonOptions {
                 interpreter: self.python.clone(),
                 workers: usize::from(self.python_workers),
+                max_batch_rows: self.python_max_batch,
+                strict_requirements: self.python_strict_requirements,
                 ..defaults.python
             },
             cache_dir: self.model_cache.clone().unwrap_or(defaults.cache_dir),
@@ -310,6 +318,11 @@ fn poll_ms(text: &str) -> Result<u64, String> {
         MIN_POLL_MS,
         "a faster poll would load the store for nothing",
     )
+}
+
+/// `--python-max-batch`: a batch holds at least one row.
+fn python_max_batch(text: &str) -> Result<usize, String> {
+    at_least(text, 1, "a Python batch holds at least one row")
 }
 
 /// `--log-queue`: a queue of nothing would drop every prediction.
@@ -383,6 +396,11 @@ mod tests {
         assert_eq!(flags.log_queue, role.log_queue);
         assert_eq!(flags.cache_dir, role.cache_dir);
         assert_eq!(flags.python.workers, role.python.workers);
+        assert_eq!(flags.python.max_batch_rows, role.python.max_batch_rows);
+        assert_eq!(
+            flags.python.strict_requirements,
+            role.python.strict_requirements
+        );
         assert_eq!(
             args.scheduler.scheduler_config().lease,
             SchedulerConfig::default().lease

@@ -115,12 +115,16 @@ fn slot_summary(slot: &Slot) -> Value {
     })
 }
 
-/// `GET /ready`: 200 once the default model is served (or, when it is not one of the served
-/// models, once any model is), 503 with the reason otherwise. It does not depend on the
-/// metadata store: answers come from memory.
+/// `GET /ready`: 200 while the default model is served or, when it has never had a version
+/// to serve, while any model is; 503 with the reason otherwise (the default model's new
+/// version failed under the refuse policy, nothing loaded yet). Answered from memory: it does
+/// not depend on the metadata store.
 async fn ready(state: State) -> ApiResult<HttpResponse> {
-    let default = &state.config.model;
-    let served = match state.catalog.get(default) {
+    let default = state
+        .catalog
+        .get(&state.config.model)
+        .filter(|slot| slot.production.load().is_some() || slot.last_error().is_some());
+    let served = match default {
         Some(slot) => select::production(&slot)?,
         None => state
             .catalog

@@ -95,10 +95,12 @@ pub async fn predict_model(
         }
         let value = parse_json_body(&body)?;
         let (rows, options) = split_envelope(value)?;
-        let selector = options.selector().or_else(|_| query.selector())?;
-        let selector = match (&selector, query.selector()?) {
-            (Selector::Production, from_query) => from_query,
-            _ => selector,
+        // The body's selector wins; the query's applies when the body names none.
+        let (from_body, from_query) = (options.selector()?, query.selector()?);
+        let selector = if from_body == Selector::Production {
+            from_query
+        } else {
+            from_body
         };
         let served = served(&state, &model, &selector).await?;
         let request = served.scorer.input().parse(&rows)?;

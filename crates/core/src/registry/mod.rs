@@ -15,8 +15,8 @@ use crate::events::{Event, EventBus};
 use crate::names::check_model_name;
 use crate::store::{
     ApprovalOutcome, ApprovalRequest, Deployment, KeyValue, ModelVersion, NewVersion, Policy,
-    PolicySettings, Promotion, RegisteredModel, RegistryStore, Stage, StageChange, Store,
-    WhenApprovalsNeeded,
+    PolicySettings, Promotion, RegisteredModel, RegistryStore, RunData, Stage, StageChange, Store,
+    TrackingStore, WhenApprovalsNeeded,
 };
 use crate::version_compare::{compare, Comparison};
 
@@ -24,6 +24,8 @@ use crate::version_compare::{compare, Comparison};
 #[derive(Clone, Debug)]
 pub struct Registry {
     store: RegistryStore,
+    /// Runs, to copy a run's metrics and params onto a version registered from it.
+    tracking: TrackingStore,
     reader: RegistryReader,
     events: EventBus,
 }
@@ -33,6 +35,7 @@ impl Registry {
     pub fn new(store: &Store, events: EventBus) -> Registry {
         Registry {
             store: store.registry(),
+            tracking: store.tracking(),
             reader: RegistryReader::new(store),
             events,
         }
@@ -301,9 +304,43 @@ impl Registry {
         run_id: Option<&str>,
         model_id: Option<&str>,
     ) -> Result<ModelVersion> {
+        let run_data = match run_id {
+            Some(run) => self.run_data(run).await?,
+            None => RunData::default(),
+        };
         self.store
-            .create_mlflow_version(model, source, run_id, model_id)
+            .create_mlflow_version(model, source, run_id, model_id, run_data)
             .await
+    }
+
+    /// A run's latest metrics and its params (numbers as numbers), for a version registered
+    /// from it. A run unknown here (logged elsewhere) gives nothing.
+    async fn run_data(&self, run_id: &str) -> Result<RunData> {
+        let run = match self.tracking.tracking_run(run_id).await {
+            Ok(run) => run,
+            Err(e) if e.code == crate::ErrorCode::NotFound => return Ok(RunData::default()),
+            Err(e) => return Err(e),
+        };
+        let metrics = run
+            .metrics
+            .iter()
+            .map(|m| (m.key.clone(), serde_json::json!(m.value)))
+            .collect();
+        let params = run
+            .params
+            .iter()
+            .map(|p| {
+                let value = p
+                    .value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .map(|v| serde_json::json!(v))
+                    .unwrap_or_else(|| serde_json::json!(p.value));
+                (p.key.clone(), value)
+            })
+            .collect();
+        Ok(RunData { metrics, params })
     }
 
     /// Change a version's description.

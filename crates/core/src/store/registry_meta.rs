@@ -256,6 +256,7 @@ impl RegistryStore {
         source: &str,
         run_id: Option<&str>,
         model_id: Option<&str>,
+        run_data: RunData,
     ) -> Result<ModelVersion> {
         if source.is_empty() {
             return Err(Error::invalid_field("source", "source must not be empty"));
@@ -273,8 +274,8 @@ impl RegistryStore {
                 scaler: String::new(),
                 schema: String::new(),
             },
-            metrics: Default::default(),
-            hyperparameters: Default::default(),
+            metrics: run_data.metrics,
+            hyperparameters: run_data.params,
             lineage: serde_json::json!({"mlflow": {"source": source, "run_id": run_id, "model_id": model_id}}),
         })
         .await
@@ -397,4 +398,14 @@ impl RegistryStore {
             .await?;
         Ok(())
     }
+}
+
+/// What a version registered through MLflow takes from its run, so the registry's gates and
+/// comparisons see it like a pipeline-trained version's.
+#[derive(Debug, Clone, Default)]
+pub struct RunData {
+    /// The run's metrics (latest value of each).
+    pub metrics: serde_json::Map<String, serde_json::Value>,
+    /// The run's params, numbers as numbers.
+    pub params: serde_json::Map<String, serde_json::Value>,
 }

@@ -425,12 +425,18 @@ async fn aliases_tags_and_descriptions(t: TestStore) {
     );
     let v1 = s
         .registry()
-        .create_mlflow_version("churn", "models:/m-1", None, Some("m-1"))
+        .create_mlflow_version(
+            "churn",
+            "models:/m-1",
+            None,
+            Some("m-1"),
+            Default::default(),
+        )
         .await
         .unwrap();
     let v2 = s
         .registry()
-        .create_mlflow_version("churn", "runs:/r/model", None, None)
+        .create_mlflow_version("churn", "runs:/r/model", None, None, Default::default())
         .await
         .unwrap();
     assert_eq!((v1.version, v2.version), (1, 2));
@@ -526,7 +532,7 @@ async fn version_search_filters_and_pages_in_sql(t: TestStore) {
         r.create_registered_model(model, "", &[]).await.unwrap();
         for i in 0..3 {
             let run = format!("run-{model}-{i}");
-            r.create_mlflow_version(model, "runs:/r/model", Some(&run), None)
+            r.create_mlflow_version(model, "runs:/r/model", Some(&run), None, Default::default())
                 .await
                 .unwrap();
         }

@@ -47,9 +47,8 @@ async fn versions_with_and_without_an_mlflow_folder() {
     .await;
 
     let get = |v: i64| format!("/api/2.0/mlflow/model-versions/get?name=churn&version={v}");
-    let uri = |v: i64| {
-        format!("/api/2.0/mlflow/model-versions/get-download-uri?name=churn&version={v}")
-    };
+    let uri =
+        |v: i64| format!("/api/2.0/mlflow/model-versions/get-download-uri?name=churn&version={v}");
     let (status, body) = t.send("GET", &get(after), None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["model_version"]["source"], folder.source);

@@ -240,9 +240,21 @@ async fn latest_versions(platform: Data, payload: web::Payload) -> MlResult {
     Ok(HttpResponse::Ok().json(j!({"model_versions": versions})))
 }
 
+/// `GET …/get-latest-versions?name=m&stages=Production&stages=Staging`: MLflow's clients repeat
+/// `stages` once per stage, which a struct of the query cannot hold, so the pairs are read as
+/// they come.
 async fn latest_versions_get(platform: Data, req: HttpRequest) -> MlResult {
-    let t: Target = query(&req)?;
-    let versions = latest(&platform, t.name()?, &[]).await?;
+    let pairs: Vec<(String, String)> = query(&req)?;
+    let name = pairs
+        .iter()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.clone());
+    let stages: Vec<String> = pairs
+        .into_iter()
+        .filter(|(k, _)| k == "stages")
+        .map(|(_, v)| v)
+        .collect();
+    let versions = latest(&platform, required(&name, "name")?, &stages).await?;
     Ok(HttpResponse::Ok().json(j!({"model_versions": versions})))
 }
 

@@ -61,6 +61,18 @@ pub(super) async fn fit(
     hyperparameters: Value,
 ) -> Result<Output> {
     let data = single_input!(inputs, Dataset);
+    // The data's fingerprint is a param of the run, as seed 002's scripts log it, so runs can
+    // be searched by the data they trained on (`params.dataset_hash = '…'`).
+    let data_params: Vec<(String, Value)> = data
+        .record
+        .iter()
+        .flat_map(|r| {
+            [
+                ("dataset_hash".to_string(), json!(r.hash)),
+                ("dataset_version".to_string(), json!(r.version)),
+            ]
+        })
+        .collect();
     let trained = ctx
         .blocking(move || {
             let label = data.label_or(columns.target.as_ref())?;
@@ -176,12 +188,14 @@ pub(super) async fn fit(
     } else {
         String::new()
     };
+    let mut params = trained.hyperparameters.clone();
+    params.extend(data_params);
     ctx.services
         .tracking
         .log_training(
             &ctx.run_id,
             &prefix,
-            &trained.hyperparameters,
+            &params,
             &Value::Object(trained.metrics.clone()),
         )
         .await?;

@@ -44,6 +44,12 @@ impl TestStack {
     /// A stack whose `/predict` answers with `model`; Python models run on the test
     /// interpreter (`IRONMAGE_TEST_PYTHON`) when there is one.
     pub async fn start_serving(model: &str) -> TestStack {
+        let model = model.to_string();
+        TestStack::start_with(move |c| c.model = model).await
+    }
+
+    /// A stack whose prediction settings `change` adjusts.
+    pub async fn start_with(change: impl FnOnce(&mut PredictionConfig)) -> TestStack {
         let dir = tempfile::tempdir().unwrap();
         let mut python = ironmage_flavors::PythonOptions::default();
         if let Ok(p) = std::env::var("IRONMAGE_TEST_PYTHON") {
@@ -52,17 +58,17 @@ impl TestStack {
         let platform = Platform::open(&platform_config(dir.path())).await.unwrap();
         let options = StackOptions {
             web_addr: Some("127.0.0.1:0".into()),
-            predict: Some((
-                "127.0.0.1:0".into(),
-                PredictionConfig {
-                    model: model.into(),
+            predict: Some(("127.0.0.1:0".into(), {
+                let mut config = PredictionConfig {
                     poll_interval: Duration::from_millis(100),
                     body_limit: 64 * 1024,
                     cache_dir: dir.path().join("model-cache"),
                     python,
                     ..Default::default()
-                },
-            )),
+                };
+                change(&mut config);
+                config
+            })),
             executor: Some(ExecutorConfig::new(2)),
             scheduler: Some(SchedulerConfig::default()),
             health: None,
