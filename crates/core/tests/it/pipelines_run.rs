@@ -103,8 +103,8 @@ async fn credit_risk_reaches_production_and_serves_raw_rows() {
     let folder = production.mlflow_folder().expect("an MLflow model folder");
     let run_id = production.run_id.clone().unwrap();
     assert_eq!(folder.source, format!("runs:/{run_id}/model"));
-    let run = p.tracking.tracking_run_info(&run_id).await.unwrap();
-    assert_eq!(folder.folder, format!("{}/model", run.artifact_path()));
+    let tracked = p.tracking.tracking_run_info(&run_id).await.unwrap();
+    assert_eq!(folder.folder, format!("{}/model", tracked.artifact_path()));
     let files = p.tracking.folder_files(&folder.folder).await.unwrap();
     let paths: Vec<&str> = files.iter().map(|(path, _)| path.as_str()).collect();
     assert_eq!(
