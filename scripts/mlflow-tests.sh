@@ -21,8 +21,10 @@ trap cleanup EXIT
 start_ironmage target/debug/ironmage "$dir"
 echo "ironmage at $IRONMAGE_URL (log: $dir/ironmage.log)"
 status=0
+# IRONMAGE_PROJECT_DIR: tests add pipelines of their own to the project ironmage runs.
 MLFLOW_TRACKING_URI="$IRONMAGE_URL" IRONMAGE_URL="$IRONMAGE_URL" \
-  IRONMAGE_PREDICT_URL="$IRONMAGE_PREDICT_URL" MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true \
+  IRONMAGE_PREDICT_URL="$IRONMAGE_PREDICT_URL" IRONMAGE_PROJECT_DIR="$dir/project" \
+  MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true \
   "$MLFLOW_VENV/bin/python" -m pytest -q -p no:cacheprovider tests/mlflow "$@" || status=$?
 if [[ $status -ne 0 ]]; then
   echo "--- ironmage log (last 40 lines)"

@@ -5,7 +5,8 @@
 //! - [`queue`] and [`events`]: how work and change notices move between roles.
 //! - [`pipeline`]: pipeline files, built-in blocks and the engine that runs them.
 //! - [`ml`]: ironmage's learners, preprocessing and metrics (the `ironmage-ml` crate, re-exported).
-//! - [`model`], [`serving`]: the model format and what scoring a request needs.
+//! - [`model`], [`serving`]: the model format and what scoring a request needs; [`pyfunc`]: the
+//!   MLflow model folder written beside each version a pipeline registers.
 //! - [`lineage`], [`dataset`], [`table`], [`synthetic`]: provenance, tables and fingerprints, demo data.
 //! - Services, what the edges call: [`runs`] (pipelines and runs), [`registry`] (versions,
 //!   stages, approvals), [`tracking`] (experiments, tracking runs), [`triggers`].
@@ -31,6 +32,7 @@ pub mod names;
 pub mod openapi_file;
 pub mod pipeline;
 pub mod platform;
+pub mod pyfunc;
 pub mod queue;
 pub mod registry;
 mod retry;

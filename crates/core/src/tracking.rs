@@ -295,8 +295,7 @@ impl Tracking {
         }
         if let Some(rest) = source.source.strip_prefix("runs:/") {
             let (run, path) = rest.split_once('/').unwrap_or((rest, ""));
-            let info = self.store.tracking_run_info(run).await?;
-            let run_folder = format!("{}/{}/artifacts", info.experiment_id, info.id);
+            let run_folder = self.store.tracking_run_info(run).await?.artifact_path();
             let path = path.trim_matches('/');
             return Ok(if path.is_empty() {
                 run_folder

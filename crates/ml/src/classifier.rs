@@ -11,7 +11,7 @@ use crate::ensemble::Ensemble;
 use crate::error::Result;
 use crate::forest_params::RandomForestParams;
 use crate::importance::forest_importances;
-use crate::nodes::{GrownTree, TreeNodes, LEAF};
+use crate::nodes::{GrownTree, TreeArrays, TreeNodes, LEAF};
 use crate::rows::{padded, predict_rows};
 
 /// Largest supported number of classes (labels must be below it).
@@ -164,6 +164,12 @@ impl RandomForestClassifier {
     /// The hyperparameters the model was fitted with.
     pub fn params(&self) -> &RandomForestParams {
         &self.params
+    }
+
+    /// The trees' node arrays (`n_classes` probabilities per leaf); a prediction is the mean
+    /// over trees, summed in tree order, of the leaf values reached.
+    pub fn tree_arrays(&self) -> TreeArrays<'_> {
+        self.trees.nodes().arrays(self.n_classes)
     }
 
     /// Impurity-based feature importances (mean decrease in gini, weighted by

@@ -11,7 +11,7 @@ use crate::gbdt_loss::{sigmoid, GbdtLoss};
 use crate::gbdt_params::GradientBoostingParams;
 use crate::importance::{check_importances, normalised};
 use crate::input::MAX_FEATURES;
-use crate::nodes::TreeNodes;
+use crate::nodes::{TreeArrays, TreeNodes};
 use crate::rows::{padded, predict_rows};
 
 /// Magic bytes of a [`GradientBoostingModel`] artifact.
@@ -157,6 +157,17 @@ impl GradientBoostingModel {
     /// The hyperparameters the model was fitted with.
     pub fn params(&self) -> &GradientBoostingParams {
         &self.params
+    }
+
+    /// The raw score before any tree: [`Self::decision_function_row`] is this plus the sum,
+    /// in tree order, of the leaf values reached.
+    pub fn baseline(&self) -> f64 {
+        self.baseline
+    }
+
+    /// The trees' node arrays (one value per leaf).
+    pub fn tree_arrays(&self) -> TreeArrays<'_> {
+        self.trees.nodes().arrays(1)
     }
 
     /// Serializes the model to a versioned byte artifact.

@@ -96,5 +96,6 @@ pub use crate::gbdt_model::{GradientBoostingModel, GBDT_FORMAT_VERSION, GBDT_MAG
 pub use crate::gbdt_params::GradientBoostingParams;
 pub use crate::import::{ImportedModel, Origin, Task};
 pub use crate::metrics::{accuracy, f1, precision, recall, rmse, roc_auc, ClassificationMetrics};
+pub use crate::nodes::{TreeArrays, LEAF_FEATURE};
 pub use crate::preprocess::{stratified_split, MedianImputer, StandardScaler};
 pub use crate::regressor::{RandomForestRegressor, REGRESSOR_FORMAT_VERSION, REGRESSOR_MAGIC};

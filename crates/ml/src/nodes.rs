@@ -27,6 +27,33 @@ pub(crate) struct TreeNodes {
     pub leaf_values: Vec<f64>,
 }
 
+/// A tree model's node arrays, read-only, for exporting the model to another runtime (the
+/// MLflow model folder's scorer): the layout of `TreeNodes`. `roots[t]` is the first node of
+/// tree `t`. Node `i` is a leaf when `feature[i] == LEAF_FEATURE`, and then `left[i]` is its
+/// index among the leaves, whose `width` values are `leaf_values[left[i] * width..][..width]`;
+/// otherwise a row goes to `left[i]` when `row[feature[i]] <= threshold[i]`, and to `right[i]`
+/// when not (NaN included).
+#[derive(Debug, Clone, Copy)]
+pub struct TreeArrays<'a> {
+    /// First node of each tree, in the order predictions sum them.
+    pub roots: &'a [u32],
+    /// Split feature of each node, or [`LEAF_FEATURE`].
+    pub feature: &'a [u32],
+    /// Split threshold of each node (0 for a leaf).
+    pub threshold: &'a [f64],
+    /// Left child of a split, leaf index of a leaf.
+    pub left: &'a [u32],
+    /// Right child of a split (0 for a leaf).
+    pub right: &'a [u32],
+    /// The leaves' values, `width` per leaf.
+    pub leaf_values: &'a [f64],
+    /// Values per leaf: the class count for the forest classifier, else 1.
+    pub width: usize,
+}
+
+/// The `feature` of a leaf in [`TreeArrays`].
+pub const LEAF_FEATURE: u32 = LEAF;
+
 /// One tree as a grower leaves it: its nodes (a single tree, every child after
 /// its parent) and the total impurity decrease or gain of each feature's splits.
 #[derive(Debug, Clone, Default)]
@@ -49,6 +76,19 @@ impl GrownTree {
 }
 
 impl TreeNodes {
+    /// The arrays, read-only, with `width` values per leaf.
+    pub fn arrays(&self, width: usize) -> TreeArrays<'_> {
+        TreeArrays {
+            roots: &self.roots,
+            feature: &self.feature,
+            threshold: &self.threshold,
+            left: &self.left,
+            right: &self.right,
+            leaf_values: &self.leaf_values,
+            width,
+        }
+    }
+
     /// Appends a node; returns its index.
     #[inline]
     pub fn push_node(&mut self, feature: u32, threshold: f64, left: u32, right: u32) -> usize {

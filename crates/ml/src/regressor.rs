@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::forest_params::RandomForestParams;
 use crate::importance::check_importances;
 use crate::input::MAX_FEATURES;
-use crate::nodes::TreeNodes;
+use crate::nodes::{TreeArrays, TreeNodes};
 use crate::rows::{padded, predict_rows};
 
 /// Magic bytes of a [`RandomForestRegressor`] artifact.
@@ -113,6 +113,12 @@ impl RandomForestRegressor {
     /// The hyperparameters the model was fitted with.
     pub fn params(&self) -> &RandomForestParams {
         &self.params
+    }
+
+    /// The trees' node arrays (one value per leaf); a prediction is the sum, in tree order,
+    /// of the leaf values reached (each leaf holds its tree's share of the mean).
+    pub fn tree_arrays(&self) -> TreeArrays<'_> {
+        self.trees.nodes().arrays(1)
     }
 
     /// Serializes the model to a versioned byte artifact (`codec.rs`).

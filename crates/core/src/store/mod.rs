@@ -35,7 +35,7 @@ pub use logged_models::{ArtifactEntry, LoggedModel, LOGGED_MODEL_STATUSES};
 pub use predictions::{to_json_text, Json, PredictionQuery, PredictionRecord, PredictionSummary};
 pub use read_only::ReadOnlySql;
 pub use registry_meta::{
-    check_alias, text_to_ms, MlflowSource, RegisteredModel, RunData, VersionMeta,
+    check_alias, text_to_ms, MlflowFolder, MlflowSource, RegisteredModel, RunData, VersionMeta,
 };
 pub use registry_policy::{Policy, PolicySettings, DEFAULT_APPROVALS};
 pub use run_control::StoredOutput;

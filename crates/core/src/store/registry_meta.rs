@@ -51,7 +51,39 @@ pub struct MlflowSource {
     pub model_id: Option<String>,
 }
 
+/// The MLflow model folder written beside a version that a pipeline trained (see
+/// [`crate::pyfunc`]), kept in the version's lineage under [`MlflowFolder::LINEAGE_KEY`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MlflowFolder {
+    /// What MLflow calls it: `runs:/<run>/model`.
+    pub source: String,
+    /// Its folder in the artifact path index: `<experiment>/<run>/artifacts/model`.
+    pub folder: String,
+}
+
+impl MlflowFolder {
+    /// Its key in a version's lineage. Not `mlflow`, which marks versions registered through
+    /// MLflow (whose files are the only model they have).
+    pub const LINEAGE_KEY: &'static str = "mlflow_model";
+
+    /// Its lineage entry.
+    pub fn lineage(&self) -> serde_json::Value {
+        serde_json::json!({"source": self.source, "folder": self.folder})
+    }
+}
+
 impl ModelVersion {
+    /// The MLflow model folder of a version that a pipeline trained; `None` for versions
+    /// registered before ironmage wrote such folders, and for versions registered through
+    /// MLflow ([`Self::mlflow_source`]).
+    pub fn mlflow_folder(&self) -> Option<MlflowFolder> {
+        let m = self.lineage.get(MlflowFolder::LINEAGE_KEY)?;
+        Some(MlflowFolder {
+            source: m.get("source")?.as_str()?.to_string(),
+            folder: m.get("folder")?.as_str()?.to_string(),
+        })
+    }
+
     /// The MLflow source of a version registered through MLflow; `None` for ironmage's own.
     /// Such a version holds MLflow's files (an MLmodel folder), which the prediction role
     /// cannot serve.

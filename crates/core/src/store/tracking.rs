@@ -70,10 +70,12 @@ pub struct TrackingRunInfo {
 impl TrackingRunInfo {
     /// Where its artifacts live, as MLflow clients address them.
     pub fn artifact_uri(&self) -> String {
-        format!(
-            "mlflow-artifacts:/{}/{}/artifacts",
-            self.experiment_id, self.id
-        )
+        format!("mlflow-artifacts:/{}", self.artifact_path())
+    }
+
+    /// Its artifacts' folder in the artifact path index.
+    pub fn artifact_path(&self) -> String {
+        format!("{}/{}/artifacts", self.experiment_id, self.id)
     }
 }
 

@@ -3,6 +3,7 @@
 
 use ironmage_core::model::Model;
 use ironmage_core::pipeline::Project;
+use ironmage_core::pyfunc::Export;
 use ironmage_core::serving::{parse_request, Score, ServedModel};
 use ironmage_core::store::{RunStatus, Stage};
 use ironmage_core::synthetic_tables::{credit_borrowers, TableSpec};
@@ -97,6 +98,29 @@ async fn credit_risk_reaches_production_and_serves_raw_rows() {
         .unwrap()
         .starts_with("data_v_"));
     let model = served(&p, "credit_risk").await;
+    // Beside the bundle, the MLflow model folder under the run's artifacts, whose model.json
+    // is the served bundle exactly.
+    let folder = production.mlflow_folder().expect("an MLflow model folder");
+    let run_id = production.run_id.clone().unwrap();
+    assert_eq!(folder.source, format!("runs:/{run_id}/model"));
+    let tracked = p.tracking.tracking_run_info(&run_id).await.unwrap();
+    assert_eq!(folder.folder, format!("{}/model", tracked.artifact_path()));
+    let files = p.tracking.folder_files(&folder.folder).await.unwrap();
+    let paths: Vec<&str> = files.iter().map(|(path, _)| path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "MLmodel",
+            "code/ironmage_pyfunc.py",
+            "conda.yaml",
+            "model.json",
+            "python_env.yaml",
+            "requirements.txt"
+        ]
+    );
+    let model_json = p.artifacts.get(&files[3].1).unwrap();
+    let exported = Export::from_json(std::str::from_utf8(&model_json).unwrap()).unwrap();
+    assert_eq!(exported, Export::new(&model.bundle));
     // A raw applicant, income missing: imputed and scaled by the served model itself.
     let body = json!({"RevolvingUtilizationOfUnsecuredLines": 0.9, "age": 30, "NumberOfTime30-59DaysPastDueNotWorse": 2,
         "DebtRatio": 0.5, "MonthlyIncome": null, "NumberOfOpenCreditLinesAndLoans": 4, "NumberOfTimes90DaysLate": 1,
@@ -438,6 +462,22 @@ blocks:
     };
     let (status, _, first) = run(&p, "trainers", json!({})).await;
     assert_eq!(status, RunStatus::Success, "{first:?}");
+    // Two models registered by one run: an MLflow model folder each, named after its block.
+    for (model, block) in [
+        ("sales_linear", "register_linear"),
+        ("sales_boosted", "register_boosted"),
+    ] {
+        let v = p.registry.read().version(model, 1).await.unwrap();
+        let folder = v.mlflow_folder().expect("an MLflow model folder");
+        let run_id = v.run_id.as_deref().unwrap();
+        assert_eq!(folder.source, format!("runs:/{run_id}/model_{block}"));
+        assert!(p
+            .tracking
+            .artifact_file(&format!("{}/MLmodel", folder.folder))
+            .await
+            .unwrap()
+            .is_some());
+    }
     let (_, _, second) = run(&p, "trainers", json!({})).await;
     assert_eq!(
         metrics(&first),

@@ -8,6 +8,7 @@ mod common;
 mod deploy_files;
 mod e2e;
 mod error_bodies;
+mod mlflow_folders;
 mod openapi;
 mod orchestration_api;
 mod registry_api;

@@ -82,9 +82,11 @@ pub fn run(r: &TrackingRun) -> Value {
 }
 
 pub fn version(v: &ModelVersion, meta: &VersionMeta) -> Value {
+    // A version a pipeline trained shows its MLflow model folder when it has one.
     let source = v
         .mlflow_source()
         .map(|s| s.source)
+        .or_else(|| v.mlflow_folder().map(|f| f.source))
         .unwrap_or_else(|| format!("ironmage:/{}/{}", v.model, v.version));
     let created = v.creation_time();
     let mut obj = json!({

@@ -200,16 +200,21 @@ async fn delete_version(platform: Data, payload: web::Payload) -> MlResult {
     Ok(empty())
 }
 
-/// Where a version's files are: the logged model's folder, or the run's artifact path.
+/// Where a version's files are: the logged model's folder, or the run's artifact path; for a
+/// version a pipeline trained, the MLflow model folder written beside it.
 async fn download_uri(platform: Data, req: HttpRequest) -> MlResult {
     let t: Target = query(&req)?;
     let v = find_version(&platform, t.name()?, t.version()?).await?;
-    let source = v.mlflow_source().ok_or_else(|| {
-        Error::invalid_field(
-            "version",
-            format!("version {} of {} was trained by ironmage, not logged through MLflow: its files are an ironmage model bundle (see /api/models)", v.version, v.model),
-        )
-    })?;
+    let Some(source) = v.mlflow_source() else {
+        let folder = v.mlflow_folder().ok_or_else(|| {
+            Error::invalid_field(
+                "version",
+                format!("version {} of {} was trained by ironmage before it wrote MLflow model folders: its files are an ironmage model bundle only (see /api/models); register a new version to load it with MLflow", v.version, v.model),
+            )
+        })?;
+        return Ok(HttpResponse::Ok()
+            .json(j!({"artifact_uri": format!("mlflow-artifacts:/{}", folder.folder)})));
+    };
     // A source elsewhere (s3://, a local path) is where the client put the files.
     let uri = match platform.tracking.model_folder(&source).await {
         Ok(folder) => format!("mlflow-artifacts:/{folder}"),
