@@ -597,7 +597,7 @@ pub(crate) mod tests {
             FittedStep::Scale {
                 columns: vec!["age".into(), "income".into()],
                 mean: vec![40.000000000000014, 55_000.123],
-                scale: vec![17.320508075688775, 25_980.762113533161],
+                scale: vec![17.320508075688775, 3.0_f64.sqrt() * 15_000.0],
             },
             FittedStep::OneHot {
                 column: "city".into(),
