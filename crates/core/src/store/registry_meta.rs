@@ -86,7 +86,7 @@ impl ModelVersion {
 
     /// The MLflow source of a version registered through MLflow; `None` for ironmage's own.
     /// Such a version holds MLflow's files (an MLmodel folder), which the prediction role
-    /// cannot serve.
+    /// serves by flavor (ironmage-flavors).
     pub fn mlflow_source(&self) -> Option<MlflowSource> {
         let m = self.lineage.get("mlflow")?;
         Some(MlflowSource {
