@@ -22,8 +22,21 @@ impl OnnxScorer {
             classes,
         }
     }
+}
 
-    fn score_rows(&self, rows: &[Vec<Cell>]) -> Result<Vec<Prediction>> {
+fn label_value(labels: &Labels, row: usize) -> Value {
+    match labels {
+        Labels::Int64(v) => json!(v[row]),
+        Labels::Strings(v) => json!(v[row]),
+    }
+}
+
+impl NativeScorer for OnnxScorer {
+    fn input(&self) -> &InputSchema {
+        &self.input
+    }
+
+    fn score_now(&self, rows: &[Vec<Cell>]) -> Result<Vec<Prediction>> {
         let flat = flatten(rows, self.model.n_features());
         let output = self
             .model
@@ -52,23 +65,6 @@ impl OnnxScorer {
                 })
                 .collect(),
         })
-    }
-}
-
-fn label_value(labels: &Labels, row: usize) -> Value {
-    match labels {
-        Labels::Int64(v) => json!(v[row]),
-        Labels::Strings(v) => json!(v[row]),
-    }
-}
-
-impl NativeScorer for OnnxScorer {
-    fn input(&self) -> &InputSchema {
-        &self.input
-    }
-
-    fn score_now(&self, rows: &[Vec<Cell>]) -> Result<Vec<Prediction>> {
-        self.score_rows(rows)
     }
 
     fn describe(&self) -> ScorerInfo {

@@ -23,8 +23,14 @@ impl TreeScorer {
             class_values: (0..n_classes).map(|c| json!(c)).collect(),
         }
     }
+}
 
-    fn score_rows(&self, rows: &[Vec<Cell>]) -> Result<Vec<Prediction>> {
+impl NativeScorer for TreeScorer {
+    fn input(&self) -> &InputSchema {
+        &self.input
+    }
+
+    fn score_now(&self, rows: &[Vec<Cell>]) -> Result<Vec<Prediction>> {
         let width = self.model.n_outputs();
         let flat = flatten(rows, self.model.n_features());
         let mut out = vec![0.0; rows.len() * width];
@@ -38,16 +44,6 @@ impl TreeScorer {
                 Task::Classification { .. } => class_of(&self.classes, &self.class_values, values),
             })
             .collect())
-    }
-}
-
-impl NativeScorer for TreeScorer {
-    fn input(&self) -> &InputSchema {
-        &self.input
-    }
-
-    fn score_now(&self, rows: &[Vec<Cell>]) -> Result<Vec<Prediction>> {
-        self.score_rows(rows)
     }
 
     fn describe(&self) -> ScorerInfo {

@@ -6,10 +6,11 @@
 use anyhow::Context;
 use clap::Args;
 use ironmage_core::batch_predict::{read_csv_batch, write_csv_batch};
-use ironmage_core::store::{to_json_text, PredictionRecord, Stage};
-use ironmage_core::{clock, Platform};
-use ironmage_prediction::{csv_values, load_version, PredictionConfig, ServingSources};
-use serde_json::{json, Value};
+use ironmage_core::store::Stage;
+use ironmage_core::Platform;
+use ironmage_prediction::{
+    answer_rows, csv_values, load_version, logged_inputs, PredictionConfig, ServingSources,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -106,35 +107,11 @@ pub async fn predict_batch(platform: Platform, args: PredictBatchArgs) -> anyhow
         }
     }
     let latency_us = (started.elapsed().as_micros() as usize / rows.max(1)) as i64;
-    let time = clock::now();
-    let mut records = Vec::with_capacity(rows);
-    let mut answers = Vec::with_capacity(rows);
-    for (prediction, row) in predictions.iter().zip(&batch.rows) {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let mut answer = prediction.answer();
-        answer.insert("model_name".into(), json!(args.model));
-        answer.insert("model_version_number".into(), json!(number));
-        answer.insert("prediction_id".into(), json!(id));
-        let features: serde_json::Map<String, Value> = served
-            .scorer
-            .input()
-            .names()
-            .zip(row)
-            .map(|(n, c)| (n.to_string(), cell_json(c)))
-            .collect();
-        records.push(PredictionRecord {
-            id,
-            model: args.model.clone(),
-            version: Some(number),
-            label: Some(label.clone()),
-            source: "batch".into(),
-            input: to_json_text(&Value::Object(features)),
-            output: to_json_text(&Value::Object(answer.clone())),
-            latency_us,
-            created_at: time.clone(),
-        });
-        answers.push(answer);
-    }
+    let inputs = logged_inputs(&served, &batch.rows);
+    let (answers, records): (Vec<_>, Vec<_>) =
+        answer_rows(&served, &predictions, inputs, latency_us, "batch")
+            .into_iter()
+            .unzip();
     let csv = write_csv_batch(&batch, &ADDED, |i| csv_values(&predictions[i], &answers[i]));
     // Write beside the target and rename: the output is whole or absent.
     let partial = args.output.with_extension("partial");
@@ -151,12 +128,4 @@ pub async fn predict_batch(platform: Platform, args: PredictBatchArgs) -> anyhow
         args.output.display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn cell_json(cell: &ironmage_core::table::steps::Cell) -> Value {
-    match cell {
-        ironmage_core::table::steps::Cell::Number(v) if v.is_finite() => json!(v),
-        ironmage_core::table::steps::Cell::Number(_) => Value::Null,
-        ironmage_core::table::steps::Cell::Text(t) => json!(t),
-    }
 }

@@ -19,7 +19,7 @@ mod swapper;
 pub use catalog::Served;
 pub use handlers::configure;
 pub use loader::load as load_version;
-pub use predict::csv_values;
+pub use predict::{answer_rows, csv_values, logged_inputs};
 pub use prediction_log::{LogStats, PredictionLog};
 pub use state::{
     glob_match, LoadFailurePolicy, PredictionConfig, ServingSources, ServingState,

@@ -165,26 +165,53 @@ pub async fn score(
     served: &Served,
     rows: Vec<Vec<Cell>>,
 ) -> Result<Vec<Map<String, Value>>> {
-    Ok(score_rows(state, served, rows, "predict").await?.1)
+    Ok(score_rows(state, served, rows).await?.1)
 }
 
-/// Score rows, log each answer under `source`; the predictions and the answers.
+/// Score rows and queue each answer for the log; the predictions and the answers.
 pub async fn score_rows(
     state: &ServingState,
     served: &Served,
     rows: Vec<Vec<Cell>>,
-    source: &str,
 ) -> Result<(Vec<Prediction>, Vec<Map<String, Value>>)> {
-    let inputs: Vec<Value> = rows
-        .iter()
-        .map(|r| row_object(served.scorer.input(), r))
-        .collect();
+    let inputs = logged_inputs(served, &rows);
     let started = Instant::now();
     let predictions = served.scorer.score(rows).await?;
     let latency_us = (started.elapsed().as_micros() as usize / predictions.len().max(1)) as i64;
+    let answers = answer_rows(served, &predictions, inputs, latency_us, "predict")
+        .into_iter()
+        .map(|(answer, record)| {
+            state.log.push(record);
+            answer
+        })
+        .collect::<Vec<_>>();
+    state
+        .served
+        .fetch_add(answers.len() as u64, Ordering::Relaxed);
+    Ok((predictions, answers))
+}
+
+/// Each row as the object of features it stands for, as the log keeps it (taken before the
+/// rows are handed to the scorer).
+pub fn logged_inputs(served: &Served, rows: &[Vec<Cell>]) -> Vec<Value> {
+    rows.iter()
+        .map(|r| row_object(served.scorer.input(), r))
+        .collect()
+}
+
+/// Each row's answer as the service gives it (the prediction plus the model's name, version,
+/// stage, time and a new prediction id) and the log record of it under `source`. The service
+/// and `ironmage predict-batch` both answer and log through this.
+pub fn answer_rows(
+    served: &Served,
+    predictions: &[Prediction],
+    inputs: Vec<Value>,
+    latency_us: i64,
+    source: &str,
+) -> Vec<(Map<String, Value>, PredictionRecord)> {
     let time = clock::now();
     let v = &served.version;
-    let answers: Vec<Map<String, Value>> = predictions
+    predictions
         .iter()
         .zip(inputs)
         .map(|(prediction, input)| {
@@ -196,24 +223,23 @@ pub async fn score_rows(
             answer.insert("model_stage".into(), json!(v.stage.as_str()));
             answer.insert("prediction_time".into(), json!(time));
             answer.insert("prediction_id".into(), json!(id));
-            state.log.push(PredictionRecord {
+            // Serialized from the map itself: no copy of the answer for the log.
+            let output =
+                serde_json::value::to_raw_value(&answer).expect("a map of JSON values serializes");
+            let record = PredictionRecord {
                 id,
                 model: v.model.clone(),
                 version: Some(v.version),
                 label: Some(v.label.clone()),
                 source: source.into(),
                 input: to_json_text(&input),
-                output: to_json_text(&Value::Object(answer.clone())),
+                output,
                 latency_us,
                 created_at: time.clone(),
-            });
-            answer
+            };
+            (answer, record)
         })
-        .collect();
-    state
-        .served
-        .fetch_add(answers.len() as u64, Ordering::Relaxed);
-    Ok((predictions, answers))
+        .collect()
 }
 
 /// A CSV body in, the CSV with the answer columns added out.
@@ -222,7 +248,7 @@ async fn answer_csv(state: &ServingState, served: &Served, body: &[u8]) -> ApiRe
         .map_err(|_| Error::invalid_field("body", "the CSV is not UTF-8 text"))?;
     let batch = read_csv_batch(served.scorer.input(), text, &CSV_ADDED)
         .map_err(|e| e.with_field("body"))?;
-    let (predictions, answers) = score_rows(state, served, batch.rows.clone(), "predict").await?;
+    let (predictions, answers) = score_rows(state, served, batch.rows.clone()).await?;
     let csv = write_csv_batch(&batch, &CSV_ADDED, |i| {
         csv_values(&predictions[i], &answers[i])
     });
