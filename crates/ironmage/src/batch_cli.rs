@@ -64,15 +64,9 @@ pub async fn predict_batch(platform: Platform, args: PredictBatchArgs) -> anyhow
                 Some(s) => Stage::parse_user(s).map_err(|e| e.with_field("--stage"))?,
                 None => Stage::Production,
             };
-            let versions = registry.versions(&args.model).await?;
-            if versions.is_empty() {
-                // Not found, with the registry's own message.
-                registry.registered_model(&args.model).await?;
-            }
-            versions
-                .into_iter()
-                .filter(|v| v.stage == stage)
-                .max_by_key(|v| v.version)
+            registry
+                .newest_in_stage(&args.model, stage)
+                .await?
                 .with_context(|| {
                     format!(
                         "model {:?} has no version in {} (give --stage or --version)",

@@ -22,18 +22,17 @@ pub async fn served(state: &ServingState, slot: &Slot, selector: &Selector) -> R
             }
             registry.version(model, *n).await?
         }
-        Selector::Stage(stage) => registry
-            .versions(model)
-            .await?
-            .into_iter()
-            .filter(|v| v.stage == *stage)
-            .max_by_key(|v| v.version)
-            .ok_or_else(|| {
-                Error::not_found(format!(
-                    "model {model:?} has no version in {}",
-                    stage.as_str()
-                ))
-            })?,
+        Selector::Stage(stage) => {
+            registry
+                .newest_in_stage(model, *stage)
+                .await?
+                .ok_or_else(|| {
+                    Error::not_found(format!(
+                        "model {model:?} has no version in {}",
+                        stage.as_str()
+                    ))
+                })?
+        }
         Selector::Alias(alias) => registry.alias_version(model, alias).await?,
     };
     if let Some(s) = slot.cached(version.version) {

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::lineage;
 use crate::store::{
     ApprovalRequest, DatasetStore, Deployment, ModelSummary, ModelVersion, Policy, PredictionStore,
-    RegisteredModel, RegistryStore, Store, Transition, VersionMeta,
+    RegisteredModel, RegistryStore, Stage, Store, Transition, VersionMeta,
 };
 use serde_json::Value;
 
@@ -46,6 +46,19 @@ impl RegistryReader {
     /// The version in Production, if any.
     pub async fn production_version(&self, model: &str) -> Result<Option<ModelVersion>> {
         self.store.production_version(model).await
+    }
+
+    /// The newest version in `stage`, if any; an unknown model is not found.
+    pub async fn newest_in_stage(&self, model: &str, stage: Stage) -> Result<Option<ModelVersion>> {
+        let versions = self.store.versions(model).await?;
+        if versions.is_empty() {
+            // No versions: say whether the model exists at all.
+            self.store.registered_model(model).await?;
+        }
+        Ok(versions
+            .into_iter()
+            .filter(|v| v.stage == stage)
+            .max_by_key(|v| v.version))
     }
 
     /// The audit trail of a model, oldest first.
