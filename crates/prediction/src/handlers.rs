@@ -7,7 +7,8 @@ use crate::predict;
 use crate::select;
 use crate::state::ServingState;
 use crate::swapper::{RefreshOutcome, Swapper};
-use actix_web::{web, HttpResponse};
+use actix_web::http::Method;
+use actix_web::{web, FromRequest, Handler, HttpResponse, Responder, Route};
 use ironmage_core::http::{read_body, ApiResult};
 use ironmage_core::serving::parse_json_body;
 use ironmage_core::store::{to_json_text, PredictionQuery, PredictionRecord};
@@ -22,32 +23,54 @@ pub fn configure(state: Arc<ServingState>) -> impl FnOnce(&mut web::ServiceConfi
     move |cfg| {
         let limit = state.config.body_limit;
         ironmage_core::http::configure_extractors(cfg, limit);
-        cfg.app_data(web::Data::from(state))
-            .route("/", web::get().to(root))
-            .route("/predict", web::post().to(predict::predict))
-            .route("/invocations", web::post().to(predict::invocations))
-            .route("/health", web::get().to(health))
-            .route("/ping", web::get().to(ping))
-            .route("/ready", web::get().to(ready))
-            .route("/reload", web::post().to(reload))
-            .route("/model-info", web::get().to(model_info))
-            .route("/model/info", web::get().to(model_info))
-            .route("/lineage", web::get().to(lineage))
-            .route("/log-prediction", web::post().to(log_prediction))
-            .route("/models", web::get().to(models))
-            .route("/models/{name}", web::get().to(model))
-            .route("/models/{name}/versions", web::get().to(versions))
-            .route("/models/{name}/production", web::get().to(production))
-            .route(
-                "/models/{name}/predict",
-                web::post().to(predict::predict_model),
-            )
-            .route("/models/{name}/reload", web::post().to(reload_model))
-            .route("/predictions", web::get().to(predictions))
-            .route("/predictions/{id}", web::get().to(prediction))
-            .route("/openapi.json", web::get().to(openapi))
-            .default_service(web::to(ironmage_core::http::not_found));
+        cfg.app_data(web::Data::from(state));
+        for (_, path, route) in routes() {
+            cfg.route(path, route);
+        }
+        cfg.default_service(web::to(ironmage_core::http::not_found));
     }
+}
+
+/// The routes, each once: mounting reads this list, and so does the test that holds
+/// `crates/prediction/openapi.json` to it.
+fn routes() -> Vec<(Method, &'static str, Route)> {
+    use Method as M;
+    vec![
+        at(M::GET, "/", root),
+        at(M::POST, "/predict", predict::predict),
+        at(M::POST, "/invocations", predict::invocations),
+        at(M::GET, "/health", health),
+        at(M::GET, "/ping", ping),
+        at(M::GET, "/ready", ready),
+        at(M::POST, "/reload", reload),
+        at(M::GET, "/model-info", model_info),
+        at(M::GET, "/model/info", model_info),
+        at(M::GET, "/lineage", lineage),
+        at(M::POST, "/log-prediction", log_prediction),
+        at(M::GET, "/models", models),
+        at(M::GET, "/models/{name}", model),
+        at(M::GET, "/models/{name}/versions", versions),
+        at(M::GET, "/models/{name}/production", production),
+        at(M::POST, "/models/{name}/predict", predict::predict_model),
+        at(M::POST, "/models/{name}/reload", reload_model),
+        at(M::GET, "/predictions", predictions),
+        at(M::GET, "/predictions/{id}", prediction),
+        at(M::GET, "/openapi.json", openapi),
+    ]
+}
+
+/// One line of [`routes`]: the method and path, and the route that answers them.
+fn at<F, Args>(method: Method, path: &'static str, handler: F) -> (Method, &'static str, Route)
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    (
+        method.clone(),
+        path,
+        web::route().method(method).to(handler),
+    )
 }
 
 type State = web::Data<ServingState>;
@@ -429,4 +452,39 @@ async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(include_str!("../openapi.json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// The document is written by hand, so this is what keeps it whole: the routes it
+    /// documents are exactly the routes mounted. (That each documented route answers as
+    /// documented is checked against a running service in the ironmage crate's tests.)
+    #[test]
+    fn openapi_json_documents_exactly_the_mounted_routes() {
+        let doc: serde_json::Value = serde_json::from_str(include_str!("../openapi.json")).unwrap();
+        let documented: BTreeSet<(String, String)> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .unwrap()
+                    .keys()
+                    .filter(|k| *k != "parameters")
+                    .map(move |method| (method.to_uppercase(), path.clone()))
+            })
+            .collect();
+        let mounted: BTreeSet<(String, String)> = super::routes()
+            .into_iter()
+            .map(|(method, path, _)| (method.to_string(), path.to_string()))
+            .collect();
+        let missing: Vec<_> = mounted.difference(&documented).collect();
+        let extra: Vec<_> = documented.difference(&mounted).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "crates/prediction/openapi.json: mounted but not documented {missing:?}; documented but not mounted {extra:?}"
+        );
+    }
 }
