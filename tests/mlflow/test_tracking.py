@@ -116,3 +116,13 @@ def test_delete_and_restore_run(client, unique):
     assert client.get_run(run.info.run_id).info.lifecycle_stage == "deleted"
     client.restore_run(run.info.run_id)
     assert len(client.search_runs([experiment.experiment_id])) == 1
+
+
+def test_server_health_and_version_answer_as_mlflow(tracking_uri):
+    """What load balancers and deployment scripts probe on an MLflow server."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{tracking_uri}/health", timeout=10) as r:
+        assert (r.status, r.read()) == (200, b"OK")
+    with urllib.request.urlopen(f"{tracking_uri}/version", timeout=10) as r:
+        assert r.read().decode() == mlflow.__version__

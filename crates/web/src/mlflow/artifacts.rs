@@ -1,5 +1,5 @@
 //! The artifact proxy `/api/2.0/mlflow-artifacts/artifacts/...` over ironmage's
-//! content-addressed artifact store, and `/api/3.0/mlflow/server-info`.
+//! content-addressed artifact store.
 
 use super::common::{query, Data, MlResult};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -15,10 +15,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/artifacts", web::get().to(list))
         .route("/artifacts/{path:.*}", web::put().to(upload))
         .route("/artifacts/{path:.*}", web::get().to(download));
-}
-
-pub fn server_info_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/server-info", web::get().to(server_info));
 }
 
 /// A relative path of non-empty segments, without `.` or `..`.
@@ -104,17 +100,4 @@ async fn list(platform: Data, req: HttpRequest) -> MlResult {
         })
         .collect();
     Ok(HttpResponse::Ok().json(json!({"files": files})))
-}
-
-async fn server_info() -> HttpResponse {
-    HttpResponse::Ok().json(json!({
-        "store_type": "ironmage",
-        "workspaces_enabled": false,
-        "trace_archival_enabled": false,
-        "multipart_uploads_enabled": false,
-        "multipart_downloads_enabled": false,
-        "presigned_upload_run_id_supported": false,
-        "presigned_upload_model_id_supported": false,
-        "features_enabled": {},
-    }))
 }

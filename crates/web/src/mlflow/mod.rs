@@ -15,6 +15,7 @@ mod json;
 mod models;
 mod registry;
 mod runs;
+mod server;
 mod versions;
 
 use actix_web::web;
@@ -30,5 +31,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(versions::routes),
     )
     .service(web::scope("/api/2.0/mlflow-artifacts").configure(artifacts::routes))
-    .service(web::scope("/api/3.0/mlflow").configure(artifacts::server_info_routes));
+    .service(web::scope("/api/3.0/mlflow").configure(server::server_info_routes))
+    .configure(server::root_routes);
 }
