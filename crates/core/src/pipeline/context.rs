@@ -77,6 +77,16 @@ impl BlockContext {
         &self.block
     }
 
+    /// The running block's upstream block names, in the order its inputs come.
+    pub fn upstream_names(&self) -> Vec<String> {
+        self.pipeline
+            .blocks
+            .iter()
+            .find(|b| b.name == self.block)
+            .map(|b| b.upstream.clone())
+            .unwrap_or_default()
+    }
+
     /// Add a line to the block's log (and to the process log).
     pub fn log(&self, line: impl Into<String>) {
         let line = line.into();

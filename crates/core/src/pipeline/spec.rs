@@ -261,10 +261,14 @@ impl Pipeline {
                 .filter_map(|u| self.block(u))
                 .map(|u| u.kind.output())
                 .collect();
-            let wanted = b.kind.inputs();
             if !b.kind.accepts(&inputs) {
+                let wanted = match b.kind {
+                    BlockKind::Command => "tables (Dataset) only".to_string(),
+                    BlockKind::SqlTransform => "one or more tables (Dataset)".to_string(),
+                    kind => format!("{:?}", kind.inputs()),
+                };
                 return Err(Error::invalid(format!(
-                    "pipeline {}: block {}: field upstream: a {} block takes {:?} but its upstream blocks give {:?}",
+                    "pipeline {}: block {}: field upstream: a {} block takes {} but its upstream blocks give {:?}",
                     self.name,
                     b.name,
                     b.kind.as_str(),

@@ -7,6 +7,7 @@
 
 mod csv;
 mod preview;
+pub mod query;
 pub mod steps;
 
 pub use self::csv::{parse_csv, write_csv};

@@ -415,6 +415,125 @@ async fn sql_loads_the_metadata_database_and_postgres() {
 }
 
 #[tokio::test]
+async fn sql_transform_joins_two_upstream_tables_and_feeds_a_trainer() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = platform(dir.path()).await;
+    write_pipeline(
+        dir.path(),
+        "joined",
+        r#"name: joined
+blocks:
+  - {name: customers, kind: synthetic_churn, config: {rows: 400, seed: 5}}
+  - name: plans
+    kind: sql
+    config:
+      query: "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 24) SELECT n AS contract_length, CASE WHEN n >= 12 THEN 'long' ELSE 'short' END AS plan FROM c"
+  - name: features
+    kind: sql_transform
+    upstream: [customers, plans]
+    config:
+      query: >
+        SELECT c.*, p.plan, c.monthly_charges * 12 AS yearly_charges
+        FROM customers c LEFT JOIN df_2 p ON p.contract_length = c.contract_length
+  - {name: encoded, kind: one_hot, upstream: [features], config: {}}
+  - {name: prepared, kind: preprocess, upstream: [encoded], config: {}}
+  - {name: train, kind: random_forest_classifier, upstream: [prepared], config: {n_estimators: 10}}
+"#,
+    );
+    let created = p
+        .runs
+        .create_run("joined", Map::new(), "test")
+        .await
+        .unwrap();
+    p.runs
+        .execute_run(&created.id, "test", &|_| {})
+        .await
+        .unwrap()
+        .unwrap();
+    let detail = p.runs.run_detail(&created.id).await.unwrap();
+    assert_eq!(detail.run.status, RunStatus::Success, "{:?}", detail.blocks);
+    let features = detail
+        .blocks
+        .iter()
+        .find(|b| b.block == "features")
+        .unwrap();
+    assert!(
+        features
+            .logs
+            .iter()
+            .any(|l| l.contains("Query over customers, plans returned 400 rows, 13 columns")),
+        "{:?}",
+        features.logs
+    );
+    let preview = features.preview.clone().unwrap();
+    // The upstream label follows, and the joined text column arrives as text.
+    assert_eq!(preview["label"], "churn", "{preview}");
+    let plan = preview["schema"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "plan")
+        .unwrap();
+    assert_eq!(plan["type"], "text", "{preview}");
+
+    // A split upstream table, a refused statement and a bad column are errors naming the place.
+    write_pipeline(
+        dir.path(),
+        "after_split",
+        "name: after_split\nblocks:\n  - {name: c, kind: synthetic_churn, config: {rows: 50}}\n  - {name: s, kind: split, upstream: [c], config: {}}\n  - {name: q, kind: sql_transform, upstream: [s], config: {query: 'SELECT * FROM s'}}\n",
+    );
+    let (status, _, blocks) = run(&p, "after_split", json!({})).await;
+    assert_eq!(status, RunStatus::Failed);
+    let q = blocks.iter().find(|b| b.0 == "q").unwrap();
+    assert!(
+        q.2.as_deref().unwrap_or("").contains("split table"),
+        "{q:?}"
+    );
+
+    write_pipeline(
+        dir.path(),
+        "attach",
+        "name: attach\nblocks:\n  - {name: c, kind: synthetic_churn, config: {rows: 50}}\n  - {name: q, kind: sql_transform, upstream: [c], config: {query: \"SELECT * FROM c; ATTACH DATABASE 'x.db' AS x\"}}\n",
+    );
+    let err = p
+        .runs
+        .create_run("attach", Map::new(), "test")
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("block q") && err.message.contains("ATTACH is not allowed"),
+        "{}",
+        err.message
+    );
+
+    write_pipeline(
+        dir.path(),
+        "typo",
+        "name: typo\nblocks:\n  - {name: c, kind: synthetic_churn, config: {rows: 50}}\n  - {name: q, kind: sql_transform, upstream: [c], config: {query: 'SELECT nope FROM c'}}\n",
+    );
+    let (status, _, blocks) = run(&p, "typo", json!({})).await;
+    assert_eq!(status, RunStatus::Failed);
+    let q = blocks.iter().find(|b| b.0 == "q").unwrap();
+    assert!(q.2.as_deref().unwrap_or("").contains("nope"), "{q:?}");
+
+    write_pipeline(
+        dir.path(),
+        "alone",
+        "name: alone\nblocks:\n  - {name: q, kind: sql_transform, config: {query: 'SELECT 1'}}\n",
+    );
+    let err = p
+        .runs
+        .create_run("alone", Map::new(), "test")
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("one or more tables"),
+        "{}",
+        err.message
+    );
+}
+
+#[tokio::test]
 async fn every_trainer_runs_deterministically_and_bad_configs_name_block_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let p = platform(dir.path()).await;

@@ -113,7 +113,8 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
     std::fs::create_dir_all(&dir)?;
     let work = WorkDir(dir);
     // Upstream `noop` blocks only order the command; the tables are what it is handed.
-    let (upstream, datasets): (Vec<String>, Vec<Arc<VersionedDataset>>) = upstream_names(ctx)
+    let (upstream, datasets): (Vec<String>, Vec<Arc<VersionedDataset>>) = ctx
+        .upstream_names()
         .into_iter()
         .zip(inputs)
         .filter_map(|(name, o)| match o {
@@ -207,15 +208,6 @@ async fn forward<R: tokio::io::AsyncRead + Unpin>(
 }
 
 /// The upstream block names of this block, in order.
-fn upstream_names(ctx: &BlockContext) -> Vec<String> {
-    ctx.pipeline
-        .blocks
-        .iter()
-        .find(|b| b.name == ctx.block_name())
-        .map(|b| b.upstream.clone())
-        .unwrap_or_default()
-}
-
 /// `IRONMAGE_INPUT_<NAME>` for a block name: upper case, `-` as `_`.
 fn env_name(block: &str) -> String {
     block.to_ascii_uppercase().replace('-', "_")

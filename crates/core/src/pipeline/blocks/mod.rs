@@ -11,6 +11,7 @@ mod noop;
 pub mod output;
 mod register;
 mod sql;
+mod sql_transform;
 mod train;
 mod trainers;
 mod transforms;
@@ -91,6 +92,7 @@ block_kinds! {
     SyntheticSales => "synthetic_sales", synthetic_sales, [] -> Dataset;
     Csv => "csv", csv, [] -> Dataset;
     Sql => "sql", sql, [] -> Dataset;
+    SqlTransform => "sql_transform", sql_transform, [] -> Dataset;
     Command => "command", command, [] -> Dataset;
     Split => "split", split, [Dataset] -> Dataset;
     Impute => "impute", impute, [Dataset] -> Dataset;
@@ -115,12 +117,15 @@ block_kinds! {
 
 impl BlockKind {
     /// Whether upstream blocks giving `given` fit this kind: a `command` takes any number of
-    /// tables (and `noop` blocks, to order it), a `noop` anything, every other kind exactly its [`BlockKind::inputs`].
+    /// tables (and `noop` blocks, to order it), a `sql_transform` the same with at least one
+    /// table, a `noop` anything, every other kind exactly its [`BlockKind::inputs`].
     pub fn accepts(self, given: &[Port]) -> bool {
+        let tables_or_noops = given
+            .iter()
+            .all(|p| matches!(p, Port::Dataset | Port::Empty));
         match self {
-            BlockKind::Command => given
-                .iter()
-                .all(|p| matches!(p, Port::Dataset | Port::Empty)),
+            BlockKind::Command => tables_or_noops,
+            BlockKind::SqlTransform => tables_or_noops && given.contains(&Port::Dataset),
             BlockKind::Noop => true,
             _ => given == self.inputs().as_slice(),
         }
