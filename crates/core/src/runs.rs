@@ -50,6 +50,11 @@ impl Runs {
         }
     }
 
+    /// The project folder: its pipelines and their files, read and edited.
+    pub fn project(&self) -> &Project {
+        &self.project
+    }
+
     /// The pipelines of the project, and the files that do not load.
     pub fn pipelines(&self) -> Result<(Vec<Pipeline>, Vec<BrokenPipeline>)> {
         self.project.pipelines()

@@ -62,7 +62,7 @@ async fn health(platform: Data) -> HttpResponse {
     }
 }
 
-fn pipeline_view(p: &ironmage_core::pipeline::Pipeline) -> Pipeline {
+pub(crate) fn pipeline_view(p: &ironmage_core::pipeline::Pipeline) -> Pipeline {
     Pipeline {
         blocks: p
             .blocks
@@ -451,7 +451,7 @@ enum HealthStatus {
 
 /// A validated pipeline file; blocks in execution (topological) order.
 #[derive(Serialize, ToSchema)]
-struct Pipeline {
+pub(crate) struct Pipeline {
     blocks: Vec<PipelineBlock>,
     /// How many blocks of one run may run at once.
     #[schema(minimum = 1, maximum = 64)]
@@ -476,7 +476,7 @@ struct Pipeline {
 
 /// One block of a pipeline.
 #[derive(Serialize, ToSchema)]
-struct PipelineBlock {
+pub(crate) struct PipelineBlock {
     /// The block kind: `synthetic_churn`, `preprocess`, `random_forest_classifier`,
     /// `register_model`, `deploy`, `noop`…
     #[schema(example = "random_forest_classifier")]

@@ -11,6 +11,7 @@ mod extract;
 mod mlflow;
 mod openapi;
 mod orchestration;
+mod pipeline_edit;
 mod registry_api;
 mod respond;
 mod tracking_api;
@@ -51,6 +52,7 @@ fn mount(cfg: &mut web::ServiceConfig) -> utoipa::openapi::OpenApi {
         .service(
             utoipa_actix_web::scope("/api")
                 .configure(api::routes)
+                .configure(pipeline_edit::routes)
                 .configure(orchestration::routes)
                 .configure(tracking_api::routes),
         );

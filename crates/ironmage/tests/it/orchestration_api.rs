@@ -167,3 +167,123 @@ async fn runs_that_ended_cannot_be_cancelled_and_only_failed_ones_rerun() {
     let (status, _) = t.send("POST", "/api/runs/nope/cancel", None).await;
     assert_eq!(status, 404);
 }
+
+/// Pipelines are created, validated, edited (with their block files) and deleted over REST,
+/// and what was written runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelines_and_their_files_are_edited_over_http() {
+    let t = TestStack::start().await;
+    let yaml = "blocks:\n  - {name: load, kind: csv, config: {path: pipelines/edited/rows.csv}}\n  - name: doubled\n    kind: sql_transform\n    upstream: [load]\n    config: {query: 'SELECT x, x * 2 AS y FROM load'}\n";
+
+    // A syntax error and a bad config answer 400 with the line; nothing is written.
+    let (status, bad) = t
+        .send(
+            "POST",
+            "/api/pipelines",
+            Some(json!({"name": "edited", "yaml": "blocks:\n  - {name: load, kind: csv\n"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{bad}");
+    assert_eq!(bad["field"], "yaml");
+    assert!(bad["message"].as_str().unwrap().contains("line"), "{bad}");
+    let (status, bad) = t
+        .send(
+            "POST",
+            "/api/pipelines/edited/validate",
+            Some(json!({"yaml": "blocks:\n  - {name: a, kind: noop}\n  - {name: load, kind: synthetic_churn, config: {rows: -5}}\n"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{bad}");
+    let message = bad["message"].as_str().unwrap();
+    assert!(
+        message.contains("block load")
+            && message.contains("config.rows")
+            && message.contains("(line 3)"),
+        "{bad}"
+    );
+    let (status, _) = t.send("GET", "/api/pipelines/edited", None).await;
+    assert_eq!(status, 404);
+
+    // Created, then its data file written beside it, then run.
+    let (status, created) = t
+        .send(
+            "POST",
+            "/api/pipelines",
+            Some(json!({"name": "edited", "yaml": yaml})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["blocks"][1]["kind"], "sql_transform");
+    let (status, again) = t
+        .send(
+            "POST",
+            "/api/pipelines",
+            Some(json!({"name": "edited", "yaml": yaml})),
+        )
+        .await;
+    assert_eq!(
+        (status, again["code"].clone()),
+        (409, json!("already_exists"))
+    );
+    let http = reqwest::Client::new();
+    let put = |file: &str, body: &str| {
+        http.put(format!("{}/api/pipelines/edited/files/{file}", t.web))
+            .body(body.to_string())
+            .send()
+    };
+    let written = put("rows.csv", "x\n1\n2\n3\n").await.unwrap();
+    assert_eq!(written.status(), 200);
+    let run = t.send("POST", "/api/pipelines/edited/runs", None).await.1;
+    let run = t.wait_run(run["run_id"].as_str().unwrap()).await;
+    assert_eq!(run["status"], "success", "{run}");
+
+    // Files: listed, read back, confined to the folder.
+    let (_, files) = t.send("GET", "/api/pipelines/edited/files", None).await;
+    let paths: Vec<&str> = files["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["pipeline.yaml", "rows.csv"]);
+    let text = http
+        .get(format!("{}/api/pipelines/edited/files/rows.csv", t.web))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(text, "x\n1\n2\n3\n");
+    for file in ["..", ".hidden", "%2E%2E"] {
+        let answer = put(file, "x").await.unwrap();
+        assert!(
+            answer.status() == 400 || answer.status() == 404,
+            "{file}: {}",
+            answer.status()
+        );
+    }
+    // pipeline.yaml written as a file is validated like the pipeline itself.
+    let refused = put("pipeline.yaml", "blocks: []\n").await.unwrap();
+    assert_eq!(refused.status(), 400);
+
+    // Replaced, then deleted with its folder.
+    let (status, replaced) = t
+        .send(
+            "PUT",
+            "/api/pipelines/edited",
+            Some(
+                json!({"yaml": "description: one block now\nblocks:\n  - {name: a, kind: noop}\n"}),
+            ),
+        )
+        .await;
+    assert_eq!(
+        (status, replaced["description"].clone()),
+        (200, json!("one block now"))
+    );
+    let (status, _) = t.send("DELETE", "/api/pipelines/edited", None).await;
+    assert_eq!(status, 204);
+    let (status, _) = t.send("GET", "/api/pipelines/edited/files", None).await;
+    assert_eq!(status, 404);
+    t.stack.stop().await;
+}
