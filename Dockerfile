@@ -26,11 +26,18 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 # ---- run ------------------------------------------------------------------------------------
 FROM debian:bookworm-slim AS runtime
 
-# ca-certificates for outbound HTTPS from blocks; curl for the container health checks. The
-# binary itself needs only libc, libgcc and zlib, which the base image has.
+# ca-certificates for outbound HTTPS from blocks; curl for the container health checks; Python
+# for Python and command blocks and for serving MLflow pyfunc models. The binary itself needs
+# only libc, libgcc and zlib, which the base image has.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && apt-get install -y --no-install-recommends ca-certificates curl python3 python3-venv libgomp1 \
     && rm -rf /var/lib/apt/lists/*
+
+# One virtualenv for every role (IRONMAGE_PYTHON below): pandas and pyarrow for Python blocks,
+# mlflow and the common model libraries for pyfunc serving (deploy/python/requirements.txt).
+COPY deploy/python/requirements.txt /opt/ironmage/requirements.txt
+RUN python3 -m venv /opt/ironmage/python \
+    && /opt/ironmage/python/bin/pip install --no-cache-dir -r /opt/ironmage/requirements.txt
 
 # A fixed non-root uid/gid, so volumes and Kubernetes' fsGroup line up across images.
 RUN groupadd --system --gid 10001 ironmage \
@@ -38,6 +45,10 @@ RUN groupadd --system --gid 10001 ironmage \
 
 COPY --from=builder /usr/local/bin/ironmage /usr/local/bin/ironmage
 COPY --chown=ironmage:ironmage project /app/project
+# The project's own Python libraries, when it lists them.
+RUN if [ -f /app/project/requirements.txt ]; then \
+        /opt/ironmage/python/bin/pip install --no-cache-dir -r /app/project/requirements.txt; \
+    fi
 
 # The folders exist, owned by the user, before any volume is mounted on them: Docker copies an
 # image folder's content and ownership into a new named volume (so the `project` volume starts
@@ -49,7 +60,9 @@ RUN mkdir -p /var/lib/ironmage/artifacts \
 # `docker run ironmage up --demo` is the embedded default (SQLite in /var/lib/ironmage).
 ENV IRONMAGE_PROJECT_DIR=/app/project \
     IRONMAGE_DATA_DIR=/var/lib/ironmage \
-    IRONMAGE_ARTIFACT_DIR=/var/lib/ironmage/artifacts
+    IRONMAGE_ARTIFACT_DIR=/var/lib/ironmage/artifacts \
+    IRONMAGE_PYTHON=/opt/ironmage/python/bin/python \
+    PATH=/opt/ironmage/python/bin:$PATH
 
 USER ironmage:ironmage
 WORKDIR /app

@@ -1245,6 +1245,36 @@ fn check_dockerfile(text: &str, dockerignore: &str) -> Vec<String> {
                 .into(),
         );
     }
+    // Python blocks and pyfunc models run on the image's venv: Python installed, the venv made
+    // from pinned requirements that hold what the hand-over and serving import, and
+    // IRONMAGE_PYTHON pointing at it.
+    if !has("RUN").any(|(_, a)| a.contains("apt-get install") && a.contains("python3-venv")) {
+        problems.push("Dockerfile: the runtime stage does not install python3-venv".into());
+    }
+    let venv_python = "/opt/ironmage/python/bin/python";
+    if !has("ENV").any(|(_, a)| a.contains(&format!("IRONMAGE_PYTHON={venv_python}"))) {
+        problems.push(format!(
+            "Dockerfile: ENV IRONMAGE_PYTHON is not the image's venv ({venv_python})"
+        ));
+    }
+    let requirements = read("deploy/python/requirements.txt");
+    for package in ["pandas", "pyarrow", "mlflow"] {
+        let pinned = requirements
+            .lines()
+            .any(|l| l.trim().starts_with(&format!("{package}==")));
+        if !pinned {
+            problems.push(format!(
+                "deploy/python/requirements.txt: {package} is not pinned with =="
+            ));
+        }
+    }
+    if !has("RUN").any(|(_, a)| {
+        a.contains("python3 -m venv /opt/ironmage/python")
+            && a.contains("-r /opt/ironmage/requirements.txt")
+    }) {
+        problems.push("Dockerfile: the venv is not built from deploy/python/requirements.txt".into());
+    }
+
     // Defaults baked into the image are variables the binary reads.
     let known = known_env();
     for (_, args) in has("ENV") {
