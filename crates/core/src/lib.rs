@@ -37,6 +37,7 @@ pub mod queue;
 pub mod registry;
 mod retry;
 pub mod runs;
+pub mod secrets;
 pub mod serving;
 pub mod store;
 pub mod synthetic;

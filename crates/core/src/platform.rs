@@ -9,6 +9,7 @@ use crate::pipeline::{BlockServices, Engine, Project};
 use crate::queue::{Queue, RedisQueue};
 use crate::registry::{Registry, RegistryReader};
 use crate::runs::Runs;
+use crate::secrets::Secrets;
 use crate::store::{LeaseStore, PredictionStore, Store};
 use crate::tracking::Tracking;
 use crate::triggers::Triggers;
@@ -69,6 +70,7 @@ pub struct Platform {
     pub events: EventBus,
     store: Store,
     project: Project,
+    secrets: Secrets,
 }
 
 /// How long a queue message may stay unacknowledged before another executor takes it over.
@@ -96,7 +98,10 @@ impl Platform {
             None => EventBus::local(),
         };
         let project = Project::new(&config.project_dir);
-        Ok(Platform::assemble(store, artifacts, queue, events, project))
+        let secrets = Secrets::from_env()?;
+        Ok(Platform::assemble(
+            store, artifacts, queue, events, project, secrets,
+        ))
     }
 
     /// Build the services over these parts.
@@ -106,6 +111,7 @@ impl Platform {
         queue: Queue,
         events: EventBus,
         project: Project,
+        secrets: Secrets,
     ) -> Platform {
         let tracking = Tracking::new(&store);
         let registry = Registry::new(&store, events.clone());
@@ -116,6 +122,7 @@ impl Platform {
             tracking: tracking.clone(),
             sql: store.read_only(),
             project_root: project.root().to_path_buf(),
+            secrets: secrets.clone(),
         };
         let engine = Engine {
             runs: store.runs(),
@@ -140,6 +147,7 @@ impl Platform {
             events,
             store,
             project,
+            secrets,
         }
     }
 
@@ -152,6 +160,7 @@ impl Platform {
             queue,
             self.events.clone(),
             self.project.clone(),
+            self.secrets.clone(),
         )
     }
 

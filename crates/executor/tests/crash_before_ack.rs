@@ -99,6 +99,7 @@ async fn a_crash_before_the_ack_runs_the_run_once() {
         queue,
         EventBus::local(),
         Project::new(dir.path().join("project")),
+        ironmage_core::secrets::Secrets::default(),
     );
     let run = p.runs.trigger_run("p", Map::new(), "test").await.unwrap();
 

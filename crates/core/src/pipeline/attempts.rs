@@ -100,7 +100,7 @@ impl BlockJob {
                     tokio::time::sleep(delay).await;
                 }
                 Err(e) => {
-                    let message = e.to_string();
+                    let message = self.ctx.services.secrets.mask(&e.to_string());
                     self.ctx.log(format!("❌ {message}"));
                     let update = snapshot(
                         BlockStatus::Failed,

@@ -5,6 +5,7 @@
 use crate::artifacts::ArtifactStore;
 use crate::error::{Error, Result};
 use crate::registry::Registry;
+use crate::secrets::Secrets;
 use crate::store::{BlockStatus, DatasetStore, ReadOnlySql, RunStatus};
 use crate::tracking::Tracking;
 use serde_json::{Map, Value};
@@ -29,6 +30,8 @@ pub struct BlockServices {
     pub sql: ReadOnlySql,
     /// The project folder: relative paths in configs are read from here.
     pub project_root: PathBuf,
+    /// Named secrets, put into configs just before a block runs and masked in its log.
+    pub secrets: Secrets,
 }
 
 /// The pipeline as a block sees it: names and files, not the engine's plan.
@@ -88,8 +91,9 @@ impl BlockContext {
     }
 
     /// Add a line to the block's log (and to the process log).
+    /// Secret values in the line are masked first.
     pub fn log(&self, line: impl Into<String>) {
-        let line = line.into();
+        let line = self.services.secrets.mask(&line.into());
         tracing::info!(run = %self.run_id, block = %self.block, "{line}");
         if let Ok(mut logs) = self.logs.lock() {
             logs.push(line);

@@ -351,6 +351,8 @@ fn substitute(
     path: &str,
 ) -> std::result::Result<Value, String> {
     Ok(match value {
+        // `${secret.name}` is not a variable: secrets are put in when the block runs.
+        Value::String(s) if s.starts_with("${secret.") => value.clone(),
         Value::String(s) => match s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
             Some(var) => variables
                 .get(var)

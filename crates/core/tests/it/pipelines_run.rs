@@ -534,6 +534,59 @@ blocks:
 }
 
 #[tokio::test]
+async fn secrets_reach_block_configs_and_are_masked_in_logs_and_errors() {
+    // nextest runs each test in its own process: this environment is this test's.
+    std::env::set_var("IRONMAGE_SECRET_API_TOKEN", "tok-1234-secret");
+    std::env::set_var("IRONMAGE_SECRET_DATA_FILE", "people.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let p = platform(dir.path()).await;
+    std::fs::write(dir.path().join("project/people.csv"), "name,age\nAda,36\n").unwrap();
+    write_pipeline(
+        dir.path(),
+        "secret",
+        r#"name: secret
+blocks:
+  - {name: load, kind: csv, config: {path: "${secret.data_file}"}}
+  - name: call
+    kind: command
+    upstream: [load]
+    config: {shell: "echo calling with ${secret.api_token}; echo refused token ${secret.api_token} >&2; exit 3"}
+"#,
+    );
+    let (status, _, blocks) = run(&p, "secret", json!({})).await;
+    assert_eq!(status, RunStatus::Failed);
+    assert_eq!(blocks[0].1, "success", "{blocks:?}");
+    let call = &blocks[1];
+    let everything = format!("{:?} {:?}", call.2, call.3);
+    assert!(!everything.contains("tok-1234-secret"), "{everything}");
+    assert!(
+        call.3.iter().any(|l| l.contains("calling with ****")),
+        "{call:?}"
+    );
+    assert!(
+        call.2.as_deref().unwrap().contains("refused token ****"),
+        "{call:?}"
+    );
+    // What the run recorded is the reference, never the value.
+    let stored =
+        std::fs::read_to_string(dir.path().join("project/pipelines/secret/pipeline.yaml")).unwrap();
+    assert!(stored.contains("${secret.api_token}"));
+
+    write_pipeline(
+        dir.path(),
+        "unset",
+        "name: unset\nblocks:\n  - {name: load, kind: csv, config: {path: '${secret.nope}'}}\n",
+    );
+    let (status, _, blocks) = run(&p, "unset", json!({})).await;
+    assert_eq!(status, RunStatus::Failed);
+    let error = blocks[0].2.as_deref().unwrap();
+    assert!(
+        error.contains("config.path") && error.contains("IRONMAGE_SECRET_NOPE"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
 async fn every_trainer_runs_deterministically_and_bad_configs_name_block_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let p = platform(dir.path()).await;

@@ -1272,7 +1272,8 @@ fn check_dockerfile(text: &str, dockerignore: &str) -> Vec<String> {
         a.contains("python3 -m venv /opt/ironmage/python")
             && a.contains("-r /opt/ironmage/requirements.txt")
     }) {
-        problems.push("Dockerfile: the venv is not built from deploy/python/requirements.txt".into());
+        problems
+            .push("Dockerfile: the venv is not built from deploy/python/requirements.txt".into());
     }
 
     // Defaults baked into the image are variables the binary reads.

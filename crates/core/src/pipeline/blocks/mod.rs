@@ -77,7 +77,9 @@ macro_rules! block_kinds {
             pub(crate) async fn run(self, ctx: &BlockContext, config: &Value, inputs: Vec<Output>) -> Result<Output> {
                 match self {
                     $(Self::$variant => {
-                        let config = typed::<$module::Config>(config).map_err(crate::error::Error::invalid)?;
+                        // Secrets go in last, so nothing before this point holds their values.
+                        let config = ctx.services.secrets.resolve(config)?;
+                        let config = typed::<$module::Config>(&config).map_err(crate::error::Error::invalid)?;
                         $module::run(ctx, config, inputs).await
                     })*
                 }

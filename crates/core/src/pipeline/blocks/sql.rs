@@ -28,7 +28,10 @@ pub struct Config {
 impl Config {
     pub(super) fn validate(&self) -> Result<()> {
         check_select(&self.query)?;
-        if let Some(url) = self.url.as_deref().filter(|u| !u.is_empty()) {
+        // A URL holding a secret is checked when the block runs, once the secret is in.
+        if let Some(url) =
+            (self.url.as_deref()).filter(|u| !u.is_empty() && !u.contains("${secret."))
+        {
             if !(url.starts_with("postgres://")
                 || url.starts_with("postgresql://")
                 || url.starts_with("sqlite:"))
