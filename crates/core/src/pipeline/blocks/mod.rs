@@ -14,6 +14,7 @@ mod sql;
 mod train;
 mod trainers;
 mod transforms;
+mod workdir;
 
 pub use data::VersionedDataset;
 pub use output::{Deployed, Output, Port, Registered, Trained};
