@@ -116,6 +116,7 @@ impl Platform {
             tracking: tracking.clone(),
             sql: store.read_only(),
             project_root: project.root().to_path_buf(),
+            python: crate::pipeline::python::interpreter_from_env(),
         };
         let engine = Engine {
             runs: store.runs(),

@@ -2,6 +2,7 @@
 //! and services), how a run is told to stop, what it reports as it goes and how it ends.
 //! Blocks import this, never the engine.
 
+use super::python::PythonRunners;
 use crate::artifacts::ArtifactStore;
 use crate::error::{Error, Result};
 use crate::registry::Registry;
@@ -29,6 +30,8 @@ pub struct BlockServices {
     pub sql: ReadOnlySql,
     /// The project folder: relative paths in configs are read from here.
     pub project_root: PathBuf,
+    /// The interpreter of Python blocks (`IRONMAGE_PYTHON`, default `python3`).
+    pub python: PathBuf,
 }
 
 /// The pipeline as a block sees it: names and files, not the engine's plan.
@@ -69,6 +72,8 @@ pub struct BlockContext {
     pub variables: Arc<Map<String, Value>>,
     pub(super) block: String,
     pub(super) logs: Arc<Mutex<Vec<String>>>,
+    /// The run's Python block runners, shared by its blocks.
+    pub(super) python: Arc<PythonRunners>,
 }
 
 impl BlockContext {
@@ -84,6 +89,11 @@ impl BlockContext {
         if let Ok(mut logs) = self.logs.lock() {
             logs.push(line);
         }
+    }
+
+    /// The run's Python block runners.
+    pub fn python_runners(&self) -> &PythonRunners {
+        &self.python
     }
 
     /// Run CPU-bound work on the blocking pool.

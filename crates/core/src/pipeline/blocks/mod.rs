@@ -9,6 +9,7 @@ pub mod gates;
 mod loaders;
 mod noop;
 pub mod output;
+mod python;
 mod register;
 mod sql;
 mod train;
@@ -93,6 +94,7 @@ block_kinds! {
     Csv => "csv", csv, [] -> Dataset;
     Sql => "sql", sql, [] -> Dataset;
     Command => "command", command, [] -> Dataset;
+    Python => "python", python, [] -> Dataset;
     Split => "split", split, [Dataset] -> Dataset;
     Impute => "impute", impute, [Dataset] -> Dataset;
     Scale => "scale", scale, [Dataset] -> Dataset;
@@ -115,15 +117,26 @@ block_kinds! {
 }
 
 impl BlockKind {
-    /// Whether upstream blocks giving `given` fit this kind: a `command` takes any number of
-    /// tables (and `noop` blocks, to order it), a `noop` anything, every other kind exactly its [`BlockKind::inputs`].
+    /// Whether upstream blocks giving `given` fit this kind: a `command` or `python` block takes
+    /// any number of tables (and `noop` blocks, to order it), a `noop` anything, every other kind
+    /// exactly its [`BlockKind::inputs`].
     pub fn accepts(self, given: &[Port]) -> bool {
         match self {
-            BlockKind::Command => given
+            BlockKind::Command | BlockKind::Python => given
                 .iter()
                 .all(|p| matches!(p, Port::Dataset | Port::Empty)),
             BlockKind::Noop => true,
             _ => given == self.inputs().as_slice(),
+        }
+    }
+
+    /// The project file holding the block's own code, for the kinds that run one (`python`):
+    /// its content is part of the block's fingerprint, so an edited file is not reused by a
+    /// re-run.
+    pub fn code_file(self, config: &Value) -> Option<&str> {
+        match self {
+            BlockKind::Python => config.get("file").and_then(Value::as_str),
+            _ => None,
         }
     }
 }
