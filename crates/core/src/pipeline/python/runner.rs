@@ -196,6 +196,11 @@ impl Runner {
         self.pid
     }
 
+    /// Whether the process still runs (an idle runner may have been killed from outside).
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Run one block file; each line it prints goes to `log` as it comes. A block's exception
     /// or failed `@test` is an error with the Python traceback; so is a crash of the runner,
     /// with its exit status and last stderr lines, after which it is not usable.

@@ -43,7 +43,10 @@ impl PythonRunners {
         request: &BlockRequest,
         log: &(dyn Fn(String) + Sync),
     ) -> Result<Finished> {
-        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let idle = self.idle.lock().ok().and_then(|mut idle| {
+            // One that died while idle is dropped here, and another one is tried.
+            std::iter::from_fn(|| idle.pop()).find_map(|mut r| r.alive().then_some(r))
+        });
         let mut runner = match idle {
             Some(runner) => runner,
             None => Runner::start(&self.interpreter, &self.project_root).await?,
