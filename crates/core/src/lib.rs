@@ -10,6 +10,8 @@
 //! - [`lineage`], [`dataset`], [`table`], [`synthetic`]: provenance, tables and fingerprints, demo data.
 //! - Services, what the edges call: [`runs`] (pipelines and runs), [`registry`] (versions,
 //!   stages, approvals), [`tracking`] (experiments, tracking runs), [`triggers`].
+//! - [`subprocess`]: frames, exit descriptions and process groups of the child processes
+//!   ironmage talks to (Python block runners, pyfunc workers).
 //! - [`platform`]: the services of one process, built over one store, queue and bus.
 //!
 //! Threading: everything here is async on tokio except CPU work (training, fingerprinting),
@@ -40,6 +42,7 @@ pub mod runs;
 pub mod secrets;
 pub mod serving;
 pub mod store;
+pub mod subprocess;
 pub mod synthetic;
 pub mod synthetic_tables;
 pub mod table;

@@ -123,6 +123,7 @@ impl Platform {
             sql: store.read_only(),
             project_root: project.root().to_path_buf(),
             secrets: secrets.clone(),
+            python: crate::pipeline::python::interpreter_from_env(),
         };
         let engine = Engine {
             runs: store.runs(),

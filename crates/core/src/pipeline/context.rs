@@ -2,6 +2,7 @@
 //! and services), how a run is told to stop, what it reports as it goes and how it ends.
 //! Blocks import this, never the engine.
 
+use super::python::PythonRunners;
 use crate::artifacts::ArtifactStore;
 use crate::error::{Error, Result};
 use crate::registry::Registry;
@@ -32,6 +33,8 @@ pub struct BlockServices {
     pub project_root: PathBuf,
     /// Named secrets, put into configs just before a block runs and masked in its log.
     pub secrets: Secrets,
+    /// The interpreter of Python blocks (`IRONMAGE_PYTHON`, default `python3`).
+    pub python: PathBuf,
 }
 
 /// The pipeline as a block sees it: names and files, not the engine's plan.
@@ -72,6 +75,8 @@ pub struct BlockContext {
     pub variables: Arc<Map<String, Value>>,
     pub(super) block: String,
     pub(super) logs: Arc<Mutex<Vec<String>>>,
+    /// The run's Python block runners, shared by its blocks.
+    pub(super) python: Arc<PythonRunners>,
 }
 
 impl BlockContext {
@@ -98,6 +103,11 @@ impl BlockContext {
         if let Ok(mut logs) = self.logs.lock() {
             logs.push(line);
         }
+    }
+
+    /// The run's Python block runners.
+    pub fn python_runners(&self) -> &PythonRunners {
+        &self.python
     }
 
     /// Run CPU-bound work on the blocking pool.

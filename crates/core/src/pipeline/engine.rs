@@ -13,6 +13,7 @@ use super::context::{
     BlockContext, BlockInfo, BlockServices, PipelineInfo, Progress, RunOutcome, StopReason,
     StopSignal,
 };
+use super::python::PythonRunners;
 use super::spec::Pipeline;
 use crate::clock;
 use crate::error::{Error, Result};
@@ -105,6 +106,8 @@ struct RunState<'a> {
     /// What `when:` conditions see: the variables and each succeeded block's preview.
     condition_context: Map<String, Value>,
     first_error: Option<String>,
+    /// The run's Python block runners, started by its first Python block.
+    python: Arc<PythonRunners>,
 }
 
 impl<'a> RunState<'a> {
@@ -137,6 +140,10 @@ impl<'a> RunState<'a> {
             logs: (0..n).map(|_| Arc::default()).collect(),
             condition_context,
             first_error: None,
+            python: Arc::new(PythonRunners::new(
+                engine.blocks.python.clone(),
+                engine.blocks.project_root.clone(),
+            )),
         }
     }
 
@@ -176,6 +183,8 @@ impl<'a> RunState<'a> {
         while let Ok(p) = progress_rx.try_recv() {
             (self.execution.progress)(&p);
         }
+        // Every block has ended: the runners go with the run.
+        self.python.shutdown().await;
         self.outcome().await
     }
 
@@ -256,6 +265,7 @@ impl<'a> RunState<'a> {
                             variables: self.variables.clone(),
                             block: block.name.clone(),
                             logs: self.logs[index].clone(),
+                            python: self.python.clone(),
                         },
                         block: block.clone(),
                         runs: self.engine.runs.clone(),
@@ -281,14 +291,20 @@ impl<'a> RunState<'a> {
             .collect()
     }
 
-    /// SHA-256 over the block's kind, resolved config and upstream fingerprints: equal
-    /// fingerprints mean the same computation on the same inputs.
+    /// SHA-256 over the block's kind, resolved config, code file (a `python` block's) and
+    /// upstream fingerprints: equal fingerprints mean the same computation on the same inputs.
     fn fingerprint(&self, index: usize) -> String {
         let block = &self.pipeline.blocks[index];
         let mut hasher = Sha256::new();
         hasher.update(block.kind.as_str());
         hasher.update([0]);
         hasher.update(self.configs[index].to_string());
+        if let Some(file) = block.kind.code_file(&self.configs[index]) {
+            // A small file, read once per block and run: an unreadable one fails the block later.
+            let code = std::fs::read(self.engine.blocks.project_root.join(file));
+            hasher.update([0]);
+            hasher.update(code.as_deref().unwrap_or(b"(unreadable)"));
+        }
         for &i in &self.upstream[index] {
             hasher.update([0]);
             hasher.update(&self.fingerprints[i]);

@@ -6,6 +6,7 @@ pub mod condition;
 mod context;
 pub mod engine;
 pub mod project;
+pub mod python;
 pub mod spec;
 
 pub use context::{

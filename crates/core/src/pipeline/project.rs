@@ -33,6 +33,18 @@ const DEMO_FILES: &[(&str, &str)] = &[
         "pipelines/python_features/features.py",
         include_str!("../../../../project/pipelines/python_features/features.py"),
     ),
+    (
+        "pipelines/python_mage/pipeline.yaml",
+        include_str!("../../../../project/pipelines/python_mage/pipeline.yaml"),
+    ),
+    (
+        "pipelines/python_mage/load_customers.py",
+        include_str!("../../../../project/pipelines/python_mage/load_customers.py"),
+    ),
+    (
+        "pipelines/python_mage/engineer_features.py",
+        include_str!("../../../../project/pipelines/python_mage/engineer_features.py"),
+    ),
     ("README.md", include_str!("../../../../project/README.md")),
 ];
 

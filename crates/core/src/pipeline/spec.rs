@@ -263,7 +263,7 @@ impl Pipeline {
                 .collect();
             if !b.kind.accepts(&inputs) {
                 let wanted = match b.kind {
-                    BlockKind::Command => "tables (Dataset) only".to_string(),
+                    BlockKind::Command | BlockKind::Python => "tables (Dataset) only".to_string(),
                     BlockKind::SqlTransform => "one or more tables (Dataset)".to_string(),
                     kind => format!("{:?}", kind.inputs()),
                 };

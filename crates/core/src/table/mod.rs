@@ -5,11 +5,13 @@
 //! by their encoded bytes, numbers as IEEE-754 bits (one bit pattern for every NaN and for ±0).
 //! The same rows in another order give the same fingerprint.
 
+mod arrow;
 mod csv;
 mod preview;
 pub mod query;
 pub mod steps;
 
+pub use self::arrow::{read_arrow, write_arrow};
 pub use self::csv::{parse_csv, write_csv};
 
 use crate::error::{Error, Result};
@@ -192,6 +194,36 @@ impl Table {
                 .collect(),
             rows: rows.len(),
         }
+    }
+
+    /// This table's rows, then `below`'s, which must have the same columns of the same types.
+    pub fn stacked(&self, below: &Table) -> Result<Table> {
+        if self.names() != below.names() {
+            return Err(Error::invalid(format!(
+                "cannot stack tables with columns {} and {}",
+                self.names().join(", "),
+                below.names().join(", ")
+            )));
+        }
+        let columns = (self.columns.iter().zip(&below.columns))
+            .map(|(a, b)| {
+                let values = match (&a.values, &b.values) {
+                    (Values::Number(x), Values::Number(y)) => Values::Number([&x[..], y].concat()),
+                    (Values::Text(x), Values::Text(y)) => Values::Text([&x[..], y].concat()),
+                    _ => {
+                        return Err(Error::invalid(format!(
+                            "column {:?} is numeric in one table and text in the other",
+                            a.name
+                        )))
+                    }
+                };
+                Ok(Column {
+                    name: a.name.clone(),
+                    values,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Table::new(columns)
     }
 
     /// The named numeric columns as a rows × columns matrix.

@@ -6,6 +6,7 @@ mod crash;
 mod orchestration;
 mod pipeline_files;
 mod pipelines_run;
+mod python_blocks;
 mod queue_conformance;
 mod redis_queue;
 mod registry_workflows;

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use super::error::PythonError;
 
-/// The interpreter variable; also read by [`PythonConfig::default`].
-pub const PYTHON_VAR: &str = "IRONMAGE_PYTHON";
+/// The interpreter variable (also read by [`PythonConfig::default`]): core's, which Python
+/// pipeline blocks read too, so one setting picks the Python of both.
+pub use ironmage_core::pipeline::python::PYTHON_VAR;
 /// Number of worker processes.
 pub const WORKERS_VAR: &str = "IRONMAGE_PYTHON_WORKERS";
 /// Most rows merged into one call of the model.
@@ -42,11 +43,8 @@ pub struct PythonConfig {
 
 impl Default for PythonConfig {
     fn default() -> Self {
-        let interpreter = std::env::var_os(PYTHON_VAR)
-            .filter(|v| !v.is_empty())
-            .map_or_else(|| PathBuf::from("python3"), PathBuf::from);
         PythonConfig {
-            interpreter,
+            interpreter: ironmage_core::pipeline::python::interpreter_from_env(),
             workers: 2,
             max_batch_rows: 1024,
             batch_window: Duration::from_millis(2),

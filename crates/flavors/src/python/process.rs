@@ -17,6 +17,7 @@ use super::error::PythonError;
 use super::info::{Requirement, RequirementStatus};
 use super::protocol::{self, Answer};
 use super::requirements::RecordedEnv;
+use ironmage_core::subprocess::describe_status;
 
 /// The worker program, run with `python -u -c`.
 const WORKER_SCRIPT: &str = include_str!("worker.py");
@@ -392,27 +393,6 @@ fn checked(setup: &Setup, hello: &Answer) -> Vec<Requirement> {
             }
         })
         .collect()
-}
-
-fn describe_status(status: ExitStatus) -> String {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            let name = match signal {
-                6 => " (SIGABRT)",
-                9 => " (SIGKILL)",
-                11 => " (SIGSEGV)",
-                15 => " (SIGTERM)",
-                _ => "",
-            };
-            return format!("was killed by signal {signal}{name}");
-        }
-    }
-    match status.code() {
-        Some(code) => format!("exited with status {code}"),
-        None => format!("ended ({status})"),
-    }
 }
 
 /// Forwards the worker's stderr to `tracing` line by line, each line cut at

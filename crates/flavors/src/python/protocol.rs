@@ -1,28 +1,11 @@
-//! The frames exchanged with a worker (see `worker.py`): a 4-byte big-endian length, then that
-//! many bytes of JSON.
+//! The messages exchanged with a worker (see `worker.py`), in core's frames (a 4-byte big-endian
+//! length, then that many bytes of JSON), shared with the pipeline's Python block runner.
 
-use std::io;
-
+use ironmage_core::subprocess::frames::frame;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::info::RequirementStatus;
-
-/// Largest frame either side accepts; the worker has the same limit.
-pub(crate) const MAX_FRAME: usize = 1 << 30;
-
-/// Frames the message, JSON behind its length; `None` when it is larger than [`MAX_FRAME`].
-pub(crate) fn frame<T: Serialize + ?Sized>(message: &T) -> Option<Vec<u8>> {
-    let mut buf = vec![0u8; 4];
-    // Serializing to memory fails only for maps with non-string keys, which no message has.
-    serde_json::to_writer(&mut buf, message).ok()?;
-    let len = u32::try_from(buf.len() - 4)
-        .ok()
-        .filter(|&n| n as usize <= MAX_FRAME)?;
-    buf[..4].copy_from_slice(&len.to_be_bytes());
-    Some(buf)
-}
 
 /// The first request: check these requirements and say who you are.
 pub(crate) fn init(requirements: &[String]) -> Option<Vec<u8>> {
@@ -68,20 +51,7 @@ pub(crate) fn predict(columns: &[String], groups: &[&[Vec<Value>]]) -> Option<Ve
     })
 }
 
-/// Reads one frame's body. End of stream, even between frames, is an error: a worker never
-/// closes its output while the pool waits for an answer.
-pub(crate) async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R) -> io::Result<Vec<u8>> {
-    let len = reader.read_u32().await? as usize;
-    if len > MAX_FRAME {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("a frame of {len} bytes is larger than the limit"),
-        ));
-    }
-    let mut body = vec![0u8; len];
-    reader.read_exact(&mut body).await?;
-    Ok(body)
-}
+pub(crate) use ironmage_core::subprocess::frames::read_frame;
 
 /// Any answer: `op` says which, the other fields depend on it. One flat struct rather than a
 /// tagged enum, so that large `values` are parsed once, without serde's buffering.
@@ -140,16 +110,6 @@ mod tests {
             serde_json::json!({"op": "predict", "columns": ["x", "y"],
                                "rows": [[1.5, null], ["a", 2]]})
         );
-    }
-
-    #[tokio::test]
-    async fn truncated_and_oversized_frames_are_errors() {
-        let bytes = exit().unwrap();
-        assert!(read_frame(&mut &bytes[..bytes.len() - 1]).await.is_err());
-        assert!(read_frame(&mut &[0u8, 0][..]).await.is_err());
-        let huge = (MAX_FRAME as u32 + 1).to_be_bytes();
-        let err = read_frame(&mut &huge[..]).await.unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
     }
 
     #[test]

@@ -14,15 +14,17 @@
 //! and stderr lines are the block's log; a non-zero exit fails the block with the last
 //! stderr lines.
 
-use super::data::{version_table, VersionedDataset};
+use super::data::{output_label, version_table, VersionedDataset};
 use super::output::Output;
+use super::workdir::WorkDir;
 use crate::error::{Error, Result};
 use crate::pipeline::context::BlockContext;
+use crate::subprocess::ProcessGroup;
 use crate::table::{parse_csv, write_csv, Table};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -79,39 +81,8 @@ impl Config {
     }
 }
 
-/// A work folder removed when the block ends, however it ends.
-struct WorkDir(PathBuf);
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Kills the command's process group unless the command finished.
-struct GroupGuard(Option<u32>);
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0.take() {
-            // The group id is the child's pid (process_group(0)); `kill -- -pid` reaches
-            // every process it started.
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", &format!("-{pid}")])
-                .status();
-        }
-    }
-}
-
 pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>) -> Result<Output> {
-    let dir = std::env::temp_dir().join(format!(
-        "ironmage-{}-{}-{}",
-        ctx.run_id,
-        ctx.block_name(),
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::create_dir_all(&dir)?;
-    let work = WorkDir(dir);
+    let work = WorkDir::create(ctx)?;
     // Upstream `noop` blocks only order the command; the tables are what it is handed.
     let (upstream, datasets): (Vec<String>, Vec<Arc<VersionedDataset>>) = ctx
         .upstream_names()
@@ -122,8 +93,8 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
             _ => None,
         })
         .unzip();
-    let env = write_inputs(ctx, &work.0, &upstream, &datasets, &config.params).await?;
-    let output_path = work.0.join("output.csv");
+    let env = write_inputs(ctx, work.path(), &upstream, &datasets, &config.params).await?;
+    let output_path = work.path().join("output.csv");
     let mut cmd = match (&config.command, &config.shell) {
         (Some(argv), _) => {
             let mut c = tokio::process::Command::new(&argv[0]);
@@ -156,7 +127,7 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
     let mut child = cmd.spawn().map_err(|e| {
         Error::invalid_field("config.command", format!("cannot start {shown:?}: {e}"))
     })?;
-    let mut guard = GroupGuard(child.id());
+    let mut group = ProcessGroup::new(child.id());
     ctx.log(format!("$ {shown}"));
     let tail = Arc::new(Mutex::new(VecDeque::new()));
     let stdout = child.stdout.take().map(|s| forward(ctx, s, None));
@@ -166,7 +137,7 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         .map(|s| forward(ctx, s, Some(tail.clone())));
     let (status, _, _) = tokio::join!(child.wait(), opt(stdout), opt(stderr));
     let status = status?;
-    guard.0 = None;
+    group.disarm();
     if !status.success() {
         let lines: Vec<String> = tail
             .lock()
@@ -287,18 +258,7 @@ async fn read_output(
             parse_csv(&text, "IRONMAGE_OUTPUT")
         })
         .await?;
-    let label = match &config.label {
-        Some(label) => {
-            table
-                .column(label)
-                .map_err(|e| e.with_field("config.label"))?;
-            Some(label.clone())
-        }
-        None => upstream
-            .iter()
-            .filter_map(|d| d.label.clone())
-            .find(|l| table.column(l).is_ok()),
-    };
+    let label = output_label(&table, config.label.as_ref(), upstream)?;
     Ok(Output::Dataset(Arc::new(
         version_table(ctx, table, label).await?,
     )))

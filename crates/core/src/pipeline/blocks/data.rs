@@ -167,6 +167,27 @@ pub(crate) async fn version_table(
     Ok(VersionedDataset::loaded(table, label, Some(record), reused))
 }
 
+/// The label of a table a block's code produced: the configured one (which must be a column),
+/// else the first upstream label that is still a column.
+pub(super) fn output_label(
+    table: &Table,
+    configured: Option<&String>,
+    upstream: &[std::sync::Arc<VersionedDataset>],
+) -> Result<Option<String>> {
+    match configured {
+        Some(label) => {
+            table
+                .column(label)
+                .map_err(|e| e.with_field("config.label"))?;
+            Ok(Some(label.clone()))
+        }
+        None => Ok(upstream
+            .iter()
+            .filter_map(|d| d.label.clone())
+            .find(|l| table.column(l).is_ok())),
+    }
+}
+
 /// Share of rows whose label is 1 (0 for a text or regression label).
 fn positive_rate(table: &Table, label: &str) -> f64 {
     match table.column(label).map(|c| &c.values) {

@@ -9,12 +9,14 @@ pub mod gates;
 mod loaders;
 mod noop;
 pub mod output;
+mod python;
 mod register;
 mod sql;
 mod sql_transform;
 mod train;
 mod trainers;
 mod transforms;
+mod workdir;
 
 pub use data::VersionedDataset;
 pub use output::{Deployed, Output, Port, Registered, Trained};
@@ -96,6 +98,7 @@ block_kinds! {
     Sql => "sql", sql, [] -> Dataset;
     SqlTransform => "sql_transform", sql_transform, [] -> Dataset;
     Command => "command", command, [] -> Dataset;
+    Python => "python", python, [] -> Dataset;
     Split => "split", split, [Dataset] -> Dataset;
     Impute => "impute", impute, [Dataset] -> Dataset;
     Scale => "scale", scale, [Dataset] -> Dataset;
@@ -118,18 +121,28 @@ block_kinds! {
 }
 
 impl BlockKind {
-    /// Whether upstream blocks giving `given` fit this kind: a `command` takes any number of
-    /// tables (and `noop` blocks, to order it), a `sql_transform` the same with at least one
-    /// table, a `noop` anything, every other kind exactly its [`BlockKind::inputs`].
+    /// Whether upstream blocks giving `given` fit this kind: a `command` or `python` block takes
+    /// any number of tables (and `noop` blocks, to order it), a `sql_transform` the same with at
+    /// least one table, a `noop` anything, every other kind exactly its [`BlockKind::inputs`].
     pub fn accepts(self, given: &[Port]) -> bool {
         let tables_or_noops = given
             .iter()
             .all(|p| matches!(p, Port::Dataset | Port::Empty));
         match self {
-            BlockKind::Command => tables_or_noops,
+            BlockKind::Command | BlockKind::Python => tables_or_noops,
             BlockKind::SqlTransform => tables_or_noops && given.contains(&Port::Dataset),
             BlockKind::Noop => true,
             _ => given == self.inputs().as_slice(),
+        }
+    }
+
+    /// The project file holding the block's own code, for the kinds that run one (`python`):
+    /// its content is part of the block's fingerprint, so an edited file is not reused by a
+    /// re-run.
+    pub fn code_file(self, config: &Value) -> Option<&str> {
+        match self {
+            BlockKind::Python => config.get("file").and_then(Value::as_str),
+            _ => None,
         }
     }
 }
