@@ -9,6 +9,16 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 /// Largest frame either side accepts; the Python programs have the same limit.
 pub const MAX_FRAME: usize = 1 << 30;
 
+/// The Python side of these frames (`frames.py`): the protocol's streams, `read_frame`,
+/// `write_frame` and `error_message`.
+const PYTHON_FRAMES: &str = include_str!("frames.py");
+
+/// A Python program that speaks this protocol, as one `python -c` argument: the shared frame
+/// functions, then `script`, which uses them.
+pub fn python_program(script: &str) -> String {
+    format!("{PYTHON_FRAMES}\n{script}")
+}
+
 /// Frames the message, JSON behind its length; `None` when it is larger than [`MAX_FRAME`].
 pub fn frame<T: Serialize + ?Sized>(message: &T) -> Option<Vec<u8>> {
     let mut buf = vec![0u8; 4];

@@ -1,6 +1,7 @@
 """ironmage's Python worker: serves one MLflow pyfunc model to the Rust process that started it.
 
-The Rust side runs `python -u -c <this file> ` and talks over stdin/stdout with frames: a 4-byte
+The Rust side runs `python -u -c <core subprocess/frames.py + this file>` and talks over
+stdin/stdout with frames (read_frame, write_frame there): a 4-byte
 big-endian length, then that many bytes of UTF-8 JSON. One request, one answer, in order:
 
   {"op": "init", "requirements": [spec, ...]}  -> {"op": "hello", python, mlflow, requirements}
@@ -15,57 +16,15 @@ request. Everything the model prints goes to stderr: the protocol keeps private 
 original stdin and stdout, and fds 0 and 1 are pointed elsewhere before any model code runs.
 """
 
-import json
 import math
 import os
 import re
-import struct
 import sys
 import traceback
 
 # `-c` puts the current directory first on sys.path: it must not shadow the model's packages.
 if sys.path and sys.path[0] == "":
     sys.path.pop(0)
-
-MAX_FRAME = 1 << 30
-
-
-def take_protocol_streams():
-    """The protocol's private stdin/stdout; model code sees /dev/null and stderr instead."""
-    proto_in = os.fdopen(os.dup(0), "rb")
-    proto_out = os.fdopen(os.dup(1), "wb")
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    return proto_in, proto_out
-
-
-def read_frame(stream):
-    header = stream.read(4)
-    if len(header) < 4:
-        return None
-    (length,) = struct.unpack(">I", header)
-    if length > MAX_FRAME:
-        raise ValueError(f"frame of {length} bytes is larger than {MAX_FRAME}")
-    body = stream.read(length)
-    if len(body) < length:
-        return None
-    return json.loads(body)
-
-
-def write_frame(stream, message):
-    body = json.dumps(message, allow_nan=False, separators=(",", ":")).encode("utf-8")
-    stream.write(struct.pack(">I", len(body)) + body)
-    stream.flush()
-
-
-def error_message(exc):
-    """`Type: message`, the one line a caller sees."""
-    text = str(exc).strip()
-    name = type(exc).__name__
-    return f"{name}: {text}" if text else name
 
 
 def traceback_summary(exc, frames=6):
@@ -403,10 +362,10 @@ def main():
                 "message": f"unexpected request {op!r}" + (" before load" if model is None else ""),
             }
         try:
-            write_frame(proto_out, answer)
+            write_frame(proto_out, answer, allow_nan=False)
         except ValueError as exc:
             # Only a value json cannot encode gets here: answer with the reason instead.
-            write_frame(proto_out, {"op": "error", "kind": "output", "message": error_message(exc)})
+            write_frame(proto_out, {"op": "error", "kind": "output", "message": error_message(exc)}, allow_nan=False)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """ironmage's Python block runner: runs Mage-style block files for the Rust process that started it.
 
-The Rust side runs `python -u -c <this file>` in the project folder and talks over stdin/stdout
+The Rust side runs `python -u -c <core subprocess/frames.py + this file>` in the project folder and talks over stdin/stdout
 with frames: a 4-byte big-endian length, then that many bytes of UTF-8 JSON. One request at a
 time; a `run` is answered by any number of `log` frames, then `done` or `error`:
 
@@ -26,10 +26,8 @@ End of input ends the process, so a runner whose parent died goes away.
 import datetime
 import faulthandler
 import inspect
-import json
 import logging
 import os
-import struct
 import sys
 import time
 import traceback
@@ -42,7 +40,6 @@ sys.path.insert(0, os.getcwd())
 # A crash in native code prints the Python stack to stderr, which the Rust side quotes.
 faulthandler.enable()
 
-MAX_FRAME = 1 << 30
 RUNNER_FILE = "<string>"
 
 # The block kinds a file may declare, as Mage names them; `test` functions are checked after.
@@ -53,44 +50,6 @@ OTHER_DECORATORS = (
     "sensor", "callback", "condition", "extension", "on_success", "on_failure", "configuration",
     "data_source", "xy", "x", "y", "render", "columns", "preprocesser_functions",
 )
-
-
-def take_protocol_streams():
-    """The protocol's private stdin/stdout; block code sees /dev/null and stderr instead."""
-    proto_in = os.fdopen(os.dup(0), "rb")
-    proto_out = os.fdopen(os.dup(1), "wb")
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    return proto_in, proto_out
-
-
-def read_frame(stream):
-    header = stream.read(4)
-    if len(header) < 4:
-        return None
-    (length,) = struct.unpack(">I", header)
-    if length > MAX_FRAME:
-        raise ValueError(f"frame of {length} bytes is larger than {MAX_FRAME}")
-    body = stream.read(length)
-    if len(body) < length:
-        return None
-    return json.loads(body)
-
-
-def write_frame(stream, message):
-    body = json.dumps(message, default=str, separators=(",", ":")).encode("utf-8")
-    stream.write(struct.pack(">I", len(body)) + body)
-    stream.flush()
-
-
-def error_message(exc):
-    """`Type: message`, the one line a caller sees."""
-    text = str(exc).strip()
-    name = type(exc).__name__
-    return f"{name}: {text}" if text else name
 
 
 def user_traceback(exc):
@@ -185,7 +144,7 @@ class Runner:
         self.pd = None
 
     def send(self, message):
-        write_frame(self.proto_out, message)
+        write_frame(self.proto_out, message, default=str)
 
     def log(self, line):
         self.send({"op": "log", "line": line})

@@ -151,7 +151,7 @@ impl Runner {
         command
             .arg("-u")
             .arg("-c")
-            .arg(RUNNER_SCRIPT)
+            .arg(crate::subprocess::frames::python_program(RUNNER_SCRIPT))
             .current_dir(project_root)
             .env("PYTHONUNBUFFERED", "1")
             .env("PYTHONIOENCODING", "utf-8")
