@@ -113,7 +113,8 @@ bench ceiling "$ceiling/predict" churn
 (
   sleep 1
   for i in $(seq 1 10); do
-    v=$(( i % 2 + 1 ))
+    # The newest demo version is in Production after the two runs: start with the other one.
+    v=$(( (i + 1) % 2 + 1 ))
     curl -sf -X POST "$web/api/models/churn/versions/$v/transition" -H 'Content-Type: application/json' \
       -d "{\"stage\": \"production\", \"reason\": \"bench swap $i\"}" >/dev/null || echo "promotion $i refused"
     sleep "$(awk "BEGIN {print $secs / 12}")"
@@ -132,6 +133,7 @@ curl -sf "$predict/health" >"$dir/health.json"
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$IRONMAGE_PID/status")
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$IRONMAGE_PID/status")
 
+mkdir -p bench/serving
 "$py" - "$results" "$dir/models.json" "$dir/health.json" "$rss" "$hwm" "$secs" <<'PY' | tee bench/serving/RESULTS.md
 import json, platform, subprocess, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
@@ -152,7 +154,7 @@ ratio = float(r["pyfunc-workers"][1]) / float(r["mlflow-serve"][1])
 print(f"\nnative forest / ceiling: **{float(r['native-forest'][1]) / ceiling:.2f}** (target ≥ 0.6, p99 < 5 ms); "
       f"pyfunc through workers / `mlflow models serve`: **{ratio:.1f}×** (target ≥ 10×). "
       f"The native-forest line ran while 10 promotions swapped versions: its non-2xx count is the failed requests.\n")
-print("| model | flavor | version | memory (MiB, process growth at load) |")
+print("| model | flavor | version | estimated memory of the loaded version (MiB) |")
 print("|---|---|---|---|")
 for m in models:
     mem = (m.get("memory_bytes") or 0) / 2**20

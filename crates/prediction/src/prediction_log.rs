@@ -11,6 +11,11 @@ use tokio::sync::mpsc;
 /// Rows written per transaction, at most.
 const BATCH: usize = 512;
 
+/// How long the writer rests after a write before taking the next batch. Under load the queue
+/// fills meanwhile and the next write takes hundreds of rows at once; without the rest, an idle
+/// writer is woken (a futex call across threads) by every single answer.
+const REST: Duration = Duration::from_millis(10);
+
 impl PredictionLog {
     /// A log queueing at most `capacity` entries, and the task that writes them. The task ends
     /// once every [`PredictionLog`] clone is dropped and the queue is written.
@@ -97,6 +102,7 @@ async fn write(
             }
         }
         batch.clear();
+        tokio::time::sleep(REST).await;
     }
 }
 

@@ -72,19 +72,25 @@ impl PredictionStore {
     /// is a new text for every batch size and binds thousands of parameters by name.
     pub async fn insert_predictions(&self, batch: &[PredictionRecord]) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        for p in batch {
-            sqlx::query("INSERT INTO predictions (id, model, version, label, source, input, output, latency_us, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-                .bind(&p.id)
-                .bind(&p.model)
-                .bind(p.version)
-                .bind(p.label.as_deref())
-                .bind(&p.source)
-                .bind(p.input.get())
-                .bind(p.output.get())
-                .bind(p.latency_us)
-                .bind(&p.created_at)
-                .execute(&mut *tx)
-                .await?;
+        // Several rows per statement: one round trip to the database's connection thread per
+        // chunk instead of per row. Chunks stay small (144 parameters), because SQLite's cost
+        // of binding a numbered parameter grows with the statement's parameter count.
+        for chunk in batch.chunks(ROWS_PER_INSERT) {
+            let sql = insert_statement(chunk.len());
+            let mut insert = sqlx::query(&sql);
+            for p in chunk {
+                insert = insert
+                    .bind(&p.id)
+                    .bind(&p.model)
+                    .bind(p.version)
+                    .bind(p.label.as_deref())
+                    .bind(&p.source)
+                    .bind(p.input.get())
+                    .bind(p.output.get())
+                    .bind(p.latency_us)
+                    .bind(&p.created_at);
+            }
+            insert.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -175,4 +181,23 @@ fn raw_column(row: &sqlx::any::AnyRow, column: &str) -> Result<Json> {
     let text: String = row.try_get(column)?;
     RawValue::from_string(text)
         .map_err(|e| Error::internal(format!("column {column} holds invalid json: {e}")))
+}
+
+/// Rows per INSERT statement of the prediction log.
+const ROWS_PER_INSERT: usize = 16;
+
+/// `INSERT INTO predictions … VALUES ($1, …, $9), ($10, …)` for `rows` rows. The text depends
+/// only on the row count, so the store's statement cache holds at most [`ROWS_PER_INSERT`] of
+/// them.
+fn insert_statement(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let params: Vec<String> = (1..=9).map(|c| format!("${}", r * 9 + c)).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO predictions (id, model, version, label, source, input, output, latency_us, created_at) VALUES {}",
+        values.join(", ")
+    )
 }

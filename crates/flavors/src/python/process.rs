@@ -156,7 +156,9 @@ impl WorkerProcess {
         command
             .arg("-u")
             .arg("-c")
-            .arg(ironmage_core::subprocess::frames::python_program(WORKER_SCRIPT))
+            .arg(ironmage_core::subprocess::frames::python_program(
+                WORKER_SCRIPT,
+            ))
             .env("PYTHONUNBUFFERED", "1")
             .env("PYTHONIOENCODING", "utf-8")
             .stdin(Stdio::piped())
