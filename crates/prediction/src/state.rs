@@ -27,8 +27,10 @@ pub const MIN_POLL_MS: u64 = 50;
 /// Largest request body in bytes, when not set (`--body-limit`): 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 
-/// Logged predictions waiting in memory for the writer, at most (about 1 KiB each).
-pub const DEFAULT_LOG_QUEUE: usize = 65_536;
+/// Logged predictions waiting in memory for the writer, at most: about 1.5 KiB each, so about
+/// 25 MiB when full. A longer queue only postpones the drops when the writer cannot keep up,
+/// and holds the embedded default's memory above 100 MiB under load.
+pub const DEFAULT_LOG_QUEUE: usize = 16_384;
 
 impl Default for PredictionConfig {
     fn default() -> Self {
