@@ -302,7 +302,8 @@ async fn describe(state: &ServingState, served: &Served) -> Result<Value, Error>
         "inputs": input.columns,
         "task": served.info.task,
         "classes": served.info.classes,
-        "details": served.info.details,
+        // Asked now, not taken from the load: a Python model's stats move with every request.
+        "details": served.scorer.describe().details,
         "metrics": v.metrics,
         "hyperparameters": v.hyperparameters,
         "artifacts": v.artifacts,

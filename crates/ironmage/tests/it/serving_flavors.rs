@@ -166,6 +166,14 @@ async fn models_logged_with_the_mlflow_client_are_served_as_the_libraries_predic
         "{answer}"
     );
     assert_eq!(answer["model_stage"], "Production");
+    // The Python workers' counters in the model's description are live, not the load's.
+    let (_, info) = t.get(&format!("{}/models/sk-pipeline", t.predict)).await;
+    let stats = &info["details"]["stats"];
+    assert!(
+        stats["rows"].as_u64().unwrap()
+            > expected["sk-pipeline"]["rows"].as_array().unwrap().len() as u64,
+        "{stats}"
+    );
 
     // Seed 003's routes.
     let (status, _) = t
