@@ -47,8 +47,16 @@ impl Secrets {
 
     /// Secrets given by name (tests, embedding).
     pub fn from_values(values: BTreeMap<String, String>) -> Secrets {
+        let mut masked: Vec<String> = values
+            .values()
+            .filter(|v| v.chars().count() >= MIN_MASKED_LEN)
+            .cloned()
+            .collect();
+        // Longest first, so that a secret containing another is masked whole.
+        masked.sort_by_key(|v| std::cmp::Reverse(v.len()));
         Secrets {
             values: Arc::new(values),
+            masked: masked.into(),
         }
     }
 
@@ -114,17 +122,8 @@ impl Secrets {
     /// `text` with every secret value (of at least [`MIN_MASKED_LEN`] characters) replaced by
     /// `****`, longest first so that a secret containing another is masked whole.
     pub fn mask(&self, text: &str) -> String {
-        let mut values: Vec<&String> = self
-            .values
-            .values()
-            .filter(|v| v.chars().count() >= MIN_MASKED_LEN)
-            .collect();
-        if values.is_empty() {
-            return text.to_string();
-        }
-        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
         let mut out = text.to_string();
-        for value in values {
+        for value in self.masked.iter() {
             if out.contains(value.as_str()) {
                 out = out.replace(value.as_str(), MASK);
             }
@@ -166,6 +165,9 @@ fn read_file(path: &Path) -> Result<BTreeMap<String, String>> {
 #[derive(Clone, Default)]
 pub struct Secrets {
     values: Arc<BTreeMap<String, String>>,
+    /// The values [`Secrets::mask`] hides, in the order it hides them: sorted once here rather
+    /// than on every log line.
+    masked: Arc<[String]>,
 }
 
 impl std::fmt::Debug for Secrets {
