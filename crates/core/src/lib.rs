@@ -10,6 +10,7 @@
 //! - [`lineage`], [`dataset`], [`table`], [`synthetic`]: provenance, tables and fingerprints, demo data.
 //! - Services, what the edges call: [`runs`] (pipelines and runs), [`registry`] (versions,
 //!   stages, approvals), [`tracking`] (experiments, tracking runs), [`triggers`].
+//! - [`memory`]: the resident memory of a process (of the loaded models).
 //! - [`subprocess`]: frames, exit descriptions and process groups of the child processes
 //!   ironmage talks to (Python block runners, pyfunc workers).
 //! - [`platform`]: the services of one process, built over one store, queue and bus.
@@ -28,6 +29,7 @@ pub mod events;
 pub mod http;
 pub mod input_schema;
 pub mod lineage;
+pub mod memory;
 pub mod model;
 pub mod names;
 #[cfg(feature = "http")]

@@ -86,6 +86,15 @@ impl Scorer for PythonScorer {
         .boxed()
     }
 
+    fn external_memory_bytes(&self) -> Option<u64> {
+        let pids = self.model.worker_pids();
+        Some(
+            pids.into_iter()
+                .map(|pid| ironmage_core::memory::resident_bytes(Some(pid)))
+                .sum(),
+        )
+    }
+
     fn describe(&self) -> ScorerInfo {
         ScorerInfo {
             flavor: "python_function",

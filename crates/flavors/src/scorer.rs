@@ -20,6 +20,12 @@ pub trait Scorer: Send + Sync {
 
     /// What it is, for `/models/{name}` and health answers.
     fn describe(&self) -> ScorerInfo;
+
+    /// Memory it holds outside this process, asked now (a Python model's workers); `None` for
+    /// a model that lives in this process, whose memory the loader measures.
+    fn external_memory_bytes(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A scorer that answers at once, in this process (ironmage bundles, ONNX, LightGBM, XGBoost):

@@ -143,6 +143,14 @@ pub struct Slot {
 }
 
 impl Served {
+    /// The memory it holds, in bytes: its workers' resident memory now for a Python model,
+    /// else what its load took.
+    pub fn memory_bytes(&self) -> u64 {
+        self.scorer
+            .external_memory_bytes()
+            .unwrap_or(self.loaded_bytes)
+    }
+
     /// The same loaded model under an updated registry record (a new stage).
     pub fn with_version(&self, version: ModelVersion) -> Served {
         Served {
@@ -150,7 +158,7 @@ impl Served {
             scorer: self.scorer.clone(),
             info: self.info.clone(),
             loaded_at: self.loaded_at.clone(),
-            memory_bytes: self.memory_bytes,
+            loaded_bytes: self.loaded_bytes,
         }
     }
 }
@@ -165,6 +173,6 @@ pub struct Served {
     pub info: ScorerInfo,
     /// When it was loaded.
     pub loaded_at: String,
-    /// Memory the load took, in bytes.
-    pub memory_bytes: u64,
+    /// Memory the load took, in bytes (see [`Served::memory_bytes`] for what it holds).
+    pub loaded_bytes: u64,
 }

@@ -131,7 +131,7 @@ fn slot_summary(slot: &Slot) -> Value {
         "stage": served.as_ref().map(|m| m.version.stage.as_str()),
         "flavor": served.as_ref().map(|m| m.info.flavor),
         "native": served.as_ref().map(|m| m.info.native),
-        "memory_bytes": served.as_ref().map(|m| m.memory_bytes),
+        "memory_bytes": served.as_ref().map(|m| m.memory_bytes()),
         "loaded_at": served.as_ref().map(|m| m.loaded_at.clone()),
         "other_versions_loaded": slot.pinned().iter().map(|m| m.version.version).collect::<Vec<_>>(),
         "last_error": slot.last_error(),
@@ -297,7 +297,7 @@ async fn describe(state: &ServingState, served: &Served) -> Result<Value, Error>
         "loaded_at": served.loaded_at,
         "flavor": served.info.flavor,
         "native": served.info.native,
-        "memory_bytes": served.memory_bytes,
+        "memory_bytes": served.memory_bytes(),
         "features": input.names().collect::<Vec<_>>(),
         "inputs": input.columns,
         "task": served.info.task,
@@ -388,7 +388,7 @@ async fn log_prediction(state: State, payload: web::Payload) -> ApiResult<HttpRe
         .catalog
         .get(&state.config.model)
         .and_then(|s| s.production.load_full());
-    let id = uuid::Uuid::new_v4().simple().to_string();
+    let id = ironmage_core::store::new_prediction_id();
     let record = PredictionRecord {
         id: id.clone(),
         model: state.config.model.clone(),

@@ -4,6 +4,7 @@
 
 use crate::catalog::Served;
 use crate::state::{PredictionConfig, ServingSources};
+use ironmage_core::memory::resident_bytes;
 use ironmage_core::model::ModelBundle;
 use ironmage_core::store::ModelVersion;
 use ironmage_core::{clock, Error, Result};
@@ -11,14 +12,15 @@ use ironmage_flavors::{BundleScorer, Scorer};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Load `version` and check it answers. The memory it takes is the process's growth while
-/// loading (loads run one at a time) plus, for a Python model, its workers'.
+/// Load `version` and check it answers. The memory a native model takes is the process's
+/// growth while loading (loads run one at a time); a Python model's is its workers' resident
+/// memory, asked live (see [`Served::memory_bytes`]).
 pub async fn load(
     sources: &ServingSources,
     config: &PredictionConfig,
     version: ModelVersion,
 ) -> Result<Served> {
-    let before = resident_bytes();
+    let before = resident_bytes(None);
     let scorer: Arc<dyn Scorer> = match version.mlflow_source() {
         None => {
             let (artifacts, refs) = (sources.artifacts.clone(), version.artifacts.clone());
@@ -62,7 +64,7 @@ pub async fn load(
         scorer,
         info,
         loaded_at: clock::now(),
-        memory_bytes: resident_bytes().saturating_sub(before),
+        loaded_bytes: resident_bytes(None).saturating_sub(before),
     })
 }
 
@@ -140,11 +142,3 @@ async fn check_answers(scorer: &dyn Scorer) -> Result<()> {
     }
 }
 
-/// The process's resident memory, in bytes (0 where /proc is not there).
-pub fn resident_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map(|pages| pages * 4096)
-        .unwrap_or(0)
-}

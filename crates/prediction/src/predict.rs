@@ -134,7 +134,7 @@ async fn guarded(
     if let Err(ApiError(e)) = &result {
         state.failed.fetch_add(1, Ordering::Relaxed);
         state.log.push(PredictionRecord {
-            id: uuid::Uuid::new_v4().simple().to_string(),
+            id: ironmage_core::store::new_prediction_id(),
             model: model.to_string(),
             version: None,
             label: None,
@@ -215,17 +215,18 @@ pub fn answer_rows(
         .iter()
         .zip(inputs)
         .map(|(prediction, input)| {
-            let id = uuid::Uuid::new_v4().simple().to_string();
+            let id = ironmage_core::store::new_prediction_id();
             let mut answer = prediction.answer();
+            // The log keeps the prediction alone: the record's own columns hold the model,
+            // version, time and id, and a row half the size is half the write.
+            let output =
+                serde_json::value::to_raw_value(&answer).expect("a map of JSON values serializes");
             answer.insert("model_name".into(), json!(v.model));
             answer.insert("model_version".into(), json!(v.label));
             answer.insert("model_version_number".into(), json!(v.version));
             answer.insert("model_stage".into(), json!(v.stage.as_str()));
             answer.insert("prediction_time".into(), json!(time));
             answer.insert("prediction_id".into(), json!(id));
-            // Serialized from the map itself: no copy of the answer for the log.
-            let output =
-                serde_json::value::to_raw_value(&answer).expect("a map of JSON values serializes");
             let record = PredictionRecord {
                 id,
                 model: v.model.clone(),

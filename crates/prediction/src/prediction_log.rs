@@ -1,6 +1,6 @@
 //! The prediction log, off the request path: answers are queued in memory (never awaited by a
 //! request; a full queue drops the entry and counts it) and a writer task appends them to the
-//! store in transactions of prepared single-row inserts.
+//! store in transactions of multi-row inserts (see `PredictionStore::insert_predictions`).
 
 use ironmage_core::store::{PredictionRecord, PredictionStore};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

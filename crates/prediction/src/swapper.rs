@@ -223,7 +223,7 @@ impl Swapper {
                 let (label, number) = (v.label.clone(), v.version);
                 match loader::load(&state.sources, &state.config, v).await {
                     Ok(loaded) => {
-                        tracing::info!(model = %model, version = number, label = %label, flavor = loaded.info.flavor, memory_bytes = loaded.memory_bytes, "now serving");
+                        tracing::info!(model = %model, version = number, label = %label, flavor = loaded.info.flavor, memory_bytes = loaded.memory_bytes(), "now serving");
                         slot.production.store(Some(Arc::new(loaded)));
                         slot.clear_error();
                         RefreshOutcome::Swapped {

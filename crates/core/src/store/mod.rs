@@ -32,7 +32,9 @@ pub use datasets::DatasetRecord;
 pub use experiments::{Experiment, ViewType};
 pub use gates::{Gate, GateOp};
 pub use logged_models::{ArtifactEntry, LoggedModel, LOGGED_MODEL_STATUSES};
-pub use predictions::{to_json_text, Json, PredictionQuery, PredictionRecord, PredictionSummary};
+pub use predictions::{
+    new_prediction_id, to_json_text, Json, PredictionQuery, PredictionRecord, PredictionSummary,
+};
 pub use read_only::ReadOnlySql;
 pub use registry_meta::{
     check_alias, text_to_ms, MlflowFolder, MlflowSource, RegisteredModel, RunData, VersionMeta,

@@ -15,6 +15,27 @@ pub fn to_json_text(value: &serde_json::Value) -> Json {
     RawValue::from_string(value.to_string()).expect("a serialized Value is valid JSON")
 }
 
+/// A new prediction id: a UUID of version 7 (RFC 9562) in 32 hex digits, made of the time in
+/// milliseconds, this process's random 30 bits and a counter. Ids made later sort later, so
+/// the log's inserts land at the end of its id index instead of on a random page of it (with
+/// random ids every row of a batch dirtied its own page: about 4 KiB of write-ahead log per
+/// row), and no random bytes are drawn from the kernel per answer.
+pub fn new_prediction_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static PROCESS: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let process = *PROCESS.get_or_init(|| rand::random::<u64>() & ((1 << 30) - 1));
+    let millis = chrono::Utc::now().timestamp_millis().max(0) as u64 & ((1 << 48) - 1);
+    // 12 + 62 bits after the version and variant: the counter's high 12 bits, then the
+    // process's 30 bits and the counter's low 32 bits. Unique within a process for 2^44 ids,
+    // and across processes unless two share both their random bits and a millisecond.
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed) & ((1 << 44) - 1);
+    let high = (millis << 16) | (0x7 << 12) | (count >> 32);
+    let low = (0b10 << 62) | (process << 32) | (count & 0xffff_ffff);
+    format!("{high:016x}{low:016x}")
+}
+
 /// One logged prediction.
 #[derive(Debug, Clone, Serialize)]
 pub struct PredictionRecord {
@@ -67,9 +88,8 @@ pub struct PredictionSummary {
 }
 
 impl PredictionStore {
-    /// Append a batch of predictions in one transaction, one prepared single-row insert each:
-    /// the statement is parsed once per connection and reused, where a multi-row statement
-    /// is a new text for every batch size and binds thousands of parameters by name.
+    /// Append a batch of predictions in one transaction, [`ROWS_PER_INSERT`] rows per
+    /// prepared statement (at most that many statement texts, each parsed once per connection).
     pub async fn insert_predictions(&self, batch: &[PredictionRecord]) -> Result<()> {
         let mut tx = self.begin_write().await?;
         // Several rows per statement: one round trip to the database's connection thread per
@@ -200,4 +220,24 @@ fn insert_statement(rows: usize) -> String {
         "INSERT INTO predictions (id, model, version, label, source, input, output, latency_us, created_at) VALUES {}",
         values.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_prediction_id;
+
+    #[test]
+    fn prediction_ids_are_version_7_uuids_that_sort_in_the_order_they_were_made() {
+        let ids: Vec<String> = (0..10_000).map(|_| new_prediction_id()).collect();
+        for id in &ids {
+            assert_eq!(id.len(), 32, "{id}");
+            let uuid = uuid::Uuid::parse_str(id).expect("a UUID");
+            assert_eq!(uuid.get_version_num(), 7, "{id}");
+            assert_eq!(uuid.get_variant(), uuid::Variant::RFC4122, "{id}");
+        }
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, ids, "unique, and made in sorted order");
+    }
 }
