@@ -5,12 +5,12 @@
 use crate::error::{Error, Result};
 use crate::events::{Event, EventBus};
 use crate::pipeline::{
-    engine, BrokenPipeline, Engine, Execution, Pipeline, Progress, Project, RunOutcome, StopReason,
-    StopSignal,
+    engine, BrokenPipeline, Engine, Execution, Limited, Pipeline, Progress, Project, RunOutcome,
+    StopReason, StopSignal,
 };
 use crate::queue::Queue;
 use crate::retry::until_written;
-use crate::store::{NewRun, Run, RunDetail, RunStatus, RunStore};
+use crate::store::{NewRun, Run, RunDetail, RunScope, RunStatus, RunStore};
 use crate::tracking::Tracking;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -92,8 +92,22 @@ impl Runs {
         variables: Map<String, Value>,
         trigger: &str,
     ) -> Result<Run> {
+        self.create_limited_run(pipeline, variables, trigger, None)
+            .await
+    }
+
+    /// [`Runs::create_run`], limited to the blocks `scope` names (`None`: every block). The
+    /// blocks feeding them must have a stored output (a conflict naming the first that has
+    /// none).
+    pub async fn create_limited_run(
+        &self,
+        pipeline: &str,
+        variables: Map<String, Value>,
+        trigger: &str,
+        scope: Option<RunScope>,
+    ) -> Result<Run> {
         let spec = self.project.load(pipeline)?;
-        self.record(&spec, variables, trigger, None).await
+        self.record(&spec, variables, trigger, None, scope).await
     }
 
     /// Validate, record and enqueue a run; executors pick it up.
@@ -103,7 +117,22 @@ impl Runs {
         variables: Map<String, Value>,
         trigger: &str,
     ) -> Result<Run> {
-        let run = self.create_run(pipeline, variables, trigger).await?;
+        self.trigger_limited_run(pipeline, variables, trigger, None)
+            .await
+    }
+
+    /// [`Runs::trigger_run`], limited to the blocks `scope` names (see
+    /// [`Runs::create_limited_run`]).
+    pub async fn trigger_limited_run(
+        &self,
+        pipeline: &str,
+        variables: Map<String, Value>,
+        trigger: &str,
+        scope: Option<RunScope>,
+    ) -> Result<Run> {
+        let run = self
+            .create_limited_run(pipeline, variables, trigger, scope)
+            .await?;
         self.enqueue(&run).await;
         Ok(run)
     }
@@ -125,7 +154,7 @@ impl Runs {
                 )));
             }
         }
-        let run = self.record(&spec, variables, trigger, None).await?;
+        let run = self.record(&spec, variables, trigger, None, None).await?;
         self.enqueue(&run).await;
         Ok(run)
     }
@@ -145,9 +174,9 @@ impl Runs {
         Ok(run)
     }
 
-    /// Start a new run of a failed (or cancelled) run's pipeline with the same variables, which
-    /// reuses the stored outputs of the blocks that succeeded, when their kind, config and
-    /// inputs are unchanged, and runs the rest.
+    /// Start a new run of a failed (or cancelled) run's pipeline with the same variables and
+    /// block limits, which reuses the stored outputs of the blocks that succeeded, when their
+    /// kind, config and inputs are unchanged, and runs the rest.
     pub async fn rerun(&self, id: &str) -> Result<Run> {
         let original = self.store.run(id).await?;
         if !matches!(original.status, RunStatus::Failed | RunStatus::Cancelled) {
@@ -163,6 +192,7 @@ impl Runs {
                 original.variables,
                 &format!("rerun:{id}"),
                 Some(id.to_string()),
+                original.scope,
             )
             .await?;
         self.enqueue(&run).await;
@@ -176,8 +206,14 @@ impl Runs {
         variables: Map<String, Value>,
         trigger: &str,
         rerun_of: Option<String>,
+        scope: Option<RunScope>,
     ) -> Result<Run> {
         spec.resolve_configs(&variables)?;
+        if let Some(scope) = &scope {
+            // Refused now rather than failed later: the executor takes the outputs again when
+            // it starts (newer ones may have come by then).
+            self.limits(spec, scope).await?;
+        }
         // The run records every variable's value, not only the overrides.
         let variables = spec.merge_variables(&variables)?;
         let id = self
@@ -192,9 +228,27 @@ impl Runs {
                     .map(|b| (b.name.clone(), b.kind.as_str().to_string()))
                     .collect(),
                 rerun_of,
+                scope,
             })
             .await?;
         self.store.run(&id).await
+    }
+
+    /// What a run limited to `scope` runs, with the newest stored output of every block that
+    /// feeds it.
+    async fn limits(&self, spec: &Pipeline, scope: &RunScope) -> Result<Limited> {
+        let plan = spec.plan(scope)?;
+        let mut inputs = std::collections::HashMap::new();
+        for block in &plan.load {
+            let Some(stored) = self.store.latest_output(&spec.name, block).await? else {
+                return Err(Error::conflict(format!(
+                    "block {block} has no stored output (no run of pipeline {} has completed it); run the pipeline once first",
+                    spec.name
+                )));
+            };
+            inputs.insert(block.clone(), stored);
+        }
+        Ok(Limited { plan, inputs })
     }
 
     /// Hand a recorded run to the executors.
@@ -229,12 +283,20 @@ impl Runs {
             Some(original) => self.store.stored_outputs(original).await?,
             None => Default::default(),
         };
-        let outcome = match self.project.load(&run.pipeline) {
-            Ok(spec) => {
+        let prepared = match self.project.load(&run.pipeline) {
+            Ok(spec) => match &run.scope {
+                Some(scope) => self.limits(&spec, scope).await.map(|l| (spec, Some(l))),
+                None => Ok((spec, None)),
+            },
+            Err(e) => Err(e),
+        };
+        let outcome = match prepared {
+            Ok((spec, limited)) => {
                 let execution = Execution {
                     run_id: &run.id,
                     variables: &run.variables,
                     reuse,
+                    limited,
                     stop: &stop,
                     progress,
                 };

@@ -36,18 +36,25 @@ impl Tracking {
     pub(crate) async fn create_tracked_run(&self, new: NewRun) -> Result<String> {
         let experiment_id = self.store.ensure_experiment(&new.pipeline).await?;
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let tracking = NewTrackingRun {
-            id: Some(id.clone()),
-            experiment_id,
-            name: Some(format!("{}-{}", new.pipeline, &id[..8])),
-            user_id: new.trigger.clone(),
-            start_time: now_ms(),
-            tags: vec![
-                KeyValue::new("ironmage.pipeline", &new.pipeline),
-                KeyValue::new("ironmage.trigger", &new.trigger),
-                KeyValue::new("mlflow.source.type", "PIPELINE"),
-            ],
-        };
+        let tracking =
+            NewTrackingRun {
+                id: Some(id.clone()),
+                experiment_id,
+                name: Some(format!("{}-{}", new.pipeline, &id[..8])),
+                user_id: new.trigger.clone(),
+                start_time: now_ms(),
+                tags: [
+                    KeyValue::new("ironmage.pipeline", &new.pipeline),
+                    KeyValue::new("ironmage.trigger", &new.trigger),
+                    KeyValue::new("mlflow.source.type", "PIPELINE"),
+                ]
+                .into_iter()
+                // A run limited to some blocks says so on MLflow's side too.
+                .chain(new.scope.as_ref().map(|scope| {
+                    KeyValue::new(format!("ironmage.{}", scope.field()), scope.block())
+                }))
+                .collect(),
+            };
         let params: Vec<KeyValue> = new
             .variables
             .iter()

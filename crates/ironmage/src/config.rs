@@ -293,6 +293,14 @@ pub struct RunArgs {
     /// Override a pipeline variable: `--var seed=7` (the value is read as JSON, else as text).
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<Var>,
+    /// Run only this block; the blocks feeding it are not run: their outputs are the newest
+    /// stored ones (Mage's `--block-uuid`).
+    #[arg(long, value_name = "NAME")]
+    pub block: Option<String>,
+    /// Run this block and every block downstream of it; the blocks feeding them are not run:
+    /// their outputs are the newest stored ones.
+    #[arg(long, value_name = "NAME")]
+    pub from_block: Option<String>,
 }
 
 /// `ironmage init`.

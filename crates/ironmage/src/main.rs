@@ -7,7 +7,7 @@ use ironmage::orchestration_cli;
 use ironmage::stack::{wait_for_signal, Stack, StackOptions};
 use ironmage::vars::variables;
 use ironmage_core::pipeline::{Progress, Project};
-use ironmage_core::store::{BlockStatus, RunStatus};
+use ironmage_core::store::{BlockStatus, RunScope, RunStatus};
 use ironmage_core::Platform;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -199,18 +199,33 @@ const DEMO_CUSTOMER: &str = r#"{"account_age": 24, "monthly_charges": 65.5, "tot
 
 /// `ironmage run`: execute in this process with a line per block.
 async fn run_now(platform: Platform, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let run = match platform
-        .runs
-        .create_run(&args.pipeline, variables(&args.vars), "cli")
-        .await
-    {
+    let created = match RunScope::from_fields(args.block, args.from_block) {
+        Ok(scope) => {
+            platform
+                .runs
+                .create_limited_run(&args.pipeline, variables(&args.vars), "cli", scope)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let run = match created {
         Ok(run) => run,
         Err(e) => {
             eprintln!("error: {e}");
             return Ok(ExitCode::from(2));
         }
     };
-    println!("Executing pipeline {} (run {})", run.pipeline, run.id);
+    match &run.scope {
+        Some(RunScope::Block(block)) => println!(
+            "Executing block {block} of pipeline {} (run {})",
+            run.pipeline, run.id
+        ),
+        Some(RunScope::FromBlock(block)) => println!(
+            "Executing pipeline {} from block {block} (run {})",
+            run.pipeline, run.id
+        ),
+        None => println!("Executing pipeline {} (run {})", run.pipeline, run.id),
+    }
     let started = Instant::now();
     let progress = |p: &Progress| {
         if let Progress::Finished {

@@ -12,7 +12,7 @@ use ironmage_core::http::{read_body, ApiResult};
 use ironmage_core::lineage::LineageDocument;
 use ironmage_core::pipeline::project::BrokenPipeline;
 use ironmage_core::store::{
-    Deployment, ModelSummary, ModelVersion, RunDetail, RunStatus, Stage, Transition,
+    Deployment, ModelSummary, ModelVersion, RunDetail, RunScope, RunStatus, Stage, Transition,
 };
 use ironmage_core::{Error, Platform};
 use serde::{Deserialize, Serialize};
@@ -142,16 +142,18 @@ async fn get_pipeline(platform: Data, name: web::Path<String>) -> ApiResult<Http
 
 /// Trigger a run: validated, recorded as queued, enqueued for an executor
 ///
-/// Answers 202 at once; poll the run at `url` (also in the `Location` header). The variables are merged over the pipeline's defaults and every block config is type-checked before anything is recorded. The body may be empty; `Content-Type` is not checked.
+/// Answers 202 at once; poll the run at `url` (also in the `Location` header). The variables are merged over the pipeline's defaults and every block config is type-checked before anything is recorded. The body may be empty; `Content-Type` is not checked. `block` runs one block alone and `from_block` a block and its downstream (as Mage's `--block-uuid`): the blocks feeding them do not run, their newest stored outputs are taken, and the other blocks are recorded `skipped`; the run's `scope` says which.
 #[utoipa::path(
     tag = "runs",
     operation_id = "triggerRun",
     params(
         ("name" = String, Path, description = "Pipeline name: the folder under `<project>/pipelines/` (a-z, 0-9, `_`, `-`).", example = "demo_mlops")
     ),
-    request_body(content = Option<TriggerRequest>, examples(
+    request_body(content = Option<RunRequest>, examples(
                 ("defaults" = (summary = "Run with the defaults", value = json!({}))),
-                ("seed" = (summary = "Override a variable", value = json!({"variables": {"seed": 7}})))
+                ("seed" = (summary = "Override a variable", value = json!({"variables": {"seed": 7}}))),
+                ("block" = (summary = "Run one block alone on the stored outputs of its upstream blocks", value = json!({"block": "training"}))),
+                ("from_block" = (summary = "Run a block and everything downstream of it", value = json!({"from_block": "preprocessing", "variables": {"seed": 7}})))
             )),
     responses(
         (status = 202, description = "Queued.", body = TriggerResponse, headers(("Location" = String, description = "`/api/runs/<run_id>`")), example = json!({"pipeline": "demo_mlops", "run_id": "1557d247dc3f42b880d6272216198066", "status": "queued", "url": "/api/runs/1557d247dc3f42b880d6272216198066"})),
@@ -159,11 +161,16 @@ async fn get_pipeline(platform: Data, name: web::Path<String>) -> ApiResult<Http
                 ("unknown_variable" = (summary = "Unknown variable", value = json!({"code": "invalid_input", "field": "variables.sed", "message": "variables.sed: pipeline demo_mlops has no variable \"sed\" (known: [\"min_auc\", \"rows\", \"seed\"])", "type": "invalid_request"}))),
                 ("bad_value_type" = (summary = "A value of the wrong type", value = json!(examples::trigger_run_400_bad_value_type()))),
                 ("bad_value_range" = (summary = "A value out of range", value = json!(examples::trigger_run_400_bad_value_range()))),
-                ("unknown_field" = (summary = "Unknown body field", value = json!({"code": "invalid_input", "field": "vars", "message": "vars: unknown field `vars`, expected `variables`", "type": "invalid_request"}))),
+                ("unknown_field" = (summary = "Unknown body field", value = json!({"code": "invalid_input", "field": "vars", "message": "vars: unknown field `vars`, expected one of `variables`, `block`, `from_block`", "type": "invalid_request"}))),
+                ("unknown_block" = (summary = "Unknown block", value = json!({"code": "invalid_input", "field": "block", "message": "block: pipeline demo_mlops has no block \"train\" (known: [\"make_dataset\", \"preprocessing\", \"training\", \"registry\", \"deployment\"])", "type": "invalid_request"}))),
+                ("both_limits" = (summary = "Both block and from_block", value = json!({"code": "invalid_input", "field": "from_block", "message": "from_block: give either block (run one block alone) or from_block (run a block and its downstream), not both", "type": "invalid_request"}))),
                 ("bad_json" = (summary = "JSON syntax error (the field is the key it happened in)", value = json!({"code": "invalid_input", "field": "seed", "message": "seed: invalid JSON at line 1 column 24: expected value at line 1 column 24", "type": "invalid_request"})))
             )),
         (status = 404, description = "No such pipeline.", body = ErrorBody, examples(
                 ("not_found" = (summary = "Unknown pipeline", value = json!({"code": "not_found", "field": null, "message": "pipeline \"nope\" not found in /tmp/q", "type": "invalid_request"})))
+            )),
+        (status = 409, description = "`block` or `from_block` given, and a block feeding the ones to run has no stored output yet.", body = ErrorBody, examples(
+                ("no_stored_output" = (summary = "Nothing to start from", value = json!({"code": "conflict", "field": null, "message": "block preprocessing has no stored output (no run of pipeline demo_mlops has completed it); run the pipeline once first", "type": "invalid_request"})))
             )),
         (status = 413, description = "Body too large.", body = ErrorBody, examples(
                 ("too_large" = (summary = "Body over 1048576 bytes", value = json!({"code": "payload_too_large", "field": "body", "message": "body: the body is larger than the limit of 1048576 bytes", "type": "invalid_request"})))
@@ -177,10 +184,11 @@ async fn trigger_run(
     name: web::Path<String>,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let request = TriggerRequest::read(payload).await?;
+    let request: RunRequest = optional_body(payload).await?;
+    let scope = RunScope::from_fields(request.block, request.from_block)?;
     let run = platform
         .runs
-        .trigger_run(&name, request.variables, "api")
+        .trigger_limited_run(&name, request.variables, "api", scope)
         .await?;
     Ok(accepted(&run))
 }
@@ -512,15 +520,32 @@ pub(crate) struct TriggerRequest {
     pub variables: Map<String, Value>,
 }
 
-impl TriggerRequest {
-    /// The body, or the defaults when it is empty (`Content-Type` is not checked).
-    pub(crate) async fn read(payload: web::Payload) -> ApiResult<TriggerRequest> {
-        let body = read_body(payload, BODY_LIMIT).await?;
-        if body.iter().all(u8::is_ascii_whitespace) {
-            Ok(TriggerRequest::default())
-        } else {
-            Ok(typed_body(&body)?)
-        }
+/// Optional: an empty body runs every block with the defaults.
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RunRequest {
+    /// Overrides of the pipeline's variables; an unknown name is a 400.
+    #[serde(default)]
+    pub variables: Map<String, Value>,
+    /// Run only this block (Mage's `--block-uuid`); the blocks feeding it do not run, their
+    /// newest stored outputs are taken. Not with `from_block`.
+    #[schema(example = "training")]
+    pub block: Option<String>,
+    /// Run this block and every block downstream of it; the blocks feeding them do not run,
+    /// their newest stored outputs are taken. Not with `block`.
+    #[schema(example = "preprocessing")]
+    pub from_block: Option<String>,
+}
+
+/// The body, or the defaults when it is empty (`Content-Type` is not checked).
+pub(crate) async fn optional_body<T: serde::de::DeserializeOwned + Default>(
+    payload: web::Payload,
+) -> ApiResult<T> {
+    let body = read_body(payload, BODY_LIMIT).await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        Ok(typed_body(&body)?)
     }
 }
 

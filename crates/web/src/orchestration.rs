@@ -1,6 +1,6 @@
 //! REST handlers for triggers and for acting on runs (cancel, re-run from the failed block).
 
-use crate::api::{accepted, TriggerRequest, TriggerResponse};
+use crate::api::{accepted, optional_body, TriggerRequest, TriggerResponse};
 use crate::extract::{typed_body, BODY_LIMIT};
 use crate::openapi::Internal;
 use crate::respond::sorted_json;
@@ -178,7 +178,7 @@ async fn fire_trigger(
     id: web::Path<String>,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let request = TriggerRequest::read(payload).await?;
+    let request: TriggerRequest = optional_body(payload).await?;
     Ok(accepted(
         &platform
             .triggers

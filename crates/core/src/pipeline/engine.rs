@@ -2,7 +2,9 @@
 //! have ended, up to `concurrency` blocks at once; its `when:` condition decides whether it runs
 //! or is skipped (with everything downstream of it); a failure marks its downstream
 //! `upstream_failed` while independent branches carry on. Each block's status, attempts,
-//! timing, log and output preview are recorded as it goes (see `attempts.rs`).
+//! timing, log and output preview are recorded as it goes (see `attempts.rs`). A run limited
+//! to some blocks (see [`Limited`]) runs only those; the blocks feeding them get the stored
+//! outputs of earlier runs, and the rest are recorded skipped.
 //!
 //! Blocks run on the async runtime but do their CPU work through [`BlockContext::blocking`],
 //! so training never stalls the threads that serve HTTP.
@@ -14,7 +16,7 @@ use super::context::{
     StopSignal,
 };
 use super::python::PythonRunners;
-use super::spec::Pipeline;
+use super::spec::{BlockPlan, Pipeline};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::store::{BlockStatus, BlockUpdate, RunStatus, RunStore, StoredOutput};
@@ -33,10 +35,21 @@ pub struct Execution<'a> {
     pub variables: &'a Map<String, Value>,
     /// Outputs of the run this one re-runs: a block whose fingerprint matches is not run again.
     pub reuse: HashMap<String, StoredOutput>,
+    /// For a run limited to some blocks: which run, and the stored outputs that feed them.
+    pub limited: Option<Limited>,
     /// Raised to cancel the run or when its lease is lost.
     pub stop: &'a StopSignal,
     /// Told of every block start and end.
     pub progress: &'a (dyn Fn(&Progress) + Send + Sync),
+}
+
+/// A run limited to some blocks (`--block`, `--from-block`).
+#[derive(Debug, Clone)]
+pub struct Limited {
+    /// Which blocks run, and which are loaded.
+    pub plan: BlockPlan,
+    /// The stored output of every block in `plan.load`, by block name.
+    pub inputs: HashMap<String, StoredOutput>,
 }
 
 /// Where a block stands in this execution.
@@ -204,6 +217,11 @@ impl<'a> RunState<'a> {
                 if self.state[index] != State::Waiting {
                     continue;
                 }
+                // Settled at once: what they do depends on no other block.
+                if self.outside_limits(index).await? {
+                    decided_one = true;
+                    continue;
+                }
                 let Some(upstream) = self.ended_upstream(index) else {
                     continue;
                 };
@@ -312,6 +330,97 @@ impl<'a> RunState<'a> {
         format!("sha256:{}", hex::encode(hasher.finalize()))
     }
 
+    /// In a run limited to some blocks, settle a block that does not run: take its stored
+    /// output when a running block needs it, else record it not run. False for a block that
+    /// runs (or any block of an unlimited run).
+    async fn outside_limits(&mut self, index: usize) -> Result<bool> {
+        let Some(limited) = &self.execution.limited else {
+            return Ok(false);
+        };
+        let name = self.pipeline.blocks[index].name.clone();
+        if limited.plan.run.contains(&name) {
+            return Ok(false);
+        }
+        let why = limited.plan.why.clone();
+        let Some(stored) = limited.inputs.get(&name).cloned() else {
+            self.record_not_run(index, BlockStatus::Skipped, format!("not run: {why}"))
+                .await?;
+            return Ok(true);
+        };
+        let output = match self.load_output(&stored).await {
+            Ok(output) => output,
+            Err(e) => {
+                // No fallback: running it is what the caller asked not to do.
+                let error = format!("cannot load its stored output (run {}): {e}", stored.run_id);
+                self.first_error
+                    .get_or_insert(format!("block {name} failed: {error}"));
+                let update = BlockUpdate {
+                    status: BlockStatus::Failed,
+                    attempts: 0,
+                    started_at: None,
+                    ended_at: Some(clock::now()),
+                    error: Some(error.clone()),
+                    logs: vec![],
+                    preview: None,
+                    fingerprint: None,
+                    output_ref: None,
+                };
+                self.engine
+                    .runs
+                    .update_block(self.execution.run_id, &name, &update)
+                    .await?;
+                self.state[index] = State::Ended(BlockStatus::Failed);
+                (self.execution.progress)(&Progress::Finished {
+                    block: name,
+                    status: BlockStatus::Failed,
+                    elapsed: Duration::ZERO,
+                    error: Some(error),
+                });
+                return Ok(true);
+            }
+        };
+        // Recorded as skipped (it did not run here), with the preview and fingerprint of the
+        // output its downstream blocks get, so the run page shows what they started from.
+        let update = BlockUpdate {
+            status: BlockStatus::Skipped,
+            attempts: 0,
+            started_at: None,
+            ended_at: None,
+            error: None,
+            logs: vec![format!(
+                "not run: {why}; its output is the stored one of run {}",
+                stored.run_id
+            )],
+            preview: Some(output.preview()),
+            fingerprint: Some(stored.fingerprint.clone()),
+            output_ref: Some(stored.output_ref.clone()),
+        };
+        self.engine
+            .runs
+            .update_block(self.execution.run_id, &name, &update)
+            .await?;
+        // Its fingerprint is the stored one, so the blocks it feeds get the fingerprints they
+        // would have had in the run that computed it.
+        self.fingerprints[index] = stored.fingerprint;
+        self.succeeded(index, output);
+        (self.execution.progress)(&Progress::Finished {
+            block: name,
+            status: BlockStatus::Skipped,
+            elapsed: Duration::ZERO,
+            error: None,
+        });
+        Ok(true)
+    }
+
+    /// Read and decode a stored output (off the async threads: it may be a large dataset).
+    async fn load_output(&self, stored: &StoredOutput) -> Result<Output> {
+        let artifacts = self.engine.blocks.artifacts.clone();
+        let reference = stored.output_ref.clone();
+        tokio::task::spawn_blocking(move || Output::decode(&artifacts.get(&reference)?))
+            .await
+            .map_err(|e| Error::internal(e.to_string()))?
+    }
+
     /// Take the block's output from the run being re-run when it was computed the same way.
     async fn reuse(&mut self, index: usize) -> Result<bool> {
         let pipeline = self.pipeline.clone();
@@ -322,14 +431,7 @@ impl<'a> RunState<'a> {
         if stored.fingerprint != self.fingerprints[index] {
             return Ok(false);
         }
-        let artifacts = self.engine.blocks.artifacts.clone();
-        let reference = stored.output_ref.clone();
-        let loaded =
-            tokio::task::spawn_blocking(move || Output::decode(&artifacts.get(&reference)?))
-                .await
-                .map_err(|e| Error::internal(e.to_string()))
-                .and_then(|r| r);
-        let output = match loaded {
+        let output = match self.load_output(stored).await {
             Ok(output) => output,
             Err(e) => {
                 tracing::warn!(block = %block.name, error = %e, "cannot reuse the stored output; running the block again");

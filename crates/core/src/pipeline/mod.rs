@@ -13,6 +13,6 @@ pub use context::{
     BlockContext, BlockInfo, BlockServices, PipelineInfo, Progress, RunOutcome, StopReason,
     StopSignal,
 };
-pub use engine::{Engine, Execution};
+pub use engine::{Engine, Execution, Limited};
 pub use project::{BrokenPipeline, Project};
-pub use spec::{Block, Pipeline};
+pub use spec::{Block, BlockPlan, Pipeline};

@@ -7,6 +7,7 @@
 use super::blocks::BlockKind;
 use super::condition::Condition;
 use crate::error::{Error, Result};
+use crate::store::RunScope;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -206,7 +207,65 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Pipeline> {
     Ok(pipeline)
 }
 
+/// What a run limited to some blocks does with each block: run it, take its stored output (a
+/// block feeding one that runs), or leave it (the rest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockPlan {
+    /// The blocks that run.
+    pub run: BTreeSet<String>,
+    /// The blocks that feed a running block without running themselves: their outputs are
+    /// taken from an earlier run.
+    pub load: BTreeSet<String>,
+    /// Why the other blocks do not run, for their log: "the run is limited to block x".
+    pub why: String,
+}
+
 impl Pipeline {
+    /// Which blocks a run limited to `scope` runs and which outputs it takes instead; an
+    /// unknown block is an error naming the request field (`block` or `from_block`).
+    pub fn plan(&self, scope: &RunScope) -> Result<BlockPlan> {
+        let target = scope.block();
+        if self.block(target).is_none() {
+            let known: Vec<&String> = self.blocks.iter().map(|b| &b.name).collect();
+            return Err(Error::invalid_field(
+                scope.field(),
+                format!(
+                    "{}: pipeline {} has no block {target:?} (known: {known:?})",
+                    scope.field(),
+                    self.name
+                ),
+            ));
+        }
+        let mut run = BTreeSet::from([target.to_string()]);
+        if let RunScope::FromBlock(_) = scope {
+            // Blocks come in file order but may name upstream blocks further down, so grow the
+            // set until no block joins.
+            let mut grew = true;
+            while grew {
+                grew = false;
+                for b in &self.blocks {
+                    if !run.contains(&b.name) && b.upstream.iter().any(|u| run.contains(u)) {
+                        run.insert(b.name.clone());
+                        grew = true;
+                    }
+                }
+            }
+        }
+        // Only the direct upstream blocks of the running ones are loaded: a loaded output
+        // stands for everything above it.
+        let load = (self.blocks.iter())
+            .filter(|b| run.contains(&b.name))
+            .flat_map(|b| b.upstream.iter())
+            .filter(|u| !run.contains(*u))
+            .cloned()
+            .collect();
+        let why = match scope {
+            RunScope::Block(b) => format!("the run is limited to block {b}"),
+            RunScope::FromBlock(b) => format!("the run starts from block {b}"),
+        };
+        Ok(BlockPlan { run, load, why })
+    }
+
     /// The block named `name`.
     pub fn block(&self, name: &str) -> Option<&Block> {
         self.blocks.iter().find(|b| b.name == name)

@@ -41,7 +41,7 @@ pub use registry_meta::{
 };
 pub use registry_policy::{Policy, PolicySettings, DEFAULT_APPROVALS};
 pub use run_control::StoredOutput;
-pub use runs::{BlockRun, BlockStatus, BlockUpdate, NewRun, Run, RunDetail, RunStatus};
+pub use runs::{BlockRun, BlockStatus, BlockUpdate, NewRun, Run, RunDetail, RunScope, RunStatus};
 pub use stage_change::{Promotion, StageChange, WhenApprovalsNeeded};
 pub use tracking::{
     now_ms, KeyValue, MetricPoint, NewTrackingRun, TrackingRun, TrackingRunInfo, RUN_STATUSES,

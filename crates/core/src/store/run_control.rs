@@ -6,9 +6,11 @@ use crate::clock;
 use crate::error::{Error, Result};
 use sqlx::Row;
 
-/// A succeeded block's stored output, offered to a re-run.
+/// A succeeded block's stored output, offered to a re-run or to a run limited to later blocks.
 #[derive(Debug, Clone)]
 pub struct StoredOutput {
+    /// The run that computed it (or reused it).
+    pub run_id: String,
     /// What it was computed from.
     pub fingerprint: String,
     /// The artifact holding it.
@@ -52,21 +54,24 @@ impl RunStore {
         &self,
         id: &str,
     ) -> Result<std::collections::HashMap<String, StoredOutput>> {
-        let rows = sqlx::query("SELECT block, fingerprint, output_ref FROM block_runs WHERE run_id = $1 AND status = 'success' AND fingerprint IS NOT NULL AND output_ref IS NOT NULL")
+        let rows = sqlx::query("SELECT run_id, block, fingerprint, output_ref FROM block_runs WHERE run_id = $1 AND status = 'success' AND fingerprint IS NOT NULL AND output_ref IS NOT NULL")
             .bind(id)
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("block")?,
-                    StoredOutput {
-                        fingerprint: r.try_get("fingerprint")?,
-                        output_ref: r.try_get("output_ref")?,
-                    },
-                ))
-            })
+            .map(|r| Ok((r.try_get("block")?, stored_output(r)?)))
             .collect()
+    }
+
+    /// The newest stored output of `block` in any run of `pipeline` where it succeeded: what a
+    /// run limited to the blocks downstream of it takes (Mage's last output of the block).
+    pub async fn latest_output(&self, pipeline: &str, block: &str) -> Result<Option<StoredOutput>> {
+        let row = sqlx::query("SELECT b.run_id, b.fingerprint, b.output_ref FROM block_runs b JOIN runs r ON r.id = b.run_id WHERE r.pipeline = $1 AND b.block = $2 AND b.status = 'success' AND b.fingerprint IS NOT NULL AND b.output_ref IS NOT NULL ORDER BY b.ended_at DESC, r.created_at DESC LIMIT 1")
+            .bind(pipeline)
+            .bind(block)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(stored_output).transpose()
     }
 
     /// How many runs of `pipeline` are queued or running.
@@ -77,4 +82,12 @@ impl RunStore {
             .await?;
         Ok(row.try_get("n")?)
     }
+}
+
+fn stored_output(row: &sqlx::any::AnyRow) -> Result<StoredOutput> {
+    Ok(StoredOutput {
+        run_id: row.try_get("run_id")?,
+        fingerprint: row.try_get("fingerprint")?,
+        output_ref: row.try_get("output_ref")?,
+    })
 }

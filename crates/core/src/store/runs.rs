@@ -80,6 +80,61 @@ pub struct NewRun {
     pub blocks: Vec<(String, String)>,
     /// The failed run this one re-runs from its failed block.
     pub rerun_of: Option<String>,
+    /// The blocks it is limited to; `None` runs the whole pipeline.
+    pub scope: Option<RunScope>,
+}
+
+/// The blocks a run is limited to, as Mage's `--block-uuid`: one block alone, or a block and
+/// every block downstream of it. The blocks feeding them do not run: their outputs are the
+/// stored ones of the newest run in which they succeeded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
+#[serde(tag = "mode", content = "block", rename_all = "snake_case")]
+pub enum RunScope {
+    /// Only this block runs.
+    Block(String),
+    /// This block and every block downstream of it run.
+    FromBlock(String),
+}
+
+impl RunScope {
+    /// The scope the request fields `block` and `from_block` ask for (at most one of them).
+    pub fn from_fields(block: Option<String>, from_block: Option<String>) -> Result<Option<Self>> {
+        match (block, from_block) {
+            (Some(_), Some(_)) => Err(Error::invalid_field(
+                "from_block",
+                "from_block: give either block (run one block alone) or from_block (run a block and its downstream), not both",
+            )),
+            (Some(block), None) => Ok(Some(RunScope::Block(block))),
+            (None, Some(block)) => Ok(Some(RunScope::FromBlock(block))),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// The request field (and stored mode) of this scope: `block` or `from_block`.
+    pub fn field(&self) -> &'static str {
+        match self {
+            RunScope::Block(_) => "block",
+            RunScope::FromBlock(_) => "from_block",
+        }
+    }
+
+    /// The block it names.
+    pub fn block(&self) -> &str {
+        match self {
+            RunScope::Block(block) | RunScope::FromBlock(block) => block,
+        }
+    }
+
+    /// The scope stored as (mode, block).
+    fn from_columns(mode: Option<String>, block: Option<String>) -> Result<Option<Self>> {
+        match (mode.as_deref(), block) {
+            (None, _) => Ok(None),
+            (Some("block"), Some(block)) => Ok(Some(RunScope::Block(block))),
+            (Some("from_block"), Some(block)) => Ok(Some(RunScope::FromBlock(block))),
+            (Some(other), _) => Err(Error::internal(format!("unknown run scope {other:?}"))),
+        }
+    }
 }
 
 /// One pipeline run.
@@ -114,6 +169,8 @@ pub struct Run {
     pub rerun_of: Option<String>,
     /// Whether a cancel was asked for while it ran.
     pub cancel_requested: bool,
+    /// The blocks it is limited to (`null`: the whole pipeline).
+    pub scope: Option<RunScope>,
 }
 
 /// One block of one run.
@@ -184,7 +241,7 @@ pub struct BlockUpdate {
     pub output_ref: Option<String>,
 }
 
-const RUN_COLUMNS: &str = "id, pipeline, trigger, variables, status, holder, heartbeat_at, created_at, started_at, ended_at, error, summary, rerun_of, cancel_requested";
+const RUN_COLUMNS: &str = "id, pipeline, trigger, variables, status, holder, heartbeat_at, created_at, started_at, ended_at, error, summary, rerun_of, cancel_requested, scope, scope_block";
 const BLOCK_COLUMNS: &str = "block, position, kind, status, attempts, started_at, ended_at, error, logs, preview, fingerprint, output_ref";
 
 impl RunStore {
@@ -386,7 +443,7 @@ pub(super) async fn insert_run(
     id: &str,
     new: NewRun,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO runs (id, pipeline, trigger, variables, status, created_at, summary, rerun_of) VALUES ($1, $2, $3, $4, $5, $6, '{}', $7)")
+    sqlx::query("INSERT INTO runs (id, pipeline, trigger, variables, status, created_at, summary, rerun_of, scope, scope_block) VALUES ($1, $2, $3, $4, $5, $6, '{}', $7, $8, $9)")
         .bind(id)
         .bind(&new.pipeline)
         .bind(&new.trigger)
@@ -394,6 +451,8 @@ pub(super) async fn insert_run(
         .bind(RunStatus::Queued.as_str())
         .bind(clock::now())
         .bind(new.rerun_of.as_deref())
+        .bind(new.scope.as_ref().map(RunScope::field))
+        .bind(new.scope.as_ref().map(RunScope::block))
         .execute(&mut **tx)
         .await?;
     for (position, (block, kind)) in new.blocks.iter().enumerate() {
@@ -432,6 +491,7 @@ fn run_from_row(row: &AnyRow) -> Result<Run> {
         summary: json_column(row, "summary")?,
         rerun_of: row.try_get("rerun_of")?,
         cancel_requested: row.try_get::<i64, _>("cancel_requested")? != 0,
+        scope: RunScope::from_columns(row.try_get("scope")?, row.try_get("scope_block")?)?,
     })
 }
 

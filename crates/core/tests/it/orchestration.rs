@@ -2,7 +2,7 @@
 //! controlled clock, conditions, and the run limit.
 
 use chrono::{DateTime, Utc};
-use ironmage_core::store::{BlockStatus, RunStatus};
+use ironmage_core::store::{BlockStatus, RunScope, RunStatus};
 use ironmage_core::triggers::TriggerFields;
 use ironmage_core::{ErrorCode, Platform, PlatformConfig};
 use serde_json::{json, Map, Value};
@@ -693,6 +693,270 @@ async fn a_failed_run_reruns_from_the_failed_block_with_the_outputs_it_has() {
     // Only failed or cancelled runs are re-run.
     let err = p.runs.rerun(&rerun.id).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Conflict);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs limited to some blocks (issue 15): one block alone, or a block and its downstream, on
+// the stored outputs of the blocks feeding them.
+
+/// Record a run limited to `scope` and execute it.
+async fn run_limited(
+    p: &Platform,
+    pipeline: &str,
+    variables: Map<String, Value>,
+    scope: RunScope,
+) -> (
+    ironmage_core::store::Run,
+    ironmage_core::pipeline::RunOutcome,
+    Vec<ironmage_core::store::BlockRun>,
+) {
+    let run = p
+        .runs
+        .create_limited_run(pipeline, variables, "test", Some(scope))
+        .await
+        .unwrap();
+    let outcome = p
+        .runs
+        .execute_run(&run.id, "test", &|_| {})
+        .await
+        .unwrap()
+        .unwrap();
+    let blocks = p.runs.run_detail(&run.id).await.unwrap().blocks;
+    (run, outcome, blocks)
+}
+
+/// Issue 15: the single-block run. `training` of the demo pipeline runs alone on the stored
+/// output of the last run's `preprocessing`: same input (fingerprint and preview), upstream
+/// blocks not run again, downstream blocks not run.
+#[tokio::test]
+async fn single_block_run_takes_its_upstream_outputs_from_the_last_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    ironmage_core::pipeline::Project::init(&project).unwrap();
+    let p = Platform::open(&PlatformConfig {
+        data_dir: dir.path().join("data"),
+        database_url: None,
+        artifact_dir: None,
+        project_dir: project,
+        redis_url: None,
+    })
+    .await
+    .unwrap();
+    let mut vars = Map::new();
+    vars.insert("rows".into(), json!(300));
+    let training = || RunScope::Block("training".into());
+
+    // Nothing stored yet: a clear refusal naming the block, and nothing recorded.
+    let err = p
+        .runs
+        .create_limited_run("demo_mlops", vars.clone(), "test", Some(training()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Conflict);
+    assert!(
+        err.message
+            .starts_with("block preprocessing has no stored output")
+            && err.message.ends_with("run the pipeline once first"),
+        "{}",
+        err.message
+    );
+    assert!(runs_of(&p, "demo_mlops").await.is_empty());
+    // Unknown blocks name their field.
+    for (scope, field) in [
+        (RunScope::Block("train".into()), "block"),
+        (RunScope::FromBlock("train".into()), "from_block"),
+    ] {
+        let err = p
+            .runs
+            .create_limited_run("demo_mlops", vars.clone(), "test", Some(scope))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput);
+        assert_eq!(err.field.as_deref(), Some(field), "{}", err.message);
+        assert!(
+            err.message.contains("has no block \"train\""),
+            "{}",
+            err.message
+        );
+    }
+
+    let full = p
+        .runs
+        .create_run("demo_mlops", vars.clone(), "test")
+        .await
+        .unwrap();
+    let full_outcome = p
+        .runs
+        .execute_run(&full.id, "test", &|_| {})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        full_outcome.status,
+        RunStatus::Success,
+        "{:?}",
+        full_outcome.error
+    );
+    let before = p.runs.run_detail(&full.id).await.unwrap().blocks;
+
+    let (run, outcome, blocks) = run_limited(&p, "demo_mlops", vars.clone(), training()).await;
+    assert_eq!(outcome.status, RunStatus::Success, "{:?}", outcome.error);
+    assert_eq!(run.scope, Some(training()));
+    assert_eq!(
+        p.runs.run(&run.id).await.unwrap().scope,
+        Some(training()),
+        "the run record keeps its mode"
+    );
+    // The block ran, on the same input as in the full run: its fingerprint (kind, config and
+    // upstream fingerprints) is the full run's.
+    let trained = block(&blocks, "training");
+    assert_eq!(
+        (trained.status, trained.attempts),
+        (BlockStatus::Success, 1)
+    );
+    assert!(trained.started_at.is_some());
+    assert_eq!(trained.fingerprint, block(&before, "training").fingerprint);
+    assert_eq!(
+        trained.preview.as_ref().unwrap()["metrics"]["auc_score"],
+        block(&before, "training").preview.as_ref().unwrap()["metrics"]["auc_score"],
+        "same data, same seed: same metrics"
+    );
+    // Its input did not run again: recorded not run, with the preview of the stored output.
+    let input = block(&blocks, "preprocessing");
+    assert_eq!(
+        (input.status, input.attempts, input.started_at.as_deref()),
+        (BlockStatus::Skipped, 0, None)
+    );
+    assert_eq!(input.preview, block(&before, "preprocessing").preview);
+    assert_eq!(
+        input.fingerprint,
+        block(&before, "preprocessing").fingerprint
+    );
+    assert_eq!(
+        input.logs,
+        [format!(
+            "not run: the run is limited to block training; its output is the stored one of run {}",
+            full.id
+        )]
+    );
+    for name in ["make_dataset", "registry", "deployment"] {
+        let b = block(&blocks, name);
+        assert_eq!(
+            (b.status, b.attempts, b.preview.as_ref()),
+            (BlockStatus::Skipped, 0, None),
+            "{name}"
+        );
+        assert_eq!(b.logs, ["not run: the run is limited to block training"]);
+    }
+    // No second dataset version or model version came of it.
+    assert_eq!(
+        outcome.summary["data_version"],
+        full_outcome.summary["data_version"]
+    );
+    assert!(
+        outcome.summary.get("model_version").is_none(),
+        "{}",
+        outcome.summary
+    );
+    assert_eq!(p.registry.read().versions("churn").await.unwrap().len(), 1);
+
+    // The next single-block run of `registry` takes the newest `training` output: this run's.
+    let (_, outcome, blocks) = run_limited(
+        &p,
+        "demo_mlops",
+        vars.clone(),
+        RunScope::Block("registry".into()),
+    )
+    .await;
+    assert_eq!(outcome.status, RunStatus::Success, "{:?}", outcome.error);
+    assert!(
+        block(&blocks, "training").logs[0].ends_with(&format!("stored one of run {}", run.id)),
+        "{:?}",
+        block(&blocks, "training").logs
+    );
+    assert_eq!(p.registry.read().versions("churn").await.unwrap().len(), 2);
+}
+
+/// `--from-block`: the block and everything downstream of it run, the blocks feeding them do
+/// not, and a branch off to the side is left alone. A failed limited run re-runs limited.
+#[tokio::test]
+async fn a_from_block_run_runs_the_block_and_its_downstream_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (loads, sides, gate) = (
+        dir.path().join("loads"),
+        dir.path().join("sides"),
+        dir.path().join("gate_open"),
+    );
+    let yaml = format!(
+        "blocks:\n\
+         - name: load\n  kind: command\n  config:\n    shell: \"echo x >> {loads}; printf 'a,b\\\\n1,2\\\\n3,4\\\\n' > $IRONMAGE_OUTPUT\"\n\
+         - name: side\n  kind: command\n  upstream: [load]\n  config:\n    shell: \"echo x >> {sides}\"\n\
+         - name: check\n  kind: command\n  upstream: [load]\n  config:\n    shell: \"test -f {gate} && cat $IRONMAGE_INPUT_LOAD > $IRONMAGE_OUTPUT\"\n\
+         - {{name: done, kind: noop, upstream: [check]}}\n",
+        loads = loads.display(),
+        sides = sides.display(),
+        gate = gate.display()
+    );
+    let e = env(&[("p", &yaml)]).await;
+    let p = &e.platform;
+    let lines = |path: &Path| {
+        std::fs::read_to_string(path)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    let from_check = || RunScope::FromBlock("check".into());
+    // `check` fails (the gate is closed), but `load` succeeded: its output is stored.
+    let (first, _) = run_once(p, "p").await;
+    assert_eq!(first.status, RunStatus::Failed);
+    assert_eq!((lines(&loads), lines(&sides)), (1, 1));
+
+    let (limited, outcome, blocks) = run_limited(p, "p", Map::new(), from_check()).await;
+    assert_eq!(outcome.status, RunStatus::Failed);
+    assert_eq!(block(&blocks, "check").status, BlockStatus::Failed);
+    assert_eq!(block(&blocks, "done").status, BlockStatus::UpstreamFailed);
+
+    // Re-run keeps the limit.
+    std::fs::write(&gate, "").unwrap();
+    let rerun = p.runs.rerun(&limited.id).await.unwrap();
+    assert_eq!(rerun.scope, Some(from_check()));
+    let outcome = p
+        .runs
+        .execute_run(&rerun.id, "test", &|_| {})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome.status, RunStatus::Success, "{:?}", outcome.error);
+    let blocks = p.runs.run_detail(&rerun.id).await.unwrap().blocks;
+    assert_eq!(block(&blocks, "check").status, BlockStatus::Success);
+    assert_eq!(
+        block(&blocks, "check").preview.as_ref().unwrap()["rows"],
+        json!(2),
+        "check got the stored rows of load"
+    );
+    assert_eq!(block(&blocks, "done").status, BlockStatus::Success);
+    let load = block(&blocks, "load");
+    assert_eq!((load.status, load.attempts), (BlockStatus::Skipped, 0));
+    assert!(
+        load.logs[0].starts_with("not run: the run starts from block check; its output is"),
+        "{:?}",
+        load.logs
+    );
+    assert_eq!(
+        block(&blocks, "side").logs,
+        ["not run: the run starts from block check"]
+    );
+    assert_eq!(
+        (lines(&loads), lines(&sides)),
+        (1, 1),
+        "load and side ran once in all"
+    );
+
+    // A limited run of a root block needs no stored output.
+    let (_, outcome, blocks) =
+        run_limited(p, "p", Map::new(), RunScope::Block("load".into())).await;
+    assert_eq!(outcome.status, RunStatus::Success, "{:?}", outcome.error);
+    assert_eq!(block(&blocks, "check").status, BlockStatus::Skipped);
+    assert_eq!((lines(&loads), lines(&sides)), (2, 1));
 }
 
 // ---------------------------------------------------------------------------------------------

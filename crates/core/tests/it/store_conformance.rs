@@ -9,7 +9,7 @@ use crate::common::{transition, Backend, TestStore};
 use ironmage_core::clock;
 use ironmage_core::store::{
     ArtifactRefs, BlockStatus, BlockUpdate, DatasetRecord, NewRun, NewVersion, PredictionRecord,
-    RunStatus, Stage, Store,
+    RunScope, RunStatus, Stage, Store,
 };
 use ironmage_core::{Error, ErrorCode};
 use serde_json::json;
@@ -67,6 +67,7 @@ conformance_suite! {
     concurrent_lease_acquirers_have_one_winner => sqlite_concurrent_lease_acquirers_have_one_winner, postgres_concurrent_lease_acquirers_have_one_winner;
     cancel_ends_queued_runs_and_flags_running_ones => sqlite_cancel_ends_queued_runs_and_flags_running_ones, postgres_cancel_ends_queued_runs_and_flags_running_ones;
     stored_outputs_are_those_of_succeeded_blocks => sqlite_stored_outputs_are_those_of_succeeded_blocks, postgres_stored_outputs_are_those_of_succeeded_blocks;
+    the_latest_output_of_a_block_is_its_newest_success_in_the_pipeline => sqlite_the_latest_output_of_a_block_is_its_newest_success_in_the_pipeline, postgres_the_latest_output_of_a_block_is_its_newest_success_in_the_pipeline;
 }
 
 /// `name == prefix + case`, usable in a constant.
@@ -116,6 +117,7 @@ fn new_run(pipeline: &str, blocks: &[&str]) -> NewRun {
             .map(|b| (b.to_string(), format!("{b}_kind")))
             .collect(),
         rerun_of: None,
+        scope: None,
     }
 }
 
@@ -1608,4 +1610,66 @@ async fn stored_outputs_are_those_of_succeeded_blocks(t: TestStore) {
     assert_eq!(rerun.rerun_of.as_deref(), Some(original.id.as_str()));
     let block = &s.runs().block_runs(&original.id).await.unwrap()[0];
     assert_eq!(block.output_ref.as_deref(), Some("sha256:out"));
+}
+
+async fn the_latest_output_of_a_block_is_its_newest_success_in_the_pipeline(t: TestStore) {
+    let s = &t.store;
+    let runs = s.runs();
+    assert!(runs.latest_output("p", "load").await.unwrap().is_none());
+    let mut new = new_run("p", &["load", "train"]);
+    new.scope = Some(RunScope::FromBlock("train".into()));
+    let older = runs.create_run(new.clone()).await.unwrap();
+    assert_eq!(older.scope, Some(RunScope::FromBlock("train".into())));
+    runs.update_block(&older.id, "load", &block_update(BlockStatus::Success, 1))
+        .await
+        .unwrap();
+    tick().await;
+    new.scope = Some(RunScope::Block("train".into()));
+    let newer = runs.create_run(new.clone()).await.unwrap();
+    let mut update = block_update(BlockStatus::Success, 2);
+    update.output_ref = Some("sha256:newer".into());
+    runs.update_block(&newer.id, "load", &update).await.unwrap();
+    tick().await;
+    // Newer still, but failed, skipped, or in another pipeline: not an output to take.
+    let failed = runs.create_run(new.clone()).await.unwrap();
+    runs.update_block(&failed.id, "load", &block_update(BlockStatus::Failed, 3))
+        .await
+        .unwrap();
+    let skipped = runs.create_run(new).await.unwrap();
+    let mut update = block_update(BlockStatus::Skipped, 0);
+    update.output_ref = Some("sha256:loaded".into());
+    runs.update_block(&skipped.id, "load", &update)
+        .await
+        .unwrap();
+    let other = runs.create_run(new_run("q", &["load"])).await.unwrap();
+    runs.update_block(&other.id, "load", &block_update(BlockStatus::Success, 4))
+        .await
+        .unwrap();
+
+    let latest = runs.latest_output("p", "load").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            latest.run_id.as_str(),
+            latest.fingerprint.as_str(),
+            latest.output_ref.as_str()
+        ),
+        (newer.id.as_str(), "sha256:2", "sha256:newer")
+    );
+    assert!(runs.latest_output("p", "train").await.unwrap().is_none());
+    let listed = runs.list_runs(Some("p"), 10).await.unwrap();
+    let scope_of = |id: &str| {
+        listed
+            .iter()
+            .find(|r| r.run.id == id)
+            .unwrap()
+            .run
+            .scope
+            .clone()
+    };
+    assert_eq!(scope_of(&newer.id), Some(RunScope::Block("train".into())));
+    assert_eq!(
+        scope_of(&older.id),
+        Some(RunScope::FromBlock("train".into()))
+    );
+    assert_eq!(runs.run(&other.id).await.unwrap().scope, None);
 }

@@ -109,3 +109,63 @@ fn bad_runs_fail_with_a_message_and_a_non_zero_exit() {
         text(&out)
     );
 }
+
+/// Issue 15: `--block` runs one block on the stored outputs of its upstream blocks (refused with
+/// the block named before any run has stored them), `--from-block` a block and its downstream.
+#[test]
+fn single_block_and_from_block_runs_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    assert!(ironmage(dir.path(), &["init", project.to_str().unwrap()])
+        .status
+        .success());
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "demo_mlops", "--var", "rows=300"];
+        args.extend_from_slice(extra);
+        ironmage(dir.path(), &args)
+    };
+    for (args, needle) in [
+        (
+            vec!["--block", "training"],
+            "error: block preprocessing has no stored output",
+        ),
+        (
+            vec!["--block", "training", "--from-block", "training"],
+            "from_block: give either block",
+        ),
+        (vec!["--from-block", "train"], "has no block \"train\""),
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(needle), "{args:?}: {}", text(&out));
+    }
+    assert!(run(&[]).status.success());
+
+    let out = run(&["--block", "training"]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("Executing block training of pipeline demo_mlops"),
+        "{t}"
+    );
+    assert!(t.contains("✅ Block: training"), "{t}");
+    for block in ["make_dataset", "preprocessing", "registry", "deployment"] {
+        assert!(
+            t.contains(&format!("⏭  Block: {block} (skipped")),
+            "{block}: {t}"
+        );
+    }
+    assert!(!t.contains("Model version:"), "nothing registered: {t}");
+
+    let out = run(&["--from-block", "registry"]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("Executing pipeline demo_mlops from block registry"),
+        "{t}"
+    );
+    for block in ["registry", "deployment"] {
+        assert!(t.contains(&format!("✅ Block: {block}")), "{block}: {t}");
+    }
+    assert!(t.contains("Model version: churn v_"), "{t}");
+}

@@ -287,3 +287,71 @@ async fn pipelines_and_their_files_are_edited_over_http() {
     assert_eq!(status, 404);
     t.stack.stop().await;
 }
+
+/// Issue 15 over REST: `block` and `from_block` limit a run (400s name the field, 409 before any
+/// run has stored the inputs), and the run says which limit it had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_limited_to_blocks_over_http() {
+    let stack = TestStack::start().await;
+    let t = &stack;
+    let trigger = |body: serde_json::Value| async move {
+        t.send("POST", "/api/pipelines/demo_mlops/runs", Some(body))
+            .await
+    };
+    for (body, status, field) in [
+        (
+            json!({"block": "training", "from_block": "training"}),
+            400,
+            json!("from_block"),
+        ),
+        (json!({"block": "train"}), 400, json!("block")),
+        (json!({"from_block": 3}), 400, json!("from_block")),
+        (json!({"block": "training"}), 409, json!(null)),
+    ] {
+        let (got, err) = trigger(body.clone()).await;
+        assert_eq!(
+            (got, err["field"].clone()),
+            (status, field),
+            "{body}: {err}"
+        );
+    }
+    let (_, err) = trigger(json!({"from_block": "preprocessing"})).await;
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("block make_dataset has no stored output"),
+        "{err}"
+    );
+
+    let full = t.run_demo(json!({"rows": 300})).await;
+    assert_eq!(full["status"], "success", "{full}");
+    assert_eq!(full["scope"], json!(null));
+
+    let (status, queued) = trigger(json!({"block": "training", "variables": {"rows": 300}})).await;
+    assert_eq!(status, 202, "{queued}");
+    let run = t.wait_run(queued["run_id"].as_str().unwrap()).await;
+    assert_eq!(run["status"], "success", "{run}");
+    assert_eq!(run["scope"], json!({"mode": "block", "block": "training"}));
+    let statuses: Vec<(&str, &str)> = run["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["block"].as_str().unwrap(), b["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("make_dataset", "skipped"),
+            ("preprocessing", "skipped"),
+            ("training", "success"),
+            ("registry", "skipped"),
+            ("deployment", "skipped")
+        ]
+    );
+    // The run list shows the limit too (the dashboard reads it there).
+    let (_, listed) = t
+        .send("GET", "/api/runs?pipeline=demo_mlops&limit=1", None)
+        .await;
+    assert_eq!(listed["runs"][0]["scope"], run["scope"], "{listed}");
+}

@@ -82,6 +82,42 @@ async fn four_processes_run_the_whole_loop_and_every_replica_swaps() {
         swapped.elapsed()
     );
 
+    // A run limited to one block (issue 15) goes through Redis to the executor process like
+    // any other, which takes the block's input from the stored outputs in PostgreSQL.
+    let (status, body) = http(
+        "POST",
+        &format!("http://127.0.0.1:{web}/api/pipelines/demo_mlops/runs"),
+        Some(r#"{"block": "training", "variables": {"seed": 7}}"#),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 202, "{body}");
+    let limited = wait_run(&c, web, body["run_id"].as_str().unwrap(), 120).await;
+    assert_eq!(
+        limited["scope"],
+        json!({"mode": "block", "block": "training"})
+    );
+    assert!(
+        limited["holder"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("-{executor_pid}-")),
+        "{limited}"
+    );
+    let status_of = |name: &str| {
+        let blocks = limited["blocks"].as_array().unwrap();
+        let b = blocks.iter().find(|b| b["block"] == name).unwrap();
+        b["status"].as_str().unwrap().to_string()
+    };
+    assert_eq!(
+        (
+            status_of("preprocessing"),
+            status_of("training"),
+            status_of("registry")
+        ),
+        ("skipped".into(), "success".into(), "skipped".into())
+    );
+
     // A promotion made through the web process reaches both replicas (a rollback).
     let (status, _) = http(
         "POST",
