@@ -31,9 +31,10 @@ def make_dataset(*args, **kwargs) -> pd.DataFrame:
         'support_tickets': rng.poisson(1, rows),
         'satisfaction_score': rng.beta(5, 2, rows).round(3),
     })
-    risk = (
-        -1.0
-        + 1.3 * (df.contract_length == 1)
+    # About a quarter of them churn (seed 000's 26%), more so on monthly contracts, after
+    # support calls and tickets, when unhappy, paying more, newer, or using the service less.
+    risk = -4.0 + 3.0 * (
+        1.3 * (df.contract_length == 1)
         + 0.35 * df.customer_service_calls
         + 0.25 * df.support_tickets
         - 3.0 * (df.satisfaction_score - 0.7)

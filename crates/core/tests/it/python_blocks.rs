@@ -409,9 +409,18 @@ async fn a_block_that_must_return_a_model_and_does_not_fails_saying_what_to_retu
     );
     let usage = "return a fitted model (an object with a predict method), or a dict {'model': model, 'metrics': {...}, 'params': {...}}";
     for (returns, says) in [
-        ("text", "train() returned a str, which is not a model, and a block downstream takes one"),
-        ("table", "train() returned a DataFrame, which is not a model"),
-        ("dict", "train() returned a dict without a 'model' key (keys: ['metrics'])"),
+        (
+            "text",
+            "train() returned a str, which is not a model, and a block downstream takes one",
+        ),
+        (
+            "table",
+            "train() returned a DataFrame, which is not a model",
+        ),
+        (
+            "dict",
+            "train() returned a dict without a 'model' key (keys: ['metrics'])",
+        ),
     ] {
         let (status, _, blocks) = run(&p, "not_a_model", json!({"returns": returns})).await;
         assert_eq!(status, RunStatus::Failed, "{returns}");
@@ -422,7 +431,13 @@ async fn a_block_that_must_return_a_model_and_does_not_fails_saying_what_to_retu
         assert!(error.contains(usage), "{returns}: {error}");
         assert_eq!(block(&blocks, "registry").status, "upstream_failed");
     }
-    assert!(p.registry.read().versions("nope").await.unwrap_or_default().is_empty());
+    assert!(p
+        .registry
+        .read()
+        .versions("nope")
+        .await
+        .unwrap_or_default()
+        .is_empty());
 
     // The other way round: a model where a table is wanted names the block to add.
     write_pipeline(

@@ -140,7 +140,9 @@ impl BlockKind {
     /// a `python` block gives a model when a block downstream takes one (`register_model`,
     /// `evaluate`), as a Mage block returns whatever the next block uses; a table otherwise.
     pub fn output_to(self, downstream: &[BlockKind]) -> Port {
-        let model_wanted = downstream.iter().any(|d| d.inputs().contains(&Port::Trained));
+        let model_wanted = downstream
+            .iter()
+            .any(|d| d.inputs().contains(&Port::Trained));
         match self {
             BlockKind::Python if model_wanted => Port::Trained,
             kind => kind.output(),

@@ -19,8 +19,8 @@ use super::output::{MlflowModel, Output, Trained, TrainedModel};
 use super::register::index_model_folder;
 use super::workdir::WorkDir;
 use crate::error::{Error, Result};
-use crate::pipeline::context::BlockContext;
 use crate::model::Task;
+use crate::pipeline::context::BlockContext;
 use crate::pipeline::python::{BlockRequest, ReturnedModel};
 use crate::pyfunc::ARTIFACT_PATH;
 use crate::table::{read_arrow, write_arrow, Table};
@@ -235,7 +235,9 @@ fn model_files(root: &Path, dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
         if path.is_dir() {
             files.extend(model_files(root, &path)?);
         } else {
-            let relative = path.strip_prefix(root).map_err(|e| Error::internal(e.to_string()))?;
+            let relative = path
+                .strip_prefix(root)
+                .map_err(|e| Error::internal(e.to_string()))?;
             let name = (relative.components())
                 .map(|c| c.as_os_str().to_string_lossy())
                 .collect::<Vec<_>>()

@@ -129,6 +129,20 @@ def flavor_of(model):
     return OWN_FLAVORS.get(library, "sklearn")
 
 
+def sklearn_options(mlflow, model):
+    """MLflow 3 saves scikit-learn models with skops, which refuses to load any type not listed
+    as trusted (a forest's tree storage, numpy dtypes): the block's author made this model, so
+    the types it holds are trusted. An object skops cannot write is cloudpickled instead."""
+    if "skops_trusted_types" not in inspect.signature(mlflow.sklearn.save_model).parameters:
+        return {}
+    try:
+        import skops.io
+
+        return {"skops_trusted_types": skops.io.get_untrusted_types(data=skops.io.dumps(model))}
+    except Exception:
+        return {"serialization_format": mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE}
+
+
 def final_step(model):
     """The estimator at the end of a scikit-learn Pipeline; the model itself otherwise."""
     steps = getattr(model, "steps", None)
@@ -430,6 +444,8 @@ class Runner:
             options["input_example"] = example
             options["signature"] = infer_signature(example, model.predict(example))
         saver = getattr(mlflow, flavor)
+        if flavor == "sklearn":
+            options.update(sklearn_options(mlflow, model))
         saved = io_capture()
         try:
             with saved:
