@@ -100,7 +100,7 @@ pub struct Trained {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum TrainedModel {
     /// A built-in trainer's model, registered as an ironmage bundle.
-    Native(Model),
+    Native(Box<Model>),
     /// A model a Python block returned, saved as an MLflow model folder in the run's artifacts
     /// and registered as that folder.
     Mlflow(MlflowModel),

@@ -138,7 +138,7 @@ pub(super) async fn fit(
             };
             Ok(Trained {
                 data,
-                model: TrainedModel::Native(model),
+                model: TrainedModel::Native(Box::new(model)),
                 task,
                 label,
                 features,
