@@ -97,7 +97,10 @@ fn pipeline_info(pipeline: &Pipeline) -> PipelineInfo {
                 name: b.name.clone(),
                 kind: b.kind.as_str().to_string(),
                 upstream: b.upstream.clone(),
-                trains: b.kind.inputs() == [Port::Dataset] && b.kind.output() == Port::Trained,
+                // A trainer, or a Python block returning a model; not `evaluate`, which
+                // passes one on.
+                trains: pipeline.output_port(b) == Port::Trained
+                    && !b.kind.inputs().contains(&Port::Trained),
             })
             .collect(),
     }

@@ -45,6 +45,22 @@ const DEMO_FILES: &[(&str, &str)] = &[
         "pipelines/python_mage/engineer_features.py",
         include_str!("../../../../project/pipelines/python_mage/engineer_features.py"),
     ),
+    (
+        "pipelines/python_churn/pipeline.yaml",
+        include_str!("../../../../project/pipelines/python_churn/pipeline.yaml"),
+    ),
+    (
+        "pipelines/python_churn/make_dataset.py",
+        include_str!("../../../../project/pipelines/python_churn/make_dataset.py"),
+    ),
+    (
+        "pipelines/python_churn/preprocessing.py",
+        include_str!("../../../../project/pipelines/python_churn/preprocessing.py"),
+    ),
+    (
+        "pipelines/python_churn/training.py",
+        include_str!("../../../../project/pipelines/python_churn/training.py"),
+    ),
     ("README.md", include_str!("../../../../project/README.md")),
 ];
 

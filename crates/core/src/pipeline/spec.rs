@@ -4,7 +4,7 @@
 //! message alone. Variables are substituted into block configs where a value is exactly
 //! `${name}`; the same checks run again at trigger time with the run's variables.
 
-use super::blocks::BlockKind;
+use super::blocks::{BlockKind, Port};
 use super::condition::Condition;
 use crate::error::{Error, Result};
 use crate::store::RunScope;
@@ -312,13 +312,22 @@ impl Pipeline {
             .collect()
     }
 
+    /// The port `block` gives ([`BlockKind::output_to`] its downstream blocks).
+    pub fn output_port(&self, block: &Block) -> Port {
+        let downstream: Vec<BlockKind> = (self.blocks.iter())
+            .filter(|d| d.upstream.contains(&block.name))
+            .map(|d| d.kind)
+            .collect();
+        block.kind.output_to(&downstream)
+    }
+
     fn check_ports(&self) -> Result<()> {
         for b in &self.blocks {
             let inputs: Vec<_> = b
                 .upstream
                 .iter()
                 .filter_map(|u| self.block(u))
-                .map(|u| u.kind.output())
+                .map(|u| self.output_port(u))
                 .collect();
             if !b.kind.accepts(&inputs) {
                 let wanted = match b.kind {

@@ -135,6 +135,21 @@ fn mismatched_ports_are_explained() {
 }
 
 #[test]
+fn a_python_block_gives_a_model_to_the_blocks_that_take_one() {
+    use ironmage_core::pipeline::blocks::Port;
+    let file = "pipelines/python_churn/pipeline.yaml";
+    let text = include_str!("../../../../project/pipelines/python_churn/pipeline.yaml");
+    let p = parse("python_churn", file, text).unwrap();
+    let port = |name: &str| p.output_port(p.block(name).unwrap());
+    assert_eq!(port("make_dataset"), Port::Dataset);
+    assert_eq!(port("preprocessing"), Port::Dataset);
+    assert_eq!(port("training"), Port::Trained);
+    // A model block feeds model blocks only: a table block after it is refused.
+    let m = error_of("blocks:\n- {name: data, kind: synthetic_churn}\n- {name: fit, kind: python, upstream: [data], config: {file: f.py}}\n- {name: reg, kind: register_model, upstream: [fit], config: {model: m}}\n- {name: more, kind: python, upstream: [fit], config: {file: g.py}}\n");
+    assert_mentions(&m, &["block more", "field upstream", "Trained"]);
+}
+
+#[test]
 fn duplicate_block_names_and_bad_names_are_refused() {
     let m = error_of(
         "blocks:\n- {name: a, kind: synthetic_churn}\n- {name: a, kind: synthetic_churn}\n",

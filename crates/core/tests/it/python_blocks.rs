@@ -364,6 +364,97 @@ async fn a_failing_test_fails_the_block_with_its_message() {
     assert_eq!(block(&blocks, "after").status, "upstream_failed");
 }
 
+const LOAD_TWO_ROWS: &str = r#"
+import pandas as pd
+if 'data_loader' not in globals():
+    from mage_ai.data_preparation.decorators import data_loader
+
+
+@data_loader
+def load(*args, **kwargs):
+    return pd.DataFrame({'x': [0.0, 1.0, 2.0, 3.0], 'y': [0, 0, 1, 1]})
+"#;
+
+/// A training block that returns what `kind` names: `text`, a table, a dict without a model,
+/// or a model where none is wanted.
+const TRAIN_RETURNS: &str = r#"
+if 'custom' not in globals():
+    from mage_ai.data_preparation.decorators import custom
+
+
+@custom
+def train(df, *args, **kwargs):
+    kind = kwargs['returns']
+    if kind == 'text':
+        return 'trained!'
+    if kind == 'table':
+        return df
+    if kind == 'dict':
+        return {'metrics': {'auc_score': 0.9}}
+    from sklearn.tree import DecisionTreeClassifier
+    return DecisionTreeClassifier().fit(df[['x']], df['y'])
+"#;
+
+#[tokio::test]
+async fn a_block_that_must_return_a_model_and_does_not_fails_saying_what_to_return() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let p = platform(dir.path(), &python).await;
+    let files = [("load.py", LOAD_TWO_ROWS), ("train.py", TRAIN_RETURNS)];
+    write_pipeline(
+        dir.path(),
+        "not_a_model",
+        "name: not_a_model\nvariables: {returns: text}\nblocks:\n  - {name: load, kind: python, config: {file: pipelines/not_a_model/load.py, label: y}}\n  - {name: train, kind: python, upstream: [load], config: {file: pipelines/not_a_model/train.py}}\n  - {name: registry, kind: register_model, upstream: [train], config: {model: nope}}\n",
+        &files,
+    );
+    let usage = "return a fitted model (an object with a predict method), or a dict {'model': model, 'metrics': {...}, 'params': {...}}";
+    for (returns, says) in [
+        (
+            "text",
+            "train() returned a str, which is not a model, and a block downstream takes one",
+        ),
+        (
+            "table",
+            "train() returned a DataFrame, which is not a model",
+        ),
+        (
+            "dict",
+            "train() returned a dict without a 'model' key (keys: ['metrics'])",
+        ),
+    ] {
+        let (status, _, blocks) = run(&p, "not_a_model", json!({"returns": returns})).await;
+        assert_eq!(status, RunStatus::Failed, "{returns}");
+        let train = block(&blocks, "train");
+        assert_eq!(train.status, "failed", "{returns}");
+        let error = train.error.clone().unwrap();
+        assert!(error.contains(says), "{returns}: {error}");
+        assert!(error.contains(usage), "{returns}: {error}");
+        assert_eq!(block(&blocks, "registry").status, "upstream_failed");
+    }
+    assert!(p
+        .registry
+        .read()
+        .versions("nope")
+        .await
+        .unwrap_or_default()
+        .is_empty());
+
+    // The other way round: a model where a table is wanted names the block to add.
+    write_pipeline(
+        dir.path(),
+        "stray_model",
+        "name: stray_model\nvariables: {returns: model}\nblocks:\n  - {name: load, kind: python, config: {file: pipelines/stray_model/load.py, label: y}}\n  - {name: train, kind: python, upstream: [load], config: {file: pipelines/stray_model/train.py}}\n",
+        &files,
+    );
+    let (status, _, blocks) = run(&p, "stray_model", json!({})).await;
+    assert_eq!(status, RunStatus::Failed);
+    let error = block(&blocks, "train").error.clone().unwrap();
+    assert!(
+        error.contains("the block returned a model (sklearn.tree._classes.DecisionTreeClassifier) but no block downstream takes one: put a register_model (or evaluate) block downstream of it"),
+        "{error}"
+    );
+}
+
 const HANGS: &str = r#"
 import os, time
 if 'data_loader' not in globals():

@@ -11,6 +11,7 @@ mod error_bodies;
 mod mlflow_folders;
 mod openapi;
 mod orchestration_api;
+mod python_models;
 mod registry_api;
 mod registry_cli;
 mod serving_flavors;

@@ -19,7 +19,7 @@ mod transforms;
 mod workdir;
 
 pub use data::VersionedDataset;
-pub use output::{Deployed, Output, Port, Registered, Trained};
+pub use output::{Deployed, MlflowModel, Output, Port, Registered, Trained, TrainedModel};
 pub use train::regression_metrics;
 
 use boosting::{gradient_boosting_classifier, gradient_boosting_regressor};
@@ -133,6 +133,19 @@ impl BlockKind {
             BlockKind::SqlTransform => tables_or_noops && given.contains(&Port::Dataset),
             BlockKind::Noop => true,
             _ => given == self.inputs().as_slice(),
+        }
+    }
+
+    /// The port a block of this kind gives, knowing the kinds of the blocks downstream of it:
+    /// a `python` block gives a model when a block downstream takes one (`register_model`,
+    /// `evaluate`), as a Mage block returns whatever the next block uses; a table otherwise.
+    pub fn output_to(self, downstream: &[BlockKind]) -> Port {
+        let model_wanted = downstream
+            .iter()
+            .any(|d| d.inputs().contains(&Port::Trained));
+        match self {
+            BlockKind::Python if model_wanted => Port::Trained,
+            kind => kind.output(),
         }
     }
 

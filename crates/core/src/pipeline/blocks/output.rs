@@ -76,14 +76,15 @@ pub struct Trained {
     /// What it was trained on (with the fitted steps to replay).
     pub data: Arc<VersionedDataset>,
     /// The model.
-    pub model: Model,
+    pub model: TrainedModel,
     /// Classification or regression.
     pub task: Task,
     /// The label column.
     pub label: String,
     /// Feature columns, in the model's order.
     pub features: Vec<String>,
-    /// Probability cut-off for the positive class (classifiers).
+    /// Probability cut-off for the positive class (classifiers; an MLflow model's own
+    /// `predict` decides, this is not applied to it).
     pub threshold: f64,
     /// The config as hyperparameters.
     pub hyperparameters: Map<String, Value>,
@@ -93,6 +94,31 @@ pub struct Trained {
     pub feature_importance: Vec<(String, f64)>,
     /// The gates an `evaluate` block checked, if one ran.
     pub evaluation: Option<Evaluation>,
+}
+
+/// What a trainer fitted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum TrainedModel {
+    /// A built-in trainer's model, registered as an ironmage bundle.
+    Native(Box<Model>),
+    /// A model a Python block returned, saved as an MLflow model folder in the run's artifacts
+    /// and registered as that folder.
+    Mlflow(MlflowModel),
+}
+
+/// An MLflow model folder a Python block saved.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MlflowModel {
+    /// `runs:/<run>/<path>`: the source the registered version points at.
+    pub source: String,
+    /// Its folder in the artifact path index (`<experiment>/<run>/artifacts/<path>`).
+    pub folder: String,
+    /// The MLflow flavor it was saved with (`sklearn`, `lightgbm`, `xgboost`).
+    pub flavor: String,
+    /// The model's Python class.
+    pub class: String,
+    /// The run whose artifacts hold it.
+    pub run_id: String,
 }
 
 impl Trained {
@@ -105,6 +131,10 @@ impl Trained {
             "hyperparameters": self.hyperparameters,
             "evaluation": self.evaluation,
         });
+        if let TrainedModel::Mlflow(m) = &self.model {
+            preview["mlflow_model"] =
+                json!({"source": m.source, "flavor": m.flavor, "class": m.class});
+        }
         // After `evaluate`, `passed` is a top-level scalar for `when:` conditions.
         if let Some(evaluation) = &self.evaluation {
             preview["passed"] = json!(evaluation.passed);

@@ -7,13 +7,22 @@
 //! `execution_date`, `run_id`/`pipeline_run_id`, `block_uuid`, `pipeline_uuid` and
 //! `configuration` are its keyword arguments. The DataFrame it returns is the block's output
 //! table, fingerprinted and versioned like any loaded dataset; None is an empty table.
+//!
+//! A block with a `register_model` or `evaluate` block downstream trains instead: it returns a
+//! fitted model, alone or as `{"model": ..., "metrics": {...}, "params": {...}}`, which the
+//! runner saves with MLflow (the flavor of the model's library) into the run's artifacts. Its
+//! metrics and params are logged to the run as a built-in trainer's are, and the model goes
+//! downstream as a [`TrainedModel::Mlflow`], trained on the first upstream table.
 
 use super::data::{output_label, version_table, VersionedDataset};
-use super::output::Output;
+use super::output::{MlflowModel, Output, Trained, TrainedModel};
+use super::register::index_model_folder;
 use super::workdir::WorkDir;
 use crate::error::{Error, Result};
+use crate::model::Task;
 use crate::pipeline::context::BlockContext;
-use crate::pipeline::python::BlockRequest;
+use crate::pipeline::python::{BlockRequest, ReturnedModel};
+use crate::pyfunc::ARTIFACT_PATH;
 use crate::table::{read_arrow, write_arrow, Table};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -80,11 +89,15 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
     let input_paths = write_inputs(ctx, work.path(), &datasets).await?;
     let handed_over = started.elapsed();
     let output_path = work.path().join("output.arrow");
+    let model_dir = work.path().join("model");
+    // The pipeline says whether it trains: its port is a model when a block downstream takes one.
+    let trains = (ctx.pipeline.blocks.iter()).any(|b| b.name == ctx.block_name() && b.trains);
     let request = BlockRequest {
         file: file.display().to_string(),
         block: ctx.block_name().to_string(),
         inputs: input_paths,
         output: output_path.display().to_string(),
+        model_dir: trains.then(|| model_dir.display().to_string()),
         kwargs: kwargs(ctx, &config.params),
         execution_date: ctx.python_runners().started_at().to_rfc3339(),
     };
@@ -106,6 +119,16 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         },
         handed_over.as_secs_f64()
     );
+    if let Some(returned) = finished.model.clone() {
+        let data = datasets.first().cloned().ok_or_else(|| {
+            Error::invalid(format!(
+                "{}() returned a model but the block has no upstream table to record as its \
+                 training data: load the data in an upstream block",
+                finished.function
+            ))
+        })?;
+        return trained(ctx, &ran, returned, data, &model_dir).await;
+    }
     if !finished.output {
         ctx.log(format!("{ran}; returned None: no output table"));
         return Ok(Output::Dataset(Arc::new(VersionedDataset::loaded(
@@ -130,6 +153,110 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
     Ok(Output::Dataset(Arc::new(
         version_table(ctx, table, label).await?,
     )))
+}
+
+/// The model the block returned: its MLflow folder stored in the run's artifacts, its metrics
+/// and params logged to the run, handed downstream with the table it was trained on.
+async fn trained(
+    ctx: &BlockContext,
+    ran: &str,
+    returned: ReturnedModel,
+    data: Arc<VersionedDataset>,
+    folder: &Path,
+) -> Result<Output> {
+    let run_folder = ctx
+        .services
+        .tracking
+        .tracking_run_info(&ctx.run_id)
+        .await
+        .map_err(|e| e.context("a Python block's model is kept in its run's artifacts"))?
+        .artifact_path();
+    let (artifacts, folder) = (ctx.services.artifacts.clone(), folder.to_path_buf());
+    let stored = ctx
+        .blocking(move || {
+            model_files(&folder, &folder)?
+                .into_iter()
+                .map(|(path, bytes)| Ok((path, artifacts.put(&bytes)?, bytes.len() as i64)))
+                .collect::<Result<Vec<_>>>()
+        })
+        .await?;
+    let files = stored.len();
+    let bytes: i64 = stored.iter().map(|(_, _, size)| size).sum();
+    let indexed = index_model_folder(ctx, &run_folder, &model_path(ctx), stored).await?;
+    ctx.log(format!(
+        "{ran}; returned a {} saved with mlflow.{} (mlflow {}): {files} files, {bytes} bytes at {}",
+        returned.class, returned.flavor, returned.mlflow, indexed.source
+    ));
+    let mut metrics = returned.metrics;
+    if !returned.importances.is_empty() && !metrics.contains_key("feature_importance") {
+        let importance = (returned.importances.iter())
+            .map(|(name, v)| (name.clone(), json!(v)))
+            .collect();
+        metrics.insert("feature_importance".into(), Value::Object(importance));
+    }
+    for (name, value) in &metrics {
+        if let Some(v) = value.as_f64() {
+            ctx.log(format!("   {name}: {v:.4}"));
+        }
+    }
+    let mut feature_importance = returned.importances;
+    feature_importance.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let trained = Trained {
+        label: data.label.clone().unwrap_or_default(),
+        data,
+        model: TrainedModel::Mlflow(MlflowModel {
+            source: indexed.source,
+            folder: indexed.folder,
+            flavor: returned.flavor,
+            class: returned.class,
+            run_id: ctx.run_id.clone(),
+        }),
+        task: match returned.task.as_str() {
+            "classification" => Task::Classification,
+            _ => Task::Regression,
+        },
+        features: returned.features,
+        threshold: 0.5,
+        hyperparameters: returned.params,
+        metrics,
+        feature_importance,
+        evaluation: None,
+    };
+    super::train::log_to_run(ctx, &trained).await?;
+    Ok(Output::Trained(Arc::new(trained)))
+}
+
+/// Every file under `dir` (the saved model folder): its path relative to `root`, `/`-separated,
+/// and its bytes.
+fn model_files(root: &Path, dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            files.extend(model_files(root, &path)?);
+        } else {
+            let relative = path
+                .strip_prefix(root)
+                .map_err(|e| Error::internal(e.to_string()))?;
+            let name = (relative.components())
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            files.push((name, std::fs::read(&path)?));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// `model` under the run's artifacts, as an MLflow script logs it; `model_<block>` when the
+/// pipeline has several training blocks, one folder each.
+fn model_path(ctx: &BlockContext) -> String {
+    if ctx.pipeline.blocks.iter().filter(|b| b.trains).count() > 1 {
+        format!("{ARTIFACT_PATH}_{}", ctx.block_name())
+    } else {
+        ARTIFACT_PATH.to_string()
+    }
 }
 
 /// Write each upstream table as an Arrow file; their paths, in upstream order.

@@ -3,11 +3,11 @@
 //! version's MLflow model folder is written under the run's artifacts first, so that the
 //! MLflow client can load any version a pipeline registers.
 
-use super::output::{single_input, Output, Registered};
+use super::output::{single_input, Output, Registered, Trained, TrainedModel};
 use crate::clock;
 use crate::error::{Error, ErrorCode, Result};
 use crate::lineage::code_lineage;
-use crate::model::{FeatureSchema, ModelBundle, Preprocessing, Task};
+use crate::model::{FeatureSchema, Model, ModelBundle, Preprocessing, Task};
 use crate::pipeline::context::BlockContext;
 use crate::pyfunc::{self, Origin, ARTIFACT_PATH};
 use crate::store::{ArtifactRefs, MlflowFolder, NewVersion};
@@ -36,26 +36,25 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
     let dataset = data.record.as_ref().ok_or_else(|| {
         Error::invalid("the training data has no dataset version (a command block wrote no table)")
     })?;
-    let classes = match trained.task {
-        Task::Classification => vec![format!("no_{}", trained.label), trained.label.clone()],
-        Task::Regression => Vec::new(),
+    let (refs, model_lineage) = match &trained.model {
+        TrainedModel::Native(model) => {
+            let refs = save_bundle(ctx, &trained, model).await?;
+            let folder = write_mlflow_folder(ctx, &refs).await?;
+            let lineage = folder.map(|f| (MlflowFolder::LINEAGE_KEY, f.lineage()));
+            (refs, lineage)
+        }
+        // The MLflow folder is the model, as for a version the MLflow client registers: the
+        // `mlflow` lineage entry makes the prediction service load it by its flavor.
+        TrainedModel::Mlflow(m) => {
+            let refs = ArtifactRefs {
+                model: String::new(),
+                scaler: String::new(),
+                schema: String::new(),
+            };
+            let lineage = json!({"source": m.source, "run_id": m.run_id, "model_id": null, "flavor": m.flavor, "class": m.class});
+            (refs, Some(("mlflow", lineage)))
+        }
     };
-    let schema = FeatureSchema {
-        inputs: data.inputs.clone(),
-        features: trained.features.clone(),
-        label: raw_label(&data.steps, &trained.label),
-        task: trained.task,
-        classes,
-        threshold: trained.threshold,
-    };
-    let preprocessing = Preprocessing {
-        steps: data.steps.clone(),
-    };
-    // Built (and so checked) before anything is stored: a bundle that cannot serve is refused.
-    let bundle = ModelBundle::new(trained.model.clone(), preprocessing, schema)?;
-    let artifacts = ctx.services.artifacts.clone();
-    let refs = ctx.blocking(move || bundle.save(&artifacts)).await?;
-    let mlflow_folder = write_mlflow_folder(ctx, &refs).await?;
     let training_block = ctx
         .pipeline
         .blocks
@@ -72,8 +71,8 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         "data_lineage": {"version": dataset.version, "hash": dataset.hash},
         "pipeline": {"name": ctx.pipeline.name, "file": ctx.pipeline.file, "file_hash": ctx.pipeline.file_hash},
     });
-    if let Some(folder) = &mlflow_folder {
-        lineage[MlflowFolder::LINEAGE_KEY] = folder.lineage();
+    if let Some((key, entry)) = model_lineage {
+        lineage[key] = entry;
     }
     let version = ctx
         .services
@@ -109,11 +108,15 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         "   Git Commit: {}",
         code.git_commit.as_deref().unwrap_or("none")
     ));
-    ctx.log(format!("   Model artifact: {}", version.artifacts.model));
-    if let Some(folder) = &mlflow_folder {
+    if !version.artifacts.model.is_empty() {
+        ctx.log(format!("   Model artifact: {}", version.artifacts.model));
+    }
+    let source = (version.mlflow_folder().map(|f| f.source))
+        .or_else(|| version.mlflow_source().map(|s| s.source));
+    if let Some(source) = source {
         ctx.log(format!(
-            "   MLflow model: {} (mlflow.pyfunc.load_model(\"models:/{}/{}\"))",
-            folder.source, version.model, version.version
+            "   MLflow model: {source} (mlflow.pyfunc.load_model(\"models:/{}/{}\"))",
+            version.model, version.version
         ));
     }
     let evaluation = trained.evaluation.clone();
@@ -121,6 +124,31 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         version,
         evaluation,
     })))
+}
+
+/// Save a built-in trainer's model with its preprocessing and feature schema as an ironmage
+/// bundle in the artifact store.
+async fn save_bundle(ctx: &BlockContext, trained: &Trained, model: &Model) -> Result<ArtifactRefs> {
+    let data = &trained.data;
+    let classes = match trained.task {
+        Task::Classification => vec![format!("no_{}", trained.label), trained.label.clone()],
+        Task::Regression => Vec::new(),
+    };
+    let schema = FeatureSchema {
+        inputs: data.inputs.clone(),
+        features: trained.features.clone(),
+        label: raw_label(&data.steps, &trained.label),
+        task: trained.task,
+        classes,
+        threshold: trained.threshold,
+    };
+    let preprocessing = Preprocessing {
+        steps: data.steps.clone(),
+    };
+    // Built (and so checked) before anything is stored: a bundle that cannot serve is refused.
+    let bundle = ModelBundle::new(model.clone(), preprocessing, schema)?;
+    let artifacts = ctx.services.artifacts.clone();
+    ctx.blocking(move || bundle.save(&artifacts)).await
 }
 
 /// Write the version's MLflow model folder ([`crate::pyfunc`]) under the run's artifacts,
@@ -139,7 +167,6 @@ async fn write_mlflow_folder(
         Err(e) => return Err(e),
     };
     let artifact_path = artifact_path(ctx);
-    let folder = format!("{}/{artifact_path}", run.artifact_path());
     let origin = Origin {
         run_id: ctx.run_id.clone(),
         artifact_path: artifact_path.clone(),
@@ -158,16 +185,30 @@ async fn write_mlflow_folder(
                 .collect::<Result<Vec<_>>>()
         })
         .await?;
+    let folder = index_model_folder(ctx, &run.artifact_path(), &artifact_path, stored).await?;
+    Ok(Some(folder))
+}
+
+/// Index stored files (path in the folder, content reference, size) as the MLflow model folder
+/// `artifact_path` under the run's artifact folder `run_folder`: the MLflow artifact proxy
+/// serves it from there, and the prediction service loads a version whose source it is.
+pub(super) async fn index_model_folder(
+    ctx: &BlockContext,
+    run_folder: &str,
+    artifact_path: &str,
+    stored: Vec<(String, String, i64)>,
+) -> Result<MlflowFolder> {
+    let folder = format!("{run_folder}/{artifact_path}");
     for (path, sha, size) in stored {
         ctx.services
             .tracking
             .index_artifact(&format!("{folder}/{path}"), &sha, size)
             .await?;
     }
-    Ok(Some(MlflowFolder {
+    Ok(MlflowFolder {
         source: format!("runs:/{}/{artifact_path}", ctx.run_id),
         folder,
-    }))
+    })
 }
 
 /// `model`; `model_<block>` when the pipeline registers several models, one folder each.

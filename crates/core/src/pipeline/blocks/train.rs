@@ -1,7 +1,7 @@
 //! Trainers: fit a model on the training part, score the test part. Shared by every learner:
 //! which columns are features, the label, the metrics and the record handed downstream.
 
-use super::output::{single_input, Output, Trained};
+use super::output::{single_input, Output, Trained, TrainedModel};
 use crate::error::{Error, Result};
 use crate::ml::linear::LinearParams;
 use crate::ml::{ClassificationMetrics, GbdtLoss, GradientBoostingParams, RandomForestParams};
@@ -61,18 +61,6 @@ pub(super) async fn fit(
     hyperparameters: Value,
 ) -> Result<Output> {
     let data = single_input!(inputs, Dataset);
-    // The data's fingerprint is a param of the run, as seed 002's scripts log it, so runs can
-    // be searched by the data they trained on (`params.dataset_hash = '…'`).
-    let data_params: Vec<(String, Value)> = data
-        .record
-        .iter()
-        .flat_map(|r| {
-            [
-                ("dataset_hash".to_string(), json!(r.hash)),
-                ("dataset_version".to_string(), json!(r.version)),
-            ]
-        })
-        .collect();
     let trained = ctx
         .blocking(move || {
             let label = data.label_or(columns.target.as_ref())?;
@@ -150,7 +138,7 @@ pub(super) async fn fit(
             };
             Ok(Trained {
                 data,
-                model,
+                model: TrainedModel::Native(Box::new(model)),
                 task,
                 label,
                 features,
@@ -179,6 +167,21 @@ pub(super) async fn fit(
         .map(|(n, _)| n.as_str())
         .collect();
     ctx.log(format!("   Top 3 features: [{}]", top.join(", ")));
+    log_to_run(ctx, &trained).await?;
+    Ok(Output::Trained(Arc::new(trained)))
+}
+
+/// Log a trained model's hyperparameters (as params) and metrics to the run's tracking run,
+/// as every trainer does, the built-in ones and Python blocks that return a model.
+pub(super) async fn log_to_run(ctx: &BlockContext, trained: &Trained) -> Result<()> {
+    // The data's fingerprint is a param of the run, as seed 002's scripts log it, so runs can
+    // be searched by the data they trained on (`params.dataset_hash = '…'`).
+    let data_params = trained.data.record.iter().flat_map(|r| {
+        [
+            ("dataset_hash".to_string(), json!(r.hash)),
+            ("dataset_version".to_string(), json!(r.version)),
+        ]
+    });
     // One training block logs plain keys (`auc_score`), as an MLflow script does. With several
     // in a pipeline, each logs under its block's name (`tree.auc_score`): a param keeps its
     // first value, so a second trainer's `max_depth` would be refused and fail its block.
@@ -198,8 +201,7 @@ pub(super) async fn fit(
             &params,
             &Value::Object(trained.metrics.clone()),
         )
-        .await?;
-    Ok(Output::Trained(Arc::new(trained)))
+        .await
 }
 
 /// The binary classifiers need both classes, and only two, among the training labels.

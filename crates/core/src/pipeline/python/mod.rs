@@ -5,7 +5,7 @@
 mod runner;
 mod runners;
 
-pub use runner::{BlockRequest, Finished};
+pub use runner::{BlockRequest, Finished, ReturnedModel};
 pub use runners::PythonRunners;
 
 use std::path::PathBuf;

@@ -7,11 +7,17 @@ time; a `run` is answered by any number of `log` frames, then `done` or `error`:
   {"op": "hello"}  -> {"op": "hello", pid, python, pandas, pyarrow}
                     | {"op": "error", "kind": "missing", "message"}
   {"op": "run", "file", "block", "inputs": [arrow path, ...], "output": arrow path,
-   "kwargs": {...}, "execution_date": iso}
+   "model_dir": folder | null, "kwargs": {...}, "execution_date": iso}
                    -> {"op": "log", "line"} ...
-                      {"op": "done", "function", "decorator", "output": bool, "rows", "tests"}
-                    | {"op": "error", "kind": "file" | "block" | "test" | "output",
+                      {"op": "done", "function", "decorator", "output": bool, "rows", "tests",
+                       "model": null | {"flavor", "class", "task", "metrics", "params",
+                                        "features", "importances", "mlflow"}}
+                    | {"op": "error", "kind": "file" | "block" | "test" | "output" | "model",
                        "message", "traceback"}
+
+`model_dir` is set when a block downstream takes a model: the block must then return a fitted
+model (anything with `predict`), or a dict `{"model": ..., "metrics": {...}, "params": {...},
+"input_example": DataFrame}`, which is saved there as an MLflow model folder.
   {"op": "exit"}   -> the process exits with status 0
 
 A block file is executed the way Mage executes it: the decorators (`data_loader`, `transformer`,
@@ -27,6 +33,7 @@ import datetime
 import faulthandler
 import inspect
 import logging
+import math
 import os
 import sys
 import time
@@ -50,6 +57,160 @@ OTHER_DECORATORS = (
     "sensor", "callback", "condition", "extension", "on_success", "on_failure", "configuration",
     "data_source", "xy", "x", "y", "render", "columns", "preprocesser_functions",
 )
+
+
+# What a model-returning block may put in the dict it returns, besides `model`.
+MODEL_KEYS = ("model", "metrics", "params", "input_example")
+# Libraries with an MLflow flavor of their own; any other model is pickled by mlflow.sklearn,
+# which saves whatever has `predict` (the pyfunc flavor calls it).
+OWN_FLAVORS = {"lightgbm": "lightgbm", "xgboost": "xgboost"}
+
+
+def class_name(value):
+    kind = type(value)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def model_parts(output, function):
+    """`{"model", "metrics", "params", "input_example"}` from what a model block returned: the
+    model alone, or a dict holding it under `model`."""
+    usage = ("return a fitted model (an object with a predict method), or a dict "
+             "{'model': model, 'metrics': {...}, 'params': {...}}")
+    if isinstance(output, dict):
+        if "model" not in output:
+            raise BlockFailure("model", f"{function}() returned a dict without a 'model' key "
+                               f"(keys: {sorted(map(str, output))}): {usage}")
+        unknown = sorted(str(k) for k in output if k not in MODEL_KEYS)
+        if unknown:
+            raise BlockFailure("model", f"{function}() returned unknown keys {unknown} "
+                               f"(known: {list(MODEL_KEYS)})")
+        parts = dict(output)
+    else:
+        parts = {"model": output}
+    model = parts["model"]
+    if not callable(getattr(model, "predict", None)) or isinstance(model, type):
+        what = "None" if model is None else f"a {type(model).__name__}"
+        raise BlockFailure("model", f"{function}() returned {what}, which is not a model, and "
+                           f"a block downstream takes one: {usage}")
+    for key in ("metrics", "params"):
+        value = parts.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            raise BlockFailure("model", f"'{key}' must be a dict of names to values, "
+                               f"not a {type(value).__name__}")
+        parts[key] = {str(k): json_value(v, f"{key}[{k!r}]") for k, v in value.items()}
+    for name, value in (parts.get("metrics") or {}).items():
+        if not isinstance(value, (int, float, dict)) or isinstance(value, bool):
+            raise BlockFailure("model", f"metric {name!r} is {value!r}: metrics are numbers "
+                               "(or a dict of numbers, such as feature importances)")
+    return parts
+
+
+def json_value(value, where):
+    """Numpy scalars and arrays as plain JSON values; anything else must already be one."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, dict):
+        return {str(k): json_value(v, f"{where}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_value(v, where) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise BlockFailure("model", f"{where} is {value}: give a finite number")
+        return value
+    raise BlockFailure("model", f"{where} is a {type(value).__name__}: give numbers, text, "
+                       "booleans, lists or dicts")
+
+
+def flavor_of(model):
+    """The MLflow flavor for the library the model's class comes from."""
+    library = type(model).__module__.split(".")[0]
+    return OWN_FLAVORS.get(library, "sklearn")
+
+
+def sklearn_options(mlflow, model):
+    """MLflow 3 saves scikit-learn models with skops, which refuses to load any type not listed
+    as trusted (a forest's tree storage, numpy dtypes): the block's author made this model, so
+    the types it holds are trusted. An object skops cannot write is cloudpickled instead."""
+    if "skops_trusted_types" not in inspect.signature(mlflow.sklearn.save_model).parameters:
+        return {}
+    try:
+        import skops.io
+
+        return {"skops_trusted_types": skops.io.get_untrusted_types(data=skops.io.dumps(model))}
+    except Exception:
+        return {"serialization_format": mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE}
+
+
+def final_step(model):
+    """The estimator at the end of a scikit-learn Pipeline; the model itself otherwise."""
+    steps = getattr(model, "steps", None)
+    if isinstance(steps, list) and steps and isinstance(steps[-1], tuple):
+        return steps[-1][-1]
+    return model
+
+
+def task_of(model):
+    if getattr(model, "_estimator_type", None) == "regressor":
+        return "regression"
+    if callable(getattr(model, "predict_proba", None)):
+        return "classification"
+    return "regression"
+
+
+def feature_names(model):
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        names = getattr(final_step(model), "feature_names_in_", None)
+    return [str(n) for n in names] if names is not None else []
+
+
+def importances(model, features):
+    values = getattr(final_step(model), "feature_importances_", None)
+    if values is None or len(values) != len(features):
+        return []
+    return [[name, float(v)] for name, v in zip(features, values)]
+
+
+def hyperparameters(model):
+    """What the estimator was built with (its scalar `get_params`), when the block logs none."""
+    get = getattr(model, "get_params", None)
+    if not callable(get):
+        return {}
+    try:
+        params = get(deep=False)
+    except Exception:
+        return {}
+    return {str(k): v for k, v in params.items()
+            if v is None or isinstance(v, (bool, int, float, str))}
+
+
+class io_capture:
+    """What a library prints to stdout/stderr while saving (MLflow warnings), kept as lines."""
+
+    def __init__(self):
+        import io
+
+        self.buffer = io.StringIO()
+
+    def __enter__(self):
+        self.saved = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = self.buffer
+        logging.getLogger("mlflow").addHandler(self.handler())
+        return self
+
+    def handler(self):
+        self._handler = logging.StreamHandler(self.buffer)
+        return self._handler
+
+    def __exit__(self, *exc):
+        sys.stdout, sys.stderr = self.saved
+        logging.getLogger("mlflow").removeHandler(self._handler)
+        return False
+
+    def lines(self):
+        return [line for line in self.buffer.getvalue().splitlines() if line.strip()]
 
 
 def user_traceback(exc):
@@ -238,7 +399,12 @@ class Runner:
             log_stream.flush()
             sys.stdout, sys.stderr = saved
         writing = time.perf_counter()
-        rows = self.write_output(output, request["output"], input_types)
+        model = None
+        rows = None
+        if request.get("model_dir"):
+            model = self.save_model(output, request["model_dir"], function.__name__)
+        else:
+            rows = self.write_output(output, request["output"], input_types)
         now = time.perf_counter()
         return {
             "op": "done",
@@ -250,6 +416,55 @@ class Runner:
             "seconds": now - started,
             "read_seconds": read_seconds,
             "write_seconds": now - writing,
+            "model": model,
+        }
+
+    def save_model(self, output, folder, function):
+        """Save the returned model as an MLflow model folder at `folder`, with the flavor of
+        the library it comes from; what the Rust side records about it."""
+        returned = model_parts(output, function)
+        model = returned["model"]
+        try:
+            import mlflow
+        except ImportError as e:
+            raise BlockFailure(
+                "model",
+                f"{function}() returned a model ({class_name(model)}); saving it as an MLflow "
+                f"model needs mlflow, which {sys.executable} lacks ({e}): install it with "
+                f"`{sys.executable} -m pip install mlflow`",
+            ) from None
+        flavor = flavor_of(model)
+        options = {}
+        example = returned.get("input_example")
+        if example is not None:
+            # The signature makes MLflow (and the prediction service's workers) cast request
+            # columns to the training types and order them as the model saw them.
+            from mlflow.models import infer_signature
+
+            options["input_example"] = example
+            options["signature"] = infer_signature(example, model.predict(example))
+        saver = getattr(mlflow, flavor)
+        if flavor == "sklearn":
+            options.update(sklearn_options(mlflow, model))
+        saved = io_capture()
+        try:
+            with saved:
+                saver.save_model(model, folder, **options)
+        except Exception as e:
+            raise BlockFailure("model", f"mlflow.{flavor}.save_model failed: {error_message(e)}",
+                               user_traceback(e)) from None
+        for line in saved.lines():
+            self.log(line)
+        features = feature_names(model)
+        return {
+            "flavor": flavor,
+            "class": class_name(model),
+            "task": task_of(model),
+            "metrics": returned.get("metrics") or {},
+            "params": returned.get("params") or hyperparameters(model),
+            "features": features,
+            "importances": importances(model, features),
+            "mlflow": mlflow.__version__,
         }
 
     def write_output(self, output, path, input_types):
@@ -261,6 +476,14 @@ class Runner:
         if isinstance(output, pa.Table):
             table = output
         else:
+            model = output.get("model") if isinstance(output, dict) else output
+            if not isinstance(output, pd.DataFrame) and callable(getattr(model, "predict", None)):
+                raise BlockFailure(
+                    "output",
+                    f"the block returned a model ({class_name(model)}) but no block downstream "
+                    "takes one: put a register_model (or evaluate) block downstream of it, or "
+                    "return a pandas DataFrame",
+                )
             if not isinstance(output, pd.DataFrame):
                 if isinstance(output, (pd.Series, dict, list)):
                     output = pd.DataFrame(output)

@@ -36,6 +36,9 @@ pub struct BlockRequest {
     pub inputs: Vec<String>,
     /// Where the runner writes the returned table as an Arrow IPC file.
     pub output: String,
+    /// Set when a block downstream takes a model: the block must return one, which the runner
+    /// saves there as an MLflow model folder (and writes no table).
+    pub model_dir: Option<String>,
     /// The keyword arguments: variables, params, run and pipeline ids.
     pub kwargs: Map<String, Value>,
     /// Mage's `execution_date`, ISO 8601.
@@ -59,8 +62,32 @@ pub struct Finished {
     pub seconds: f64,
     /// Of which reading the inputs into DataFrames.
     pub read_seconds: f64,
-    /// Of which writing the output table.
+    /// Of which writing the output table (or saving the model).
     pub write_seconds: f64,
+    /// The model it returned, saved at the request's `model_dir`.
+    #[serde(default)]
+    pub model: Option<ReturnedModel>,
+}
+
+/// A model a block returned, as the runner saved it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReturnedModel {
+    /// The MLflow flavor it was saved with: `sklearn`, `lightgbm` or `xgboost`.
+    pub flavor: String,
+    /// Its Python class, `sklearn.ensemble._forest.RandomForestClassifier`.
+    pub class: String,
+    /// `classification` (it has `predict_proba`) or `regression`.
+    pub task: String,
+    /// The metrics the block returned.
+    pub metrics: Map<String, Value>,
+    /// The params the block returned; the estimator's own scalar params when it gave none.
+    pub params: Map<String, Value>,
+    /// The column names it was fitted on (`feature_names_in_`), when it knows them.
+    pub features: Vec<String>,
+    /// `(feature, importance)` from `feature_importances_`, when it has them.
+    pub importances: Vec<(String, f64)>,
+    /// The mlflow version that saved it.
+    pub mlflow: String,
 }
 
 /// Any frame from the runner; `op` says which, the other fields depend on it.
