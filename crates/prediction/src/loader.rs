@@ -141,4 +141,3 @@ async fn check_answers(scorer: &dyn Scorer) -> Result<()> {
         ))),
     }
 }
-
