@@ -23,6 +23,7 @@ pub mod artifacts;
 pub mod batch_predict;
 pub mod clock;
 pub mod dataset;
+pub mod environment;
 pub mod error;
 pub mod events;
 #[cfg(feature = "http")]

@@ -82,6 +82,11 @@ pub fn render(
             .get("code_lineage")
             .cloned()
             .unwrap_or(Value::Null),
+        environment: version
+            .lineage
+            .get("environment")
+            .cloned()
+            .unwrap_or(Value::Null),
         data_lineage: dataset.map(|d| DataLineage {
             version: &d.version,
             hash: &d.hash,
@@ -176,6 +181,11 @@ pub struct LineageDocument<'a> {
     /// The code state captured at training ([`CodeLineage`]); null for versions registered without it.
     #[cfg_attr(feature = "http", schema(value_type = Option<CodeLineage>, required))]
     pub code_lineage: Value,
+    /// ironmage's version, the OS and the Python interpreter and packages the version was
+    /// trained with ([`Environment`](crate::environment::Environment)); null for versions
+    /// registered without it.
+    #[cfg_attr(feature = "http", schema(value_type = Option<crate::environment::Environment>, required))]
+    pub environment: Value,
     /// The dataset version the model was trained on (null if the version has none).
     #[cfg_attr(feature = "http", schema(required))]
     pub data_lineage: Option<DataLineage<'a>>,

@@ -123,7 +123,7 @@ impl Platform {
             sql: store.read_only(),
             project_root: project.root().to_path_buf(),
             secrets: secrets.clone(),
-            python: crate::pipeline::python::interpreter_from_env(),
+            python: crate::environment::project_interpreter(project.root()),
         };
         let engine = Engine {
             runs: store.runs(),

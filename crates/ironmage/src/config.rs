@@ -96,6 +96,9 @@ pub enum Command {
     Run(RunArgs),
     /// Create a project folder with the demo pipelines.
     Init(InitArgs),
+    /// Install the project's requirements.txt into its virtualenv (.venv) for Python blocks,
+    /// and write the exact versions to requirements.lock.
+    Deps(crate::deps_cli::DepsArgs),
     /// Create, list, enable, disable, delete and fire triggers (cron, interval, API, file).
     Triggers {
         /// What to do with triggers.

@@ -3,6 +3,7 @@
 
 pub mod batch_cli;
 pub mod config;
+pub mod deps_cli;
 pub mod orchestration_args;
 pub mod orchestration_cli;
 pub mod registry_args;

@@ -73,6 +73,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Deps(args) => ironmage::deps_cli::deps(&config.project_dir, args).await,
         Command::Run(args) => run_now(Platform::open(&config).await?, args).await,
         Command::Triggers { command } => {
             Ok(orchestration_cli::triggers(Platform::open(&config).await?, command).await)

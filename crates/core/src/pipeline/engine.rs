@@ -18,6 +18,7 @@ use super::context::{
 use super::python::PythonRunners;
 use super::spec::{BlockPlan, Pipeline};
 use crate::clock;
+use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::store::{BlockStatus, BlockUpdate, RunStatus, RunStore, StoredOutput};
 use serde_json::{json, Map, Value};
@@ -527,7 +528,8 @@ impl<'a> RunState<'a> {
     }
 
     async fn outcome(&mut self) -> Result<RunOutcome> {
-        let summary = summarize(self.outputs.iter().flatten());
+        let mut summary = summarize(self.outputs.iter().flatten());
+        summary["environment"] = json!(Environment::current(self.python.environment()));
         match self.execution.stop.reason() {
             // The run belongs to another executor now: write nothing more.
             Some(StopReason::LeaseLost) => Ok(ended(

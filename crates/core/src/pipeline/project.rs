@@ -62,6 +62,10 @@ const DEMO_FILES: &[(&str, &str)] = &[
         include_str!("../../../../project/pipelines/python_churn/training.py"),
     ),
     ("README.md", include_str!("../../../../project/README.md")),
+    (
+        "requirements.txt",
+        include_str!("../../../../project/requirements.txt"),
+    ),
 ];
 
 /// The pipelines of one project folder.

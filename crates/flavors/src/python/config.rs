@@ -7,7 +7,7 @@ use super::error::PythonError;
 
 /// The interpreter variable (also read by [`PythonConfig::default`]): core's, which Python
 /// pipeline blocks read too, so one setting picks the Python of both.
-pub use ironmage_core::pipeline::python::PYTHON_VAR;
+pub use ironmage_core::environment::PYTHON_VAR;
 /// Number of worker processes.
 pub const WORKERS_VAR: &str = "IRONMAGE_PYTHON_WORKERS";
 /// Most rows merged into one call of the model.
@@ -44,7 +44,7 @@ pub struct PythonConfig {
 impl Default for PythonConfig {
     fn default() -> Self {
         PythonConfig {
-            interpreter: ironmage_core::pipeline::python::interpreter_from_env(),
+            interpreter: ironmage_core::environment::interpreter_from_env(),
             workers: 2,
             max_batch_rows: 1024,
             batch_window: Duration::from_millis(2),

@@ -31,6 +31,7 @@ fn every_command_has_help() {
         "predict",
         "run",
         "init",
+        "deps",
     ] {
         let out = ironmage(dir.path(), &[cmd, "--help"]);
         assert!(out.status.success(), "{cmd}: {}", text(&out));

@@ -6,6 +6,7 @@ mod cli;
 mod cluster;
 mod common;
 mod deploy_files;
+mod deps;
 mod e2e;
 mod error_bodies;
 mod mlflow_folders;

@@ -155,6 +155,24 @@ async fn the_python_churn_pipeline_trains_registers_and_serves_what_sklearn_pred
     assert_eq!(source, format!("runs:/{run_id}/model"));
     assert_eq!(v.lineage["mlflow"]["flavor"], "sklearn");
 
+    // The environment it was trained in: ironmage's version and the Python blocks' exact
+    // packages, on the version's lineage and on the run.
+    let environment = &v.lineage["environment"];
+    assert_eq!(environment["ironmage"], env!("CARGO_PKG_VERSION"));
+    let packages = &environment["python"]["packages"];
+    for package in ["scikit-learn", "pandas", "pyarrow", "mlflow"] {
+        assert!(
+            packages[package].is_string(),
+            "{package} missing from {environment}"
+        );
+    }
+    assert_eq!(second["summary"]["environment"], *environment);
+    let (status, lineage) = t
+        .get(&format!("{}/api/models/{MODEL}/versions/2/lineage", t.web))
+        .await;
+    assert_eq!(status, 200, "{lineage}");
+    assert_eq!(lineage["environment"], *environment);
+
     // The run carries the metrics and params, as a built-in trainer's run does.
     let (status, tracked) = t
         .send(

@@ -5,6 +5,7 @@
 
 use super::output::{single_input, Output, Registered, Trained, TrainedModel};
 use crate::clock;
+use crate::environment::Environment;
 use crate::error::{Error, ErrorCode, Result};
 use crate::lineage::code_lineage;
 use crate::model::{FeatureSchema, Model, ModelBundle, Preprocessing, Task};
@@ -70,6 +71,7 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         "code_lineage": code,
         "data_lineage": {"version": dataset.version, "hash": dataset.hash},
         "pipeline": {"name": ctx.pipeline.name, "file": ctx.pipeline.file, "file_hash": ctx.pipeline.file_hash},
+        "environment": Environment::current(ctx.python_runners().environment()),
     });
     if let Some((key, entry)) = model_lineage {
         lineage[key] = entry;

@@ -4,7 +4,7 @@ The Rust side runs `python -u -c <core subprocess/frames.py + this file>` in the
 with frames: a 4-byte big-endian length, then that many bytes of UTF-8 JSON. One request at a
 time; a `run` is answered by any number of `log` frames, then `done` or `error`:
 
-  {"op": "hello"}  -> {"op": "hello", pid, python, pandas, pyarrow}
+  {"op": "hello"}  -> {"op": "hello", pid, python, executable, pandas, pyarrow, packages}
                     | {"op": "error", "kind": "missing", "message"}
   {"op": "run", "file", "block", "inputs": [arrow path, ...], "output": arrow path,
    "model_dir": folder | null, "kwargs": {...}, "execution_date": iso}
@@ -297,6 +297,19 @@ def call(function, args, kwargs):
     return function(*args, **kwargs)
 
 
+def installed_packages():
+    """Every installed distribution, name -> version: the run's environment, recorded on the run
+    and on the versions it registers."""
+    import importlib.metadata
+
+    packages = {}
+    for dist in importlib.metadata.distributions():
+        name = dist.metadata["Name"] if dist.metadata else None
+        if name:
+            packages.setdefault(name, dist.version)
+    return packages
+
+
 class Runner:
     def __init__(self, proto_in, proto_out):
         self.proto_in = proto_in
@@ -332,6 +345,7 @@ class Runner:
             "executable": sys.executable,
             "pandas": self.pd.__version__,
             "pyarrow": self.pa.__version__,
+            "packages": installed_packages(),
         }
 
     def read_input(self, path):

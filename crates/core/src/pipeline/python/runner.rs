@@ -3,12 +3,13 @@
 //! so a block dropped by its timeout or a cancel takes its runner (and whatever the block
 //! started) with it; a runner that crashed or broke the protocol is not used again.
 
+use crate::environment::PythonEnvironment;
 use crate::error::{Error, Result};
 use crate::subprocess::frames::{frame, read_frame};
 use crate::subprocess::{describe_status, ProcessGroup};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -108,6 +109,10 @@ struct Answer {
     pandas: Option<String>,
     #[serde(default)]
     pyarrow: Option<String>,
+    #[serde(default)]
+    executable: Option<String>,
+    #[serde(default)]
+    packages: BTreeMap<String, String>,
 }
 
 /// A running runner process and its pipes.
@@ -121,6 +126,8 @@ pub(super) struct Runner {
     group: ProcessGroup,
     /// `python 3.11.7, pandas 2.2.3, pyarrow 18.1.0`.
     pub versions: String,
+    /// The interpreter and its packages, as the runner reported them.
+    pub environment: PythonEnvironment,
     /// Blocks it ran (a new runner has run none).
     pub blocks_run: usize,
     /// False once it crashed, broke the protocol or was asked to stop: it must not be reused.
@@ -153,10 +160,17 @@ impl Runner {
             "hello" => {
                 runner.versions = format!(
                     "python {}, pandas {}, pyarrow {}",
-                    hello.python.unwrap_or_default(),
-                    hello.pandas.unwrap_or_default(),
-                    hello.pyarrow.unwrap_or_default()
+                    hello.python.as_deref().unwrap_or_default(),
+                    hello.pandas.as_deref().unwrap_or_default(),
+                    hello.pyarrow.as_deref().unwrap_or_default()
                 );
+                runner.environment = PythonEnvironment {
+                    executable: hello
+                        .executable
+                        .unwrap_or_else(|| interpreter.display().to_string()),
+                    version: hello.python.unwrap_or_default(),
+                    packages: hello.packages,
+                };
                 tracing::debug!(pid = runner.pid, versions = %runner.versions, "python block runner started");
                 Ok(runner)
             }
@@ -166,7 +180,7 @@ impl Runner {
                     "Python blocks need pandas and pyarrow, and {shown} lacks them: {}. \
                      Install them with `{shown} -m pip install pandas pyarrow`, or set {} to a Python that has them",
                     hello.message.unwrap_or_default(),
-                    super::PYTHON_VAR
+                    crate::environment::PYTHON_VAR
                 )))
             }
             other => Err(runner.broken(&format!("answered `{other}` to hello"))),
@@ -191,7 +205,7 @@ impl Runner {
             Error::invalid(format!(
                 "cannot start the Python interpreter {} for Python blocks (set {}): {e}",
                 interpreter.display(),
-                super::PYTHON_VAR
+                crate::environment::PYTHON_VAR
             ))
         })?;
         let pid = child.id().unwrap_or(0);
@@ -213,6 +227,11 @@ impl Runner {
             stderr_tail,
             group,
             versions: String::new(),
+            environment: PythonEnvironment {
+                executable: interpreter.display().to_string(),
+                version: String::new(),
+                packages: BTreeMap::new(),
+            },
             blocks_run: 0,
             usable: true,
         })

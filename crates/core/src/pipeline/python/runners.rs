@@ -5,9 +5,10 @@
 //! which kills it; the engine stops the idle ones when the run ends.
 
 use super::runner::{BlockRequest, Finished, Runner};
+use crate::environment::PythonEnvironment;
 use crate::error::Result;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 /// The runners of one run, and what they are started with.
 #[derive(Debug)]
@@ -17,6 +18,8 @@ pub struct PythonRunners {
     /// When the run started: Mage's `execution_date` for every block of the run.
     started_at: chrono::DateTime<chrono::Utc>,
     idle: Mutex<Vec<Runner>>,
+    /// What the first runner reported: the run's Python environment.
+    environment: OnceLock<PythonEnvironment>,
 }
 
 impl PythonRunners {
@@ -27,12 +30,19 @@ impl PythonRunners {
             project_root,
             started_at: chrono::Utc::now(),
             idle: Mutex::new(Vec::new()),
+            environment: OnceLock::new(),
         }
     }
 
     /// When the run started (Mage's `execution_date`).
     pub fn started_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.started_at
+    }
+
+    /// The interpreter and packages the run's Python blocks ran with; `None` before the first
+    /// Python block (or in a run that has none).
+    pub fn environment(&self) -> Option<PythonEnvironment> {
+        self.environment.get().cloned()
     }
 
     /// Run a block file on an idle runner, or a new one; `log` gets what it prints, and a
@@ -49,7 +59,11 @@ impl PythonRunners {
         });
         let mut runner = match idle {
             Some(runner) => runner,
-            None => Runner::start(&self.interpreter, &self.project_root).await?,
+            None => {
+                let runner = Runner::start(&self.interpreter, &self.project_root).await?;
+                let _ = self.environment.set(runner.environment.clone());
+                runner
+            }
         };
         log(format!(
             "🐍 python runner pid {} ({}; {})",
