@@ -8,6 +8,7 @@
 mod arrow;
 mod csv;
 mod preview;
+pub mod export;
 pub mod query;
 pub mod steps;
 
