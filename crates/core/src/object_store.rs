@@ -136,7 +136,10 @@ impl ObjectStore {
             .await?;
         let response = self.check(response, bucket, key).await?;
         let bytes = response.bytes().await.map_err(|e| {
-            Error::unavailable(format!("cannot read s3://{bucket}/{key} from {}: {e}", self.host))
+            Error::unavailable(format!(
+                "cannot read s3://{bucket}/{key} from {}: {e}",
+                self.host
+            ))
         })?;
         Ok(bytes.to_vec())
     }
@@ -304,7 +307,10 @@ fn sign(request: &Signing<'_>, access_key_id: &str, secret_access_key: &str) -> 
         request.amz_date,
         hex::encode(Sha256::digest(canonical_request.as_bytes()))
     );
-    let mut key = hmac_sha256(format!("AWS4{secret_access_key}").as_bytes(), date.as_bytes());
+    let mut key = hmac_sha256(
+        format!("AWS4{secret_access_key}").as_bytes(),
+        date.as_bytes(),
+    );
     for part in [request.region, "s3", "aws4_request"] {
         key = hmac_sha256(&key, part.as_bytes());
     }
@@ -446,7 +452,10 @@ mod tests {
         let at = S3Location::parse("s3://my-bucket/exports/a.csv")
             .unwrap()
             .unwrap();
-        assert_eq!((at.bucket.as_str(), at.key.as_str()), ("my-bucket", "exports/a.csv"));
+        assert_eq!(
+            (at.bucket.as_str(), at.key.as_str()),
+            ("my-bucket", "exports/a.csv")
+        );
         assert_eq!(at.to_string(), "s3://my-bucket/exports/a.csv");
         assert!(S3Location::parse("/tmp/a.csv").is_none());
         for bad in ["s3://bucket", "s3://Bucket/a", "s3://b/a", "s3://bucket/"] {
@@ -459,10 +468,17 @@ mod tests {
             secret_access_key: "secret".into(),
         };
         let store = ObjectStore::new(config("http://127.0.0.1:9000/s3/")).unwrap();
-        assert_eq!((store.host.as_str(), store.base_path.as_str()), ("127.0.0.1:9000", "/s3"));
+        assert_eq!(
+            (store.host.as_str(), store.base_path.as_str()),
+            ("127.0.0.1:9000", "/s3")
+        );
         let err = ObjectStore::new(config("https://s3.amazonaws.com")).unwrap_err();
         assert_eq!(err.field.as_deref(), Some(ENDPOINT_VAR));
-        assert!(err.message.contains("https is not supported"), "{}", err.message);
+        assert!(
+            err.message.contains("https is not supported"),
+            "{}",
+            err.message
+        );
         assert!(ObjectStore::new(config("minio:9000")).is_err());
         assert!(!format!("{:?}", config("http://h")).contains("secret"));
     }

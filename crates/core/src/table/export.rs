@@ -70,7 +70,12 @@ impl std::fmt::Display for SqlTarget {
 /// Write `table` into `target` of the database at `url` (`postgres://…`, `sqlite:…`) in one
 /// transaction; the rows written. Errors name the config field at fault (`url`, `table`)
 /// and never include the URL.
-pub async fn write_sql(url: &str, target: &SqlTarget, table: &Table, mode: WriteMode) -> Result<u64> {
+pub async fn write_sql(
+    url: &str,
+    target: &SqlTarget,
+    table: &Table,
+    mode: WriteMode,
+) -> Result<u64> {
     let columns = table.columns();
     if columns.is_empty() {
         return Err(Error::invalid("the table has no column to export"));
@@ -152,7 +157,11 @@ async fn write_in(
                 };
             }
         }
-        written += insert.execute(&mut *tx).await.map_err(failed)?.rows_affected();
+        written += insert
+            .execute(&mut *tx)
+            .await
+            .map_err(failed)?
+            .rows_affected();
         start = end;
     }
     tx.commit().await.map_err(failed)?;
@@ -233,7 +242,16 @@ mod tests {
         assert_eq!(t.sql(), "\"analytics\".\"daily_sales\"");
         assert_eq!(t.to_string(), "analytics.daily_sales");
         assert_eq!(SqlTarget::parse("t1").unwrap().sql(), "\"t1\"");
-        for bad in ["", "a.b.c", "Sales", "1t", "t;drop", "a.", "x\"y", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "a.b.c",
+            "Sales",
+            "1t",
+            "t;drop",
+            "a.",
+            "x\"y",
+            &"a".repeat(64),
+        ] {
             assert!(SqlTarget::parse(bad).is_err(), "{bad}");
         }
     }
@@ -261,26 +279,48 @@ mod tests {
             Column::number("id", (0..n).map(f64::from).collect()),
             Column::text(
                 "city, quoted \"name\"",
-                (0..n).map(|i| (i % 3 != 0).then(|| format!("c{i}"))).collect(),
+                (0..n)
+                    .map(|i| (i % 3 != 0).then(|| format!("c{i}")))
+                    .collect(),
             ),
-            Column::number("x", (0..n).map(|i| if i % 5 == 0 { f64::NAN } else { 0.5 }).collect()),
+            Column::number(
+                "x",
+                (0..n)
+                    .map(|i| if i % 5 == 0 { f64::NAN } else { 0.5 })
+                    .collect(),
+            ),
         ])
         .unwrap();
         let target = SqlTarget::parse("out").unwrap();
         let count = |url: String| async move {
             sqlx::any::install_default_drivers();
             let mut c = AnyConnection::connect(&url).await.unwrap();
-            let row = sqlx::query("SELECT COUNT(*), COUNT(x), COUNT(\"city, quoted \"\"name\"\"\") FROM out")
-                .fetch_one(&mut c)
-                .await
-                .unwrap();
-            (row.get::<i64, _>(0), row.get::<i64, _>(1), row.get::<i64, _>(2))
+            let row = sqlx::query(
+                "SELECT COUNT(*), COUNT(x), COUNT(\"city, quoted \"\"name\"\"\") FROM out",
+            )
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+            (
+                row.get::<i64, _>(0),
+                row.get::<i64, _>(1),
+                row.get::<i64, _>(2),
+            )
         };
-        assert_eq!(write_sql(&url, &target, &table, WriteMode::Replace).await.unwrap(), 1000);
+        assert_eq!(
+            write_sql(&url, &target, &table, WriteMode::Replace)
+                .await
+                .unwrap(),
+            1000
+        );
         assert_eq!(count(url.clone()).await, (1000, 800, 666));
-        write_sql(&url, &target, &table, WriteMode::Append).await.unwrap();
+        write_sql(&url, &target, &table, WriteMode::Append)
+            .await
+            .unwrap();
         assert_eq!(count(url.clone()).await.0, 2000);
-        write_sql(&url, &target, &table, WriteMode::Replace).await.unwrap();
+        write_sql(&url, &target, &table, WriteMode::Replace)
+            .await
+            .unwrap();
         assert_eq!(count(url.clone()).await.0, 1000);
         // A column the target lacks fails the append at its first statement.
         let wider = Table::new(vec![
@@ -310,9 +350,14 @@ mod tests {
             Column::number("x", (0..n).map(f64::from).collect()),
         ])
         .unwrap();
-        let err = write_sql(&url, &SqlTarget::parse("checked").unwrap(), &rising, WriteMode::Append)
-            .await
-            .unwrap_err();
+        let err = write_sql(
+            &url,
+            &SqlTarget::parse("checked").unwrap(),
+            &rising,
+            WriteMode::Append,
+        )
+        .await
+        .unwrap_err();
         assert!(err.message.contains("CHECK"), "{}", err.message);
         let left: i64 = sqlx::query("SELECT COUNT(*) FROM checked")
             .fetch_one(&mut c)

@@ -7,8 +7,8 @@
 
 mod arrow;
 mod csv;
-mod preview;
 pub mod export;
+mod preview;
 pub mod query;
 pub mod steps;
 

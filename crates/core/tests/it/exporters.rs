@@ -126,7 +126,10 @@ async fn sql_export_writes_postgres_from_a_secret_url_and_failed_exports_change_
     let dir = tempfile::tempdir().unwrap();
     let p = platform(dir.path()).await;
     std::fs::write(dir.path().join("project/people.csv"), PEOPLE).unwrap();
-    let target = format!("export_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+    let target = format!(
+        "export_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..16]
+    );
     let pipeline = |name: &str, file: &str, mode: &str| {
         write_pipeline(
             dir.path(),
@@ -171,9 +174,9 @@ async fn sql_export_writes_postgres_from_a_secret_url_and_failed_exports_change_
     let everything = format!("{:?} {}", save.logs, save.preview);
     assert!(!everything.contains(&url), "{everything}");
     assert!(
-        save.logs
-            .iter()
-            .any(|l| l.contains(&format!("Exported 3 rows to **** table public.{target} (replace)"))),
+        save.logs.iter().any(|l| l.contains(&format!(
+            "Exported 3 rows to **** table public.{target} (replace)"
+        ))),
         "{:?}",
         save.logs
     );
@@ -201,9 +204,7 @@ async fn sql_export_writes_postgres_from_a_secret_url_and_failed_exports_change_
     assert_eq!(status, RunStatus::Failed);
     let error = block(&blocks, "save").error.clone().unwrap();
     assert!(
-        error.contains("config.table")
-            && error.contains("rolled back")
-            && error.contains("income"),
+        error.contains("config.table") && error.contains("rolled back") && error.contains("income"),
         "{error}"
     );
     assert!(!error.contains(&url), "{error}");
@@ -213,7 +214,11 @@ async fn sql_export_writes_postgres_from_a_secret_url_and_failed_exports_change_
     // DROP, the CREATE and a first INSERT of 2,666 rows: the old table is back whole.
     let mut big = String::from("id,name,income\n");
     for i in 0..5000 {
-        let name = if i == 4500 { "bad\0name".to_string() } else { format!("n{i}") };
+        let name = if i == 4500 {
+            "bad\0name".to_string()
+        } else {
+            format!("n{i}")
+        };
         big.push_str(&format!("{i},{name},{i}\n"));
     }
     std::fs::write(dir.path().join("project/big.csv"), big).unwrap();
@@ -222,7 +227,11 @@ async fn sql_export_writes_postgres_from_a_secret_url_and_failed_exports_change_
     assert_eq!(status, RunStatus::Failed);
     let error = block(&blocks, "save").error.clone().unwrap();
     assert!(error.contains("rolled back"), "{error}");
-    assert_eq!(read_back(&mut db, &target).await, before, "the old table, whole");
+    assert_eq!(
+        read_back(&mut db, &target).await,
+        before,
+        "the old table, whole"
+    );
 
     sqlx::query(&format!("DROP TABLE public.{target}"))
         .execute(&mut db)
@@ -265,7 +274,11 @@ blocks:
         source.fingerprint()
     );
     let arrow = read_arrow(std::fs::File::open(&absolute).unwrap(), "people.feather").unwrap();
-    assert_eq!(arrow.fingerprint(), source.fingerprint(), "values, types, nulls");
+    assert_eq!(
+        arrow.fingerprint(),
+        source.fingerprint(),
+        "values, types, nulls"
+    );
     let split = read_arrow(
         std::fs::File::open(dir.path().join("project/exports/split.data")).unwrap(),
         "split.data",
@@ -286,7 +299,10 @@ blocks:
     let after = block(&blocks, "after");
     assert_eq!(after.status, "success");
     assert!(after.preview.get("exported").is_none(), "{}", after.preview);
-    assert!(block(&blocks, "to_csv").logs.iter().any(|l| l.contains("Exported 3 rows to exports/people.csv (csv, ")));
+    assert!(block(&blocks, "to_csv")
+        .logs
+        .iter()
+        .any(|l| l.contains("Exported 3 rows to exports/people.csv (csv, ")));
 
     // pandas reads the Arrow file (Feather v2) with its types and nulls.
     let Some(python) = python() else {
@@ -304,7 +320,11 @@ blocks:
         .arg(&absolute)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(seen["columns"], json!(["id", "name", "income"]));
     assert_eq!(seen["dtypes"][0], "float64");
@@ -320,17 +340,45 @@ async fn exporter_configs_are_checked_when_the_pipeline_loads_naming_the_field()
     let p = platform(dir.path()).await;
     std::fs::write(dir.path().join("project/people.csv"), PEOPLE).unwrap();
     let cases = [
-        ("sql_export", "{url: 'postgres://h/db', table: 'Sales'}", "config.table"),
-        ("sql_export", "{url: 'postgres://h/db', table: 'a.b.c'}", "config.table"),
-        ("sql_export", "{url: 'mysql://h/db', table: t}", "config.url"),
+        (
+            "sql_export",
+            "{url: 'postgres://h/db', table: 'Sales'}",
+            "config.table",
+        ),
+        (
+            "sql_export",
+            "{url: 'postgres://h/db', table: 'a.b.c'}",
+            "config.table",
+        ),
+        (
+            "sql_export",
+            "{url: 'mysql://h/db', table: t}",
+            "config.url",
+        ),
         ("sql_export", "{url: '', table: t}", "config.url"),
-        ("sql_export", "{url: 'postgres://h/db', table: t, mode: upsert}", "config.mode"),
-        ("sql_export", "{url: 'postgres://h/db', table: t, schema: x}", "config"),
+        (
+            "sql_export",
+            "{url: 'postgres://h/db', table: t, mode: upsert}",
+            "config.mode",
+        ),
+        (
+            "sql_export",
+            "{url: 'postgres://h/db', table: t, schema: x}",
+            "config",
+        ),
         ("sql_export", "{table: t}", "config"),
         ("file_export", "{path: out.parquet}", "config.path"),
-        ("file_export", "{path: out.csv, format: parquet}", "config.format"),
+        (
+            "file_export",
+            "{path: out.csv, format: parquet}",
+            "config.format",
+        ),
         ("file_export", "{path: out.txt}", "config.format"),
-        ("file_export", "{path: 's3://Bad_Bucket/x.csv'}", "config.path"),
+        (
+            "file_export",
+            "{path: 's3://Bad_Bucket/x.csv'}",
+            "config.path",
+        ),
         ("file_export", "{path: 's3://bucket'}", "config.path"),
         ("file_export", "{path: ''}", "config.path"),
     ];
@@ -393,7 +441,14 @@ fn moto(python: &Path) -> Moto {
         .unwrap()
         .port();
     let child = Command::new(python)
-        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
         .env("INITIAL_NO_AUTH_ACTION_COUNT", "4")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -430,7 +485,11 @@ print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"]]))
         .args(["-c", setup, server.endpoint.as_str()])
         .output()
         .unwrap();
-    assert!(out.status.success(), "moto setup: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "moto setup: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (id, secret): (String, String) = serde_json::from_slice(&out.stdout).unwrap();
     server.access_key_id = id;
     server.secret_access_key = secret;
@@ -452,19 +511,35 @@ async fn objects_put_and_get_against_a_signature_checking_s3_server() {
     let store = ObjectStore::new(config(&server.secret_access_key)).unwrap();
     let body: Vec<u8> = (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect();
     store
-        .put_object("exports", "runs/2026 Q1/data+1.bin", body.clone(), "application/octet-stream")
+        .put_object(
+            "exports",
+            "runs/2026 Q1/data+1.bin",
+            body.clone(),
+            "application/octet-stream",
+        )
         .await
         .unwrap();
     assert_eq!(
-        store.get_object("exports", "runs/2026 Q1/data+1.bin").await.unwrap(),
+        store
+            .get_object("exports", "runs/2026 Q1/data+1.bin")
+            .await
+            .unwrap(),
         body
     );
     store
-        .put_object("exports", "runs/2026 Q1/data+1.bin", b"replaced".to_vec(), "text/plain")
+        .put_object(
+            "exports",
+            "runs/2026 Q1/data+1.bin",
+            b"replaced".to_vec(),
+            "text/plain",
+        )
         .await
         .unwrap();
     assert_eq!(
-        store.get_object("exports", "runs/2026 Q1/data+1.bin").await.unwrap(),
+        store
+            .get_object("exports", "runs/2026 Q1/data+1.bin")
+            .await
+            .unwrap(),
         b"replaced"
     );
     let missing = store.get_object("exports", "nope").await.unwrap_err();
@@ -477,7 +552,10 @@ async fn objects_put_and_get_against_a_signature_checking_s3_server() {
     assert!(no_bucket.message.contains("NoSuchBucket"), "{no_bucket}");
     // A wrong secret signs wrongly: the server refuses.
     let wrong = ObjectStore::new(config("not-the-secret")).unwrap();
-    let err = wrong.get_object("exports", "runs/2026 Q1/data+1.bin").await.unwrap_err();
+    let err = wrong
+        .get_object("exports", "runs/2026 Q1/data+1.bin")
+        .await
+        .unwrap_err();
     assert!(err.message.contains("SignatureDoesNotMatch"), "{err}");
     assert!(!err.message.contains("not-the-secret"), "{err}");
 }
@@ -501,7 +579,12 @@ async fn file_export_puts_the_table_into_the_object_store_with_credentials_from_
     let p = platform(dir.path()).await;
     let table = Table::new(vec![
         Column::number("x", (0..1000).map(f64::from).collect()),
-        Column::text("k", (0..1000).map(|i| (i % 7 != 0).then(|| format!("k{}", i % 3))).collect()),
+        Column::text(
+            "k",
+            (0..1000)
+                .map(|i| (i % 7 != 0).then(|| format!("k{}", i % 3)))
+                .collect(),
+        ),
     ])
     .unwrap();
     std::fs::write(

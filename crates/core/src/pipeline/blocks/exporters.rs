@@ -273,9 +273,13 @@ pub(super) mod file_export {
     /// Write `bytes` to a new file beside `path` and rename it over `path`: the old file, if
     /// any, stays whole until the new one is.
     fn write_replacing(path: &Path, bytes: &[u8]) -> Result<()> {
-        let fail = |e: std::io::Error| Error::invalid(format!("cannot write {}: {e}", path.display()));
+        let fail =
+            |e: std::io::Error| Error::invalid(format!("cannot write {}: {e}", path.display()));
         let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
-            return Err(Error::invalid(format!("{} is not a file path", path.display())));
+            return Err(Error::invalid(format!(
+                "{} is not a file path",
+                path.display()
+            )));
         };
         std::fs::create_dir_all(folder).map_err(fail)?;
         let temporary = folder.join(format!(
@@ -283,7 +287,8 @@ pub(super) mod file_export {
             name.to_string_lossy(),
             uuid::Uuid::new_v4().simple()
         ));
-        let written = std::fs::write(&temporary, bytes).and_then(|()| std::fs::rename(&temporary, path));
+        let written =
+            std::fs::write(&temporary, bytes).and_then(|()| std::fs::rename(&temporary, path));
         if written.is_err() {
             let _ = std::fs::remove_file(&temporary);
         }

@@ -23,8 +23,8 @@ pub use data::{Exported, VersionedDataset};
 pub use output::{Deployed, MlflowModel, Output, Port, Registered, Trained, TrainedModel};
 pub use train::regression_metrics;
 
-use exporters::{file_export, sql_export};
 use boosting::{gradient_boosting_classifier, gradient_boosting_regressor};
+use exporters::{file_export, sql_export};
 use loaders::{csv, synthetic_churn, synthetic_credit, synthetic_sales};
 use trainers::{
     decision_tree, linear_regression, logistic_regression, random_forest_classifier,
