@@ -6,13 +6,14 @@ MLFLOW_VENV=.venv-mlflow
 
 # Create the venv with the pinned official client, once; it also holds the libraries the
 # serving tests train their models with (scikit-learn, LightGBM, XGBoost, skl2onnx; onnxruntime, which mlflow.onnx needs to log a model),
-# and pandas and pyarrow, which Python blocks need (pinned: the Arrow hand-over is tested against them).
+# and pandas and pyarrow, which Python blocks need (pinned: the Arrow hand-over is tested against them),
+# and moto's server, the S3-compatible store the object storage tests put to and get from.
 mlflow_venv() {
-  if ! "$MLFLOW_VENV/bin/python" -c "import mlflow, sklearn, pytest, lightgbm, xgboost, skl2onnx, onnx, onnxruntime, pandas, pyarrow, sys; sys.exit(mlflow.__version__ != '$MLFLOW_VERSION')" 2>/dev/null; then
+  if ! "$MLFLOW_VENV/bin/python" -c "import mlflow, sklearn, pytest, lightgbm, xgboost, skl2onnx, onnx, onnxruntime, pandas, pyarrow, moto.server, flask, sys; sys.exit(mlflow.__version__ != '$MLFLOW_VERSION')" 2>/dev/null; then
     python3 -m venv "$MLFLOW_VENV"
     "$MLFLOW_VENV/bin/pip" install --quiet "mlflow==$MLFLOW_VERSION" 'scikit-learn==1.9.1' 'pytest==9.2.0' \
       'lightgbm==4.7.0' 'xgboost==3.2.0' 'skl2onnx==1.20.0' 'onnx==1.23.2' 'onnxruntime==1.32.0' \
-      'pandas==3.1.2' 'pyarrow==25.0.1'
+      'pandas==3.1.2' 'pyarrow==25.0.1' 'moto[server]==5.2.5'
   fi
 }
 

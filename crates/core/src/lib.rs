@@ -10,6 +10,7 @@
 //! - [`lineage`], [`dataset`], [`table`], [`synthetic`]: provenance, tables and fingerprints, demo data.
 //! - Services, what the edges call: [`runs`] (pipelines and runs), [`registry`] (versions,
 //!   stages, approvals), [`tracking`] (experiments, tracking runs), [`triggers`].
+//! - [`object_store`]: an S3-compatible object store client (exporters write files there).
 //! - [`memory`]: the resident memory of a process (of the loaded models).
 //! - [`subprocess`]: frames, exit descriptions and process groups of the child processes
 //!   ironmage talks to (Python block runners, pyfunc workers).
@@ -33,6 +34,7 @@ pub mod lineage;
 pub mod memory;
 pub mod model;
 pub mod names;
+pub mod object_store;
 #[cfg(feature = "http")]
 pub mod openapi_file;
 pub mod pipeline;

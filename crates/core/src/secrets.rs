@@ -65,6 +65,12 @@ impl Secrets {
         self.values.keys().cloned().collect()
     }
 
+    /// The value of the secret `name`, for code that takes a setting by name rather than
+    /// through a `${secret.name}` reference in a config (the object store's credentials).
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.values.get(name).cloned()
+    }
+
     /// `config` with every `${secret.name}` inside its strings replaced by the value. A name
     /// that is not set is an error naming the config field.
     pub fn resolve(&self, config: &Value) -> Result<Value> {

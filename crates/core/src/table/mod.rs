@@ -7,6 +7,7 @@
 
 mod arrow;
 mod csv;
+pub mod export;
 mod preview;
 pub mod query;
 pub mod steps;

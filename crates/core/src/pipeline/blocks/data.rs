@@ -28,6 +28,21 @@ pub struct VersionedDataset {
     pub record: Option<DatasetRecord>,
     /// Whether an earlier run had already produced the same data.
     pub reused: bool,
+    /// Where an exporter block wrote this table (set on an exporter's output only).
+    #[serde(default)]
+    pub exported: Option<Exported>,
+}
+
+/// What an exporter block wrote: the table passes through it with this record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Exported {
+    /// Where it went (`postgres://etl:***@db/sales table analytics.daily`, a file path,
+    /// `s3://bucket/key`), with secret values masked: it is stored with the run.
+    pub destination: String,
+    /// Rows written.
+    pub rows: u64,
+    /// `csv` or `arrow` for files, `replace` or `append` for database tables.
+    pub how: String,
 }
 
 impl VersionedDataset {
@@ -46,12 +61,15 @@ impl VersionedDataset {
             steps: Vec::new(),
             record,
             reused,
+            exported: None,
         }
     }
 
     /// The same data with `step` applied to every part and recorded.
     pub fn with_step(&self, step: FittedStep) -> Result<VersionedDataset> {
         let mut next = self.clone();
+        // The step's output is a new table, which no exporter wrote.
+        next.exported = None;
         next.train = step.apply(&self.train)?;
         next.test = self.test.as_ref().map(|t| step.apply(t)).transpose()?;
         if let (FittedStep::Rename { from, to }, Some(label)) = (&step, &mut next.label) {
@@ -96,6 +114,9 @@ impl VersionedDataset {
             preview["hash"] = json!(record.hash);
             preview["label_rate"] = json!(record.label_rate);
             preview["reused"] = json!(self.reused);
+        }
+        if let Some(exported) = &self.exported {
+            preview["exported"] = json!(exported);
         }
         preview
     }

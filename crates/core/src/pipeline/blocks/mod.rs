@@ -5,6 +5,7 @@ mod command;
 mod data;
 mod deploy;
 mod evaluate;
+mod exporters;
 pub mod gates;
 mod loaders;
 mod noop;
@@ -18,11 +19,12 @@ mod trainers;
 mod transforms;
 mod workdir;
 
-pub use data::VersionedDataset;
+pub use data::{Exported, VersionedDataset};
 pub use output::{Deployed, MlflowModel, Output, Port, Registered, Trained, TrainedModel};
 pub use train::regression_metrics;
 
 use boosting::{gradient_boosting_classifier, gradient_boosting_regressor};
+use exporters::{file_export, sql_export};
 use loaders::{csv, synthetic_churn, synthetic_credit, synthetic_sales};
 use trainers::{
     decision_tree, linear_regression, logistic_regression, random_forest_classifier,
@@ -106,6 +108,8 @@ block_kinds! {
     SelectColumns => "select_columns", select_columns, [Dataset] -> Dataset;
     RenameColumns => "rename_columns", rename_columns, [Dataset] -> Dataset;
     Preprocess => "preprocess", preprocess, [Dataset] -> Dataset;
+    SqlExport => "sql_export", sql_export, [Dataset] -> Dataset;
+    FileExport => "file_export", file_export, [Dataset] -> Dataset;
     RandomForestClassifier => "random_forest_classifier", random_forest_classifier, [Dataset] -> Trained;
     RandomForestRegressor => "random_forest_regressor", random_forest_regressor, [Dataset] -> Trained;
     DecisionTree => "decision_tree", decision_tree, [Dataset] -> Trained;

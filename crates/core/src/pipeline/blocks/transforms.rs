@@ -71,6 +71,7 @@ fn fill(data: &VersionedDataset, test_size: f64, seed: u64) -> Result<VersionedD
     };
     let (train, test) = stratified_split(&strata, test_size, seed)?;
     let mut next = data.clone();
+    next.exported = None;
     next.train = data.train.select_rows(&train);
     next.test = Some(data.train.select_rows(&test));
     Ok(next)
