@@ -77,6 +77,8 @@ pub struct BlockContext {
     pub(super) logs: Arc<Mutex<Vec<String>>>,
     /// The run's Python block runners, shared by its blocks.
     pub(super) python: Arc<PythonRunners>,
+    /// For a callback block, the outcome it runs on: `success` or `failure`.
+    pub(super) callback: Option<&'static str>,
 }
 
 impl BlockContext {
@@ -103,6 +105,12 @@ impl BlockContext {
         if let Ok(mut logs) = self.logs.lock() {
             logs.push(line);
         }
+    }
+
+    /// For a callback block, the parent's outcome it runs on: `success` or `failure` (the
+    /// argument of Mage's `@callback`).
+    pub fn callback_status(&self) -> Option<&'static str> {
+        self.callback
     }
 
     /// The run's Python block runners.

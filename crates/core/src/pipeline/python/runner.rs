@@ -43,6 +43,13 @@ pub struct BlockRequest {
     pub kwargs: Map<String, Value>,
     /// Mage's `execution_date`, ISO 8601.
     pub execution_date: String,
+    /// For a callback block, the parent's outcome (`success`, `failure`): the file's matching
+    /// `@callback` functions run instead of its block function.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback: Option<String>,
+    /// For a sensor: the file's `@sensor` function runs and its truth is the answer's `value`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sensor: bool,
 }
 
 /// How a block file ran.
@@ -67,6 +74,9 @@ pub struct Finished {
     /// The model it returned, saved at the request's `model_dir`.
     #[serde(default)]
     pub model: Option<ReturnedModel>,
+    /// What a `@sensor` function returned, as a truth value.
+    #[serde(default)]
+    pub value: Option<bool>,
 }
 
 /// A model a block returned, as the runner saved it.
