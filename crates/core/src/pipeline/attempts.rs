@@ -74,10 +74,12 @@ impl BlockJob {
                     &snapshot(BlockStatus::Running, None, None, None, None),
                 )
                 .await?;
-            let result = (self.attempt_once(block.timeout, &started_at, attempt).await)
-                .and_then(|output| match self.max_items {
-                    Some(max) => fan_out::check_count(&output, max).map(|()| output),
-                    None => Ok(output),
+            let result =
+                (self.attempt_once(block.timeout, &started_at, attempt).await).and_then(|output| {
+                    match self.max_items {
+                        Some(max) => fan_out::check_count(&output, max).map(|()| output),
+                        None => Ok(output),
+                    }
                 });
             let elapsed = started.elapsed();
             match result {

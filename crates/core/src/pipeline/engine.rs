@@ -593,8 +593,8 @@ impl<'a> RunState<'a> {
                 },
             ));
         }
-        let all_ended = (self.fanned[index].iter().flatten())
-            .all(|run| matches!(run.state, State::Ended(_)));
+        let all_ended =
+            (self.fanned[index].iter().flatten()).all(|run| matches!(run.state, State::Ended(_)));
         if all_ended {
             self.fan_ended(index).await?;
             decided = true;
@@ -643,7 +643,11 @@ impl<'a> RunState<'a> {
                 .filter(|(_, r)| r.state == State::Ended(BlockStatus::Failed))
                 .map(|(i, _)| format!("{}:{i}", block.name))
                 .collect();
-            format!("{failed} of {} item runs failed: {}", runs.len(), names.join(", "))
+            format!(
+                "{failed} of {} item runs failed: {}",
+                runs.len(),
+                names.join(", ")
+            )
         });
         let mut output = None;
         if status == BlockStatus::Success && block.reduce_output {
@@ -686,7 +690,9 @@ impl<'a> RunState<'a> {
             logs,
             preview: output.as_ref().map(Output::preview),
             // Only a reduced output stands for the block as a whole (re-runs, single-block runs).
-            fingerprint: output_ref.as_ref().map(|_| self.fingerprints[index].clone()),
+            fingerprint: output_ref
+                .as_ref()
+                .map(|_| self.fingerprints[index].clone()),
             output_ref,
         };
         self.engine
@@ -1028,16 +1034,14 @@ impl<'a> RunState<'a> {
             )),
             Some(StopReason::Cancelled) => {
                 let not_ended = |state: State| {
-                    matches!(
-                        state,
-                        State::Waiting | State::Ended(BlockStatus::Cancelled)
-                    )
+                    matches!(state, State::Waiting | State::Ended(BlockStatus::Cancelled))
                 };
                 let mut cancelled = Vec::new();
                 for index in 0..self.state.len() {
                     let name = &self.pipeline.blocks[index].name;
                     // A fanned-out block is running while any of its item runs is.
-                    let fanning = self.state[index] == State::Running && self.fanned[index].is_some();
+                    let fanning =
+                        self.state[index] == State::Running && self.fanned[index].is_some();
                     if not_ended(self.state[index]) || fanning {
                         cancelled.push((name.clone(), self.logs[index].clone()));
                     }

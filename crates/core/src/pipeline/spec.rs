@@ -390,7 +390,10 @@ impl Pipeline {
                 ))
             };
             if b.dynamic && port != Port::Dataset {
-                return Err(fans("dynamic", "a dynamic block fans out over the rows of its table"));
+                return Err(fans(
+                    "dynamic",
+                    "a dynamic block fans out over the rows of its table",
+                ));
             }
             if b.reduce_output && !matches!(port, Port::Dataset | Port::Empty) {
                 return Err(fans("reduce_output", "a reduce concatenates tables"));
@@ -528,7 +531,10 @@ fn link_fan_outs(blocks: &mut [Block]) -> std::result::Result<(), String> {
         let b = &blocks[i];
         let mut fans = BTreeSet::new();
         for up in &b.upstream {
-            let u = blocks.iter().find(|u| &u.name == up).expect("checked above");
+            let u = blocks
+                .iter()
+                .find(|u| &u.name == up)
+                .expect("checked above");
             if u.dynamic {
                 fans.insert(u.name.clone());
             } else if let (Some(fan), false) = (&u.fan, u.reduce_output) {

@@ -71,7 +71,10 @@ fn time(at: &Option<String>) -> DateTime<Utc> {
 }
 
 fn head(b: &BlockRun) -> Vec<Value> {
-    let preview = b.preview.as_ref().unwrap_or_else(|| panic!("{} has no preview", b.block));
+    let preview = b
+        .preview
+        .as_ref()
+        .unwrap_or_else(|| panic!("{} has no preview", b.block));
     preview["head"].as_array().unwrap().clone()
 }
 
@@ -106,7 +109,10 @@ async fn a_dynamic_block_fans_out_per_row_and_the_reduce_concatenates_the_runs()
 
     // One run per row, each recorded with its index and given its own row.
     // Numbers are floats in a table.
-    for (i, (city, n)) in [("Oslo", 1.0), ("Bergen", 2.0), ("Tromso", 3.0)].iter().enumerate() {
+    for (i, (city, n)) in [("Oslo", 1.0), ("Bergen", 2.0), ("Tromso", 3.0)]
+        .iter()
+        .enumerate()
+    {
         let child = block(&blocks, &format!("double:{i}"));
         assert_eq!(child.status, BlockStatus::Success, "{:?}", child.error);
         assert_eq!(
@@ -130,8 +136,11 @@ async fn a_dynamic_block_fans_out_per_row_and_the_reduce_concatenates_the_runs()
     let double = block(&blocks, "double");
     assert_eq!(double.status, BlockStatus::Success);
     assert_eq!(double.preview.as_ref().unwrap()["rows"], json!(3));
-    let cities: Vec<&Value> = head(double).iter().map(|r| &r["city"]).collect::<Vec<_>>();
-    assert_eq!(cities, [&json!("Oslo"), &json!("Bergen"), &json!("Tromso")]);
+    let cities: Vec<Value> = head(double)
+        .into_iter()
+        .map(|r| r["city"].clone())
+        .collect();
+    assert_eq!(cities, [json!("Oslo"), json!("Bergen"), json!("Tromso")]);
     assert!(
         double.logs.join("\n").contains("3 item runs: 3 succeeded"),
         "{:?}",
@@ -169,10 +178,17 @@ async fn more_items_than_max_fan_out_fail_the_dynamic_block_before_any_item_runs
         error.contains("max_fan_out") && error.contains("gave 3 items") && error.contains("of 2"),
         "{error}"
     );
-    assert!(outcome.error.as_deref().unwrap().contains("block cities failed"));
+    assert!(outcome
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("block cities failed"));
     assert_eq!(block(&blocks, "double").status, BlockStatus::UpstreamFailed);
     assert_eq!(block(&blocks, "total").status, BlockStatus::UpstreamFailed);
-    assert!(!blocks.iter().any(|b| b.item.is_some()), "no item run was recorded");
+    assert!(
+        !blocks.iter().any(|b| b.item.is_some()),
+        "no item run was recorded"
+    );
 }
 
 #[tokio::test]
@@ -183,11 +199,19 @@ async fn a_failed_item_run_fails_its_block_and_leaves_the_other_items_running() 
         - {name: cities, kind: command, dynamic: true, config: {shell: 'sh scripts/cities.sh'}}\n\
         - {name: check, kind: command, upstream: [cities], config: {shell: 'sh scripts/check.sh'}}\n\
         - {name: keep, kind: command, upstream: [check], reduce_output: true, config: {shell: 'cp \"$IRONMAGE_INPUT_CHECK\" \"$IRONMAGE_OUTPUT\"'}}\n";
-    let e = env(yaml, &[("scripts/cities.sh", CITIES), ("scripts/check.sh", check)]).await;
+    let e = env(
+        yaml,
+        &[("scripts/cities.sh", CITIES), ("scripts/check.sh", check)],
+    )
+    .await;
     let (outcome, blocks) = run_once(&e.platform).await;
     assert_eq!(outcome.status, RunStatus::Failed);
     assert!(
-        outcome.error.as_deref().unwrap().contains("block check:1 failed"),
+        outcome
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("block check:1 failed"),
         "{:?}",
         outcome.error
     );
@@ -242,7 +266,10 @@ async fn callbacks_run_on_their_parents_final_outcome_with_its_status_and_error(
     assert_eq!((bad.status, bad.attempts), (BlockStatus::Failed, 2));
     assert_eq!(status("bad_ko"), BlockStatus::Success);
     let ko = told("bad_ko").unwrap();
-    assert!(ko.starts_with("bad failure ") && ko.contains("disk full"), "{ko}");
+    assert!(
+        ko.starts_with("bad failure ") && ko.contains("disk full"),
+        "{ko}"
+    );
     assert!(millis(&block(&blocks, "bad_ko").started_at) >= millis(&bad.ended_at));
     assert_eq!(status("bad_ok"), BlockStatus::Skipped);
     assert_eq!(
@@ -274,7 +301,10 @@ async fn a_failing_callback_is_recorded_but_fails_neither_its_parent_nor_the_run
         .as_deref()
         .unwrap()
         .contains("webhook unreachable"));
-    assert_eq!(outcome.summary["callbacks_failed"][0]["block"], json!("notify"));
+    assert_eq!(
+        outcome.summary["callbacks_failed"][0]["block"],
+        json!("notify")
+    );
 }
 
 #[tokio::test]
@@ -296,7 +326,10 @@ async fn a_sensor_waits_until_a_file_appears_then_its_downstream_runs() {
     let wait = block(&blocks, "wait");
     assert_eq!(wait.status, BlockStatus::Success);
     let log = wait.logs.join("\n");
-    assert!(log.contains("waiting for path inbox/ready.flag to exist"), "{log}");
+    assert!(
+        log.contains("waiting for path inbox/ready.flag to exist"),
+        "{log}"
+    );
     let checks: u32 = log
         .split("condition true at check ")
         .nth(1)
@@ -339,11 +372,21 @@ async fn a_sql_sensor_waits_until_its_query_returns_true() {
     // The metadata database: wait until a run of pipeline `other` has been queued.
     let yaml = "blocks:\n\
         - name: wait\n  kind: sensor\n  config:\n    query: \"SELECT count(*) > 0 FROM runs WHERE pipeline = 'other'\"\n    poll_secs: 0.05\n    timeout_secs: 20\n";
-    let e = env(yaml, &[("pipelines/other/pipeline.yaml", "blocks:\n- {name: a, kind: noop}\n")]).await;
+    let e = env(
+        yaml,
+        &[(
+            "pipelines/other/pipeline.yaml",
+            "blocks:\n- {name: a, kind: noop}\n",
+        )],
+    )
+    .await;
     let p = e.platform.clone();
     let queue = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        p.runs.create_run("other", Map::new(), "test").await.unwrap();
+        p.runs
+            .create_run("other", Map::new(), "test")
+            .await
+            .unwrap();
     });
     let (outcome, blocks) = run_once(&e.platform).await;
     queue.await.unwrap();
@@ -496,7 +539,10 @@ async fn mage_style_python_dynamic_sensor_and_callback_files_run_unchanged() {
     });
     let (outcome, blocks) = run_once(&e.platform).await;
     writer.await.unwrap();
-    let errors: Vec<_> = blocks.iter().map(|b| (&b.block, b.status, &b.error)).collect();
+    let errors: Vec<_> = blocks
+        .iter()
+        .map(|b| (&b.block, b.status, &b.error))
+        .collect();
     assert_eq!(outcome.status, RunStatus::Success, "{errors:?}");
     for i in 0..3 {
         let child = block(&blocks, &format!("square:{i}"));
@@ -506,7 +552,10 @@ async fn mage_style_python_dynamic_sensor_and_callback_files_run_unchanged() {
             vec![json!({"id": id, "name": name, "square": id * id})]
         );
     }
-    assert_eq!(block(&blocks, "square").preview.as_ref().unwrap()["rows"], json!(3));
+    assert_eq!(
+        block(&blocks, "square").preview.as_ref().unwrap()["rows"],
+        json!(3)
+    );
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
         "success gather 3",
@@ -515,7 +564,10 @@ async fn mage_style_python_dynamic_sensor_and_callback_files_run_unchanged() {
     let report = block(&blocks, "report");
     assert_eq!(report.parent.as_deref(), Some("gather"));
     assert!(
-        report.logs.join("\n").contains("success_callback() (@callback(success))"),
+        report
+            .logs
+            .join("\n")
+            .contains("success_callback() (@callback(success))"),
         "{:?}",
         report.logs
     );
@@ -546,7 +598,7 @@ fn bad_dynamic_callback_and_sensor_fields_are_refused_at_load_naming_the_field()
         ),
         (
             "blocks:\n- {name: a, kind: noop, callbacks: {on_sucess: [c]}}\n- {name: c, kind: noop}\n",
-            "field blocks[0].callbacks: unknown field `on_sucess`",
+            "field blocks[0].callbacks.on_sucess: blocks[0].callbacks: unknown field `on_sucess`, expected `on_success` or `on_failure`",
         ),
         (
             "blocks:\n- {name: a, kind: csv, config: {path: x.csv}}\n- {name: b, kind: noop, upstream: [a], reduce_output: true}\n",

@@ -129,7 +129,9 @@ impl Config {
         if self.poll_secs > timeout {
             return Err(Error::invalid_field(
                 "poll_secs",
-                format!("is longer than timeout_secs ({timeout}): the condition would be checked once"),
+                format!(
+                    "is longer than timeout_secs ({timeout}): the condition would be checked once"
+                ),
             ));
         }
         Ok(())
