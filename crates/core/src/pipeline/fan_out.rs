@@ -64,12 +64,14 @@ pub(super) fn reduce(outputs: &[(String, Output)]) -> Result<Output> {
         let data = match output {
             Output::Dataset(d) => d,
             Output::Empty => continue,
-            _ => return Err(Error::invalid_field(
-                "reduce_output",
-                format!(
+            _ => {
+                return Err(Error::invalid_field(
+                    "reduce_output",
+                    format!(
                     "{name} gave no table (a model or a decision); a reduce concatenates tables"
                 ),
-            )),
+                ))
+            }
         };
         let table = match &data.test {
             Some(test) => data.train.stacked(test)?,

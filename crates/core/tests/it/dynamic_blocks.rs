@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use ironmage_core::pipeline::spec;
-use ironmage_core::store::{BlockRun, BlockStatus, RunStatus};
+use ironmage_core::store::{BlockRun, BlockStatus, RunScope, RunStatus};
 use ironmage_core::{Platform, PlatformConfig};
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
@@ -24,6 +24,11 @@ impl Env {
 
 /// A platform whose project holds the pipeline `p` and the given files (path, text).
 async fn env(yaml: &str, files: &[(&str, &str)]) -> Env {
+    env_on(None, yaml, files).await
+}
+
+/// The same on the metadata database at `database_url` (SQLite in the folder when `None`).
+async fn env_on(database_url: Option<String>, yaml: &str, files: &[(&str, &str)]) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("project");
     let folder = project.join("pipelines/p");
@@ -36,7 +41,7 @@ async fn env(yaml: &str, files: &[(&str, &str)]) -> Env {
     }
     let platform = Platform::open(&PlatformConfig {
         data_dir: dir.path().join("data"),
-        database_url: None,
+        database_url,
         artifact_dir: None,
         project_dir: project,
         redis_url: None,
@@ -675,4 +680,82 @@ fn bad_dynamic_callback_and_sensor_fields_are_refused_at_load_naming_the_field()
          - {name: cb, kind: noop}\n",
     )
     .unwrap();
+}
+
+/// A run limited to some blocks (`--block`) takes the stored outputs of the blocks feeding
+/// them: a reduce's gathered table, or a dynamic block's table, which fans out again.
+#[tokio::test]
+async fn single_block_runs_take_a_stored_reduce_and_fan_out_a_stored_dynamic_table() {
+    let e = env(&fan_out_pipeline(None), &SCRIPTS).await;
+    let p = &e.platform;
+    let (outcome, _) = run_once(p).await;
+    assert_eq!(outcome.status, RunStatus::Success, "{:?}", outcome.error);
+
+    let limited = |block: &str| {
+        let block = block.to_string();
+        async move {
+            let run = p
+                .runs
+                .create_limited_run("p", Map::new(), "test", Some(RunScope::Block(block)))
+                .await
+                .unwrap();
+            let outcome = p
+                .runs
+                .execute_run(&run.id, "test", &|_| {})
+                .await
+                .unwrap()
+                .unwrap();
+            (outcome, p.runs.run_detail(&run.id).await.unwrap().blocks)
+        }
+    };
+    // `total` alone: on the stored gathered table of `double`, whose items do not run.
+    let (outcome, blocks) = limited("total").await;
+    assert_eq!(outcome.status, RunStatus::Success, "{:?}", outcome.error);
+    assert_eq!(block(&blocks, "double").status, BlockStatus::Skipped);
+    assert_eq!(
+        block(&blocks, "double").preview.as_ref().unwrap()["rows"],
+        json!(3)
+    );
+    assert!(!blocks.iter().any(|b| b.item.is_some()), "no item ran");
+    assert_eq!(
+        head(block(&blocks, "total")),
+        vec![json!({"rows": 3.0, "sum": 12.0})]
+    );
+
+    // `double` alone: the stored table of `cities` fans out again, three item runs.
+    let (outcome, blocks) = limited("double").await;
+    assert_eq!(outcome.status, RunStatus::Success, "{:?}", outcome.error);
+    assert_eq!(block(&blocks, "cities").status, BlockStatus::Skipped);
+    for i in 0..3 {
+        assert_eq!(
+            block(&blocks, &format!("double:{i}")).status,
+            BlockStatus::Success
+        );
+    }
+    assert_eq!(block(&blocks, "total").status, BlockStatus::Skipped);
+}
+
+/// The item runs and callbacks are recorded the same way on PostgreSQL (its migration, the
+/// item runs' order).
+#[tokio::test]
+async fn item_runs_and_callbacks_are_recorded_on_postgres_too() {
+    let Some(store) = crate::common::TestStore::new(crate::common::Backend::Postgres).await else {
+        return;
+    };
+    let yaml = fan_out_pipeline(None).replace(
+        "- name: total\n",
+        "- name: total\n  callbacks: {on_success: [tell]}\n",
+    ) + &callback("tell");
+    let e = env_on(Some(store.url.clone()), &yaml, &SCRIPTS).await;
+    let (outcome, blocks) = run_once(&e.platform).await;
+    assert_eq!(outcome.status, RunStatus::Success, "{:?}", outcome.error);
+    let names: Vec<&str> = blocks.iter().map(|b| b.block.as_str()).collect();
+    assert_eq!(
+        names,
+        ["cities", "double", "double:0", "double:1", "double:2", "total", "tell"]
+    );
+    assert_eq!(block(&blocks, "double:2").item, Some(2));
+    assert_eq!(block(&blocks, "tell").parent.as_deref(), Some("total"));
+    let told = std::fs::read_to_string(e.project().join("tell.txt")).unwrap();
+    assert_eq!(told.trim(), "total success null");
 }
