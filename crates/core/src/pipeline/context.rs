@@ -79,6 +79,9 @@ pub struct BlockContext {
     pub(super) python: Arc<PythonRunners>,
     /// For a callback block, the outcome it runs on: `success` or `failure`.
     pub(super) callback: Option<&'static str>,
+    /// For one item's run of a dynamic block's direct downstream block: the dynamic block,
+    /// whose input is that item.
+    pub(super) item_of: Option<String>,
 }
 
 impl BlockContext {
@@ -111,6 +114,12 @@ impl BlockContext {
     /// argument of Mage's `@callback`).
     pub fn callback_status(&self) -> Option<&'static str> {
         self.callback
+    }
+
+    /// In one item's run of a dynamic block's direct downstream block, the dynamic block (its
+    /// input is the item).
+    pub fn item_of(&self) -> Option<&str> {
+        self.item_of.as_deref()
     }
 
     /// The run's Python block runners.

@@ -578,10 +578,12 @@ impl<'a> RunState<'a> {
             decided = true;
             self.item_mut(index, item).state = State::Running;
             let logs = self.item(index, item).logs.clone();
+            let mut ctx = self.context(index, logs, self.variables.clone());
+            ctx.item_of = (block.fan.clone()).filter(|fan| block.upstream.contains(fan));
             jobs.push((
                 Unit::Item(index, item),
                 BlockJob {
-                    ctx: self.context(index, logs, self.variables.clone()),
+                    ctx,
                     block: block.clone(),
                     record_as: name,
                     max_items: None,
@@ -741,6 +743,7 @@ impl<'a> RunState<'a> {
             logs,
             python: self.python.clone(),
             callback: None,
+            item_of: None,
         }
     }
 
@@ -1157,7 +1160,10 @@ fn not_run_for(upstream: &[(&str, BlockStatus)]) -> Option<(BlockStatus, String)
 /// only order it (`noop`, a sensor), so a kind taking fixed inputs finds its own by position;
 /// except for the kinds that pair each input with its upstream block's name, which get them all.
 fn orders_only_dropped(kind: BlockKind, mut inputs: Vec<Output>) -> Vec<Output> {
-    if !matches!(kind, BlockKind::Command | BlockKind::SqlTransform) {
+    if !matches!(
+        kind,
+        BlockKind::Command | BlockKind::SqlTransform | BlockKind::Python
+    ) {
         inputs.retain(|o| !matches!(o, Output::Empty));
     }
     inputs

@@ -470,10 +470,20 @@ const MAGE_CHILD: &str = r#"if 'transformer' not in globals():
 
 
 @transformer
-def square(row, *args, **kwargs):
-    assert len(row) == 1, f'one item per run, got {len(row)} rows'
-    row['square'] = row['id'] ** 2
-    return row
+def square(item, *args, **kwargs):
+    # Mage hands each child its item: here a dict.
+    assert isinstance(item, dict), type(item)
+    return {'id': item['id'], 'name': item['name'], 'square': item['id'] ** 2}
+"#;
+/// A dynamic block returning plain values, and a child given each value itself.
+const MAGE_NUMBERS: &str = r#"@data_loader
+def numbers(*args, **kwargs):
+    return [10, 20]
+"#;
+const MAGE_PLUS_ONE: &str = r#"@transformer
+def plus_one(value, *args, **kwargs):
+    assert isinstance(value, float), type(value)
+    return value + 1
 "#;
 const MAGE_GATHER: &str = r#"if 'transformer' not in globals():
     from mage_ai.data_preparation.decorators import transformer
@@ -523,7 +533,9 @@ async fn mage_style_python_dynamic_sensor_and_callback_files_run_unchanged() {
          - {{name: ids, kind: python, upstream: [wait], dynamic: true, config: {{file: blocks/ids.py}}}}\n\
          - {{name: square, kind: python, upstream: [ids], reduce_output: true, config: {{file: blocks/square.py}}}}\n\
          - name: gather\n  kind: python\n  upstream: [square]\n  config: {{file: blocks/gather.py}}\n  callbacks: {{on_success: [report], on_failure: [report]}}\n\
-         - {{name: report, kind: python, config: {{file: callbacks/report.py, params: {{out: '{out}'}}}}}}\n",
+         - {{name: report, kind: python, config: {{file: callbacks/report.py, params: {{out: '{out}'}}}}}}\n\
+         - {{name: numbers, kind: python, dynamic: true, config: {{file: blocks/numbers.py}}}}\n\
+         - {{name: plus_one, kind: python, upstream: [numbers], reduce_output: true, config: {{file: blocks/plus_one.py}}}}\n",
         flag = flag.display(),
         out = out.display()
     );
@@ -533,6 +545,8 @@ async fn mage_style_python_dynamic_sensor_and_callback_files_run_unchanged() {
             ("blocks/ids.py", MAGE_LOADER),
             ("blocks/square.py", MAGE_CHILD),
             ("blocks/gather.py", MAGE_GATHER),
+            ("blocks/numbers.py", MAGE_NUMBERS),
+            ("blocks/plus_one.py", MAGE_PLUS_ONE),
             ("sensors/flag.py", MAGE_SENSOR),
             ("callbacks/report.py", MAGE_CALLBACK),
         ],
@@ -560,6 +574,10 @@ async fn mage_style_python_dynamic_sensor_and_callback_files_run_unchanged() {
     assert_eq!(
         block(&blocks, "square").preview.as_ref().unwrap()["rows"],
         json!(3)
+    );
+    assert_eq!(
+        head(block(&blocks, "plus_one")),
+        vec![json!({"0": 11.0}), json!({"0": 21.0})]
     );
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),

@@ -8,6 +8,10 @@
 //! `configuration` are its keyword arguments. The DataFrame it returns is the block's output
 //! table, fingerprinted and versioned like any loaded dataset; None is an empty table.
 //!
+//! In one item's run of a dynamic block's direct downstream block, the item is handed as Mage
+//! hands it: the row as a dict (the value itself for a list of plain values); a dict of values
+//! (or a value) returned is one row.
+//!
 //! As a callback block, the file's `@callback('success')` / `@callback('failure')` (or
 //! `@on_success` / `@on_failure`) functions matching the parent's outcome run, with the
 //! parent's table as their argument and its name, status and error in their keyword arguments
@@ -83,14 +87,30 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
     }
     let file = file.canonicalize()?;
     let work = WorkDir::create(ctx)?;
-    // Upstream `noop` blocks only order the block; the tables are its arguments.
-    let datasets: Vec<Arc<VersionedDataset>> = inputs
-        .into_iter()
-        .filter_map(|o| match o {
-            Output::Dataset(d) => Some(d),
-            _ => None,
-        })
-        .collect();
+    // Upstream `noop` blocks only order the block; the tables are its arguments. In an item
+    // run, the dynamic block's is the item.
+    let mut items = Vec::new();
+    let datasets: Vec<Arc<VersionedDataset>> = match ctx.item_of() {
+        Some(dynamic) => {
+            let mut datasets = Vec::new();
+            for (name, output) in ctx.upstream_names().iter().zip(inputs) {
+                if let Output::Dataset(d) = output {
+                    if name == dynamic {
+                        items.push(datasets.len());
+                    }
+                    datasets.push(d);
+                }
+            }
+            datasets
+        }
+        None => inputs
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Dataset(d) => Some(d),
+                _ => None,
+            })
+            .collect(),
+    };
     let started = Instant::now();
     let input_paths = write_inputs(ctx, work.path(), &datasets).await?;
     let handed_over = started.elapsed();
@@ -108,6 +128,7 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         execution_date: ctx.python_runners().started_at().to_rfc3339(),
         callback: ctx.callback_status().map(str::to_string),
         sensor: false,
+        items,
     };
     let finished = ctx
         .python_runners()

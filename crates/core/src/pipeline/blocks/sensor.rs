@@ -251,6 +251,7 @@ impl<'a> Check<'a> {
             execution_date: ctx.python_runners().started_at().to_rfc3339(),
             callback: None,
             sensor: true,
+            items: Vec::new(),
         };
         Ok(Check::Python {
             ctx,

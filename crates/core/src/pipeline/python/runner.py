@@ -8,7 +8,8 @@ time; a `run` is answered by any number of `log` frames, then `done` or `error`:
                     | {"op": "error", "kind": "missing", "message"}
   {"op": "run", "file", "block", "inputs": [arrow path, ...], "output": arrow path,
    "model_dir": folder | null, "kwargs": {...}, "execution_date": iso,
-   "callback": "success" | "failure" (a callback block), "sensor": true (a sensor block)}
+   "callback": "success" | "failure" (a callback block), "sensor": true (a sensor block),
+   "items": [input index, ...] (inputs that are a dynamic block's item: a dict or a value)}
                    -> {"op": "log", "line"} ...
                       {"op": "done", "function", "decorator", "output": bool, "rows", "tests",
                        "model": null | {"flavor", "class", "task", "metrics", "params",
@@ -313,6 +314,17 @@ class Decorators:
         return function
 
 
+def as_item(frame):
+    """A dynamic block's item as Mage hands it to a child block: its one row as a dict, or
+    the value itself when the dynamic block returned a list of plain values (pandas names that
+    column 0)."""
+    records = frame.to_dict("records")
+    if len(records) != 1:
+        return frame
+    item = records[0]
+    return item["0"] if list(item) == ["0"] else item
+
+
 def call(function, args, kwargs):
     """Call as Mage does, fitting the signature: extra positionals and keywords are dropped
     when the function takes no *args or **kwargs (`def load_data():` is a valid block)."""
@@ -378,6 +390,9 @@ class Runner:
             for field in table.schema:
                 input_types.setdefault(field.name, field.type)
         args = [frame for _, frame in inputs]
+        for i in request.get("items") or []:
+            if 0 <= i < len(args):
+                args[i] = as_item(args[i])
         kwargs = dict(request.get("kwargs") or {})
         if request.get("execution_date"):
             kwargs["execution_date"] = datetime.datetime.fromisoformat(request["execution_date"])
@@ -570,6 +585,12 @@ class Runner:
                     "takes one: put a register_model (or evaluate) block downstream of it, or "
                     "return a pandas DataFrame",
                 )
+            if isinstance(output, dict) and all(pd.api.types.is_scalar(v)
+                                                for v in output.values()):
+                # One item's result, as a dynamic block's child returns it: one row.
+                output = pd.DataFrame([output])
+            elif isinstance(output, (bool, int, float, str)):
+                output = pd.DataFrame({"0": [output]})
             if not isinstance(output, pd.DataFrame):
                 if isinstance(output, (pd.Series, dict, list)):
                     output = pd.DataFrame(output)

@@ -50,6 +50,11 @@ pub struct BlockRequest {
     /// For a sensor: the file's `@sensor` function runs and its truth is the answer's `value`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub sensor: bool,
+    /// The inputs (indexes into `inputs`) that are one item of a dynamic block: handed to the
+    /// function as that row's dict (or its value), as Mage hands items to a dynamic block's
+    /// children.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<usize>,
 }
 
 /// How a block file ran.
