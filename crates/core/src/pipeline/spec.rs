@@ -562,11 +562,6 @@ fn link_fan_outs(blocks: &mut [Block]) -> std::result::Result<(), String> {
                 b.name
             )));
         }
-        if let (false, Some(fan)) = (b.callbacks.is_empty(), &fan) {
-            return Err(at(format!(
-                "field callbacks: not supported on a block that runs once per item of {fan}"
-            )));
-        }
         blocks[i].fan = fan;
     }
     Ok(())

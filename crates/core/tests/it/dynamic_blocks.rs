@@ -202,10 +202,12 @@ async fn a_failed_item_run_fails_its_block_and_leaves_the_other_items_running() 
     let check = "grep -q Bergen \"$IRONMAGE_INPUT_CITIES\" && { echo no Bergen >&2; exit 4; }\ncp \"$IRONMAGE_INPUT_CITIES\" \"$IRONMAGE_OUTPUT\"\n";
     let yaml = "blocks:\n\
         - {name: cities, kind: command, dynamic: true, config: {shell: 'sh scripts/cities.sh'}}\n\
-        - {name: check, kind: command, upstream: [cities], config: {shell: 'sh scripts/check.sh'}}\n\
-        - {name: keep, kind: command, upstream: [check], reduce_output: true, config: {shell: 'cp \"$IRONMAGE_INPUT_CHECK\" \"$IRONMAGE_OUTPUT\"'}}\n";
+        - {name: check, kind: command, upstream: [cities], callbacks: {on_failure: [alert]}, config: {shell: 'sh scripts/check.sh'}}\n\
+        - {name: keep, kind: command, upstream: [check], reduce_output: true, config: {shell: 'cp \"$IRONMAGE_INPUT_CHECK\" \"$IRONMAGE_OUTPUT\"'}}\n"
+        .to_string()
+        + &callback("alert");
     let e = env(
-        yaml,
+        &yaml,
         &[("scripts/cities.sh", CITIES), ("scripts/check.sh", check)],
     )
     .await;
@@ -233,6 +235,13 @@ async fn a_failed_item_run_fails_its_block_and_leaves_the_other_items_running() 
         .unwrap()
         .contains("1 of 3 item runs failed: check:1"));
     assert_eq!(status("keep"), BlockStatus::UpstreamFailed);
+    // A fanned-out block's callbacks run once, on the outcome of all its item runs.
+    assert_eq!(status("alert"), BlockStatus::Success);
+    let told = std::fs::read_to_string(e.project().join("alert.txt")).unwrap();
+    assert_eq!(
+        told.trim(),
+        "check failure 1 of 3 item runs failed: check:1"
+    );
 }
 
 /// A callback that writes what it was told about its parent to `<name>.txt`.
@@ -634,10 +643,6 @@ fn bad_dynamic_callback_and_sensor_fields_are_refused_at_load_naming_the_field()
         (
             "blocks:\n- {name: a, kind: csv, config: {path: x.csv}, dynamic: true}\n- {name: b, kind: csv, config: {path: y.csv}, dynamic: true}\n- {name: c, kind: command, upstream: [a, b], config: {shell: 'true'}}\n",
             "block c: field upstream: c is downstream of the fan-outs of a and b",
-        ),
-        (
-            "blocks:\n- {name: a, kind: csv, config: {path: x.csv}, dynamic: true}\n- {name: b, kind: command, upstream: [a], config: {shell: 'true'}, callbacks: {on_success: [c]}}\n- {name: c, kind: noop}\n",
-            "block b: field callbacks: not supported on a block that runs once per item of a",
         ),
         (
             "blocks:\n- {name: a, kind: csv, config: {path: x.csv}, max_fan_out: 5}\n",
