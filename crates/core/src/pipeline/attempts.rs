@@ -4,6 +4,7 @@
 use super::blocks::Output;
 use super::context::BlockContext;
 use super::context::Progress;
+use super::fan_out;
 use super::spec::Block;
 use crate::clock;
 use crate::error::{Error, Result};
@@ -29,6 +30,10 @@ pub(super) enum Ended {
 pub(super) struct BlockJob {
     pub ctx: BlockContext,
     pub block: Block,
+    /// The name its run is recorded under: the block's, or `name:3` for one item of a fan-out.
+    pub record_as: String,
+    /// For a dynamic block, the most items its output may fan out into.
+    pub max_items: Option<usize>,
     /// Where the block's run is recorded.
     pub runs: RunStore,
     pub config: Value,
@@ -48,7 +53,7 @@ impl BlockJob {
             let started_at = clock::now();
             let started = Instant::now();
             let _ = self.progress.send(Progress::Started {
-                block: block.name.clone(),
+                block: self.record_as.clone(),
                 attempt,
             });
             let snapshot = |status, ended_at, error, preview, output_ref| BlockUpdate {
@@ -65,11 +70,17 @@ impl BlockJob {
             store
                 .update_block(
                     &self.ctx.run_id,
-                    &block.name,
+                    &self.record_as,
                     &snapshot(BlockStatus::Running, None, None, None, None),
                 )
                 .await?;
-            let result = self.attempt_once(block.timeout, &started_at, attempt).await;
+            let result =
+                (self.attempt_once(block.timeout, &started_at, attempt).await).and_then(|output| {
+                    match self.max_items {
+                        Some(max) => fan_out::check_count(&output, max).map(|()| output),
+                        None => Ok(output),
+                    }
+                });
             let elapsed = started.elapsed();
             match result {
                 Ok(output) => {
@@ -82,7 +93,7 @@ impl BlockJob {
                         output_ref,
                     );
                     store
-                        .update_block(&self.ctx.run_id, &block.name, &update)
+                        .update_block(&self.ctx.run_id, &self.record_as, &update)
                         .await?;
                     self.finished(BlockStatus::Success, elapsed, None);
                     return Ok(Ended::Succeeded(output));
@@ -110,7 +121,7 @@ impl BlockJob {
                         None,
                     );
                     store
-                        .update_block(&self.ctx.run_id, &block.name, &update)
+                        .update_block(&self.ctx.run_id, &self.record_as, &update)
                         .await?;
                     self.finished(BlockStatus::Failed, elapsed, Some(message.clone()));
                     return Ok(Ended::Failed(message));
@@ -159,7 +170,7 @@ impl BlockJob {
                                 output_ref: None,
                             };
                             // A missed live update is harmless: the final record has every line.
-                            let _ = self.runs.update_block(&self.ctx.run_id, &block.name, &update).await;
+                            let _ = self.runs.update_block(&self.ctx.run_id, &self.record_as, &update).await;
                         }
                     }
                 }
@@ -197,7 +208,7 @@ impl BlockJob {
 
     fn finished(&self, status: BlockStatus, elapsed: Duration, error: Option<String>) {
         let _ = self.progress.send(Progress::Finished {
-            block: self.block.name.clone(),
+            block: self.record_as.clone(),
             status,
             elapsed,
             error,

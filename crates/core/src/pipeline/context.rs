@@ -77,6 +77,11 @@ pub struct BlockContext {
     pub(super) logs: Arc<Mutex<Vec<String>>>,
     /// The run's Python block runners, shared by its blocks.
     pub(super) python: Arc<PythonRunners>,
+    /// For a callback block, the outcome it runs on: `success` or `failure`.
+    pub(super) callback: Option<&'static str>,
+    /// For one item's run of a dynamic block's direct downstream block: the dynamic block,
+    /// whose input is that item.
+    pub(super) item_of: Option<String>,
 }
 
 impl BlockContext {
@@ -103,6 +108,18 @@ impl BlockContext {
         if let Ok(mut logs) = self.logs.lock() {
             logs.push(line);
         }
+    }
+
+    /// For a callback block, the parent's outcome it runs on: `success` or `failure` (the
+    /// argument of Mage's `@callback`).
+    pub fn callback_status(&self) -> Option<&'static str> {
+        self.callback
+    }
+
+    /// In one item's run of a dynamic block's direct downstream block, the dynamic block (its
+    /// input is the item).
+    pub fn item_of(&self) -> Option<&str> {
+        self.item_of.as_deref()
     }
 
     /// The run's Python block runners.

@@ -5,6 +5,7 @@ pub mod blocks;
 pub mod condition;
 mod context;
 pub mod engine;
+mod fan_out;
 pub mod project;
 pub mod python;
 pub mod spec;

@@ -54,6 +54,22 @@ pub struct Block {
     pub when: Option<Condition>,
     /// The condition as written.
     pub when_text: Option<String>,
+    /// Fans out (Mage's `is_dynamic`): each row of its output table is one item, and each
+    /// direct downstream block runs once per item.
+    pub dynamic: bool,
+    /// The most items a dynamic block may fan out into; more fails it.
+    pub max_fan_out: usize,
+    /// Gathers its runs, one per item, back into one table for its downstream blocks (Mage's
+    /// `reduce_output`).
+    pub reduce_output: bool,
+    /// The dynamic block whose items this block runs once per (set at load: a direct
+    /// downstream block of a dynamic block, and its downstream until a reduce).
+    pub fan: Option<String>,
+    /// Blocks run after this block's final outcome (after retries).
+    pub callbacks: Callbacks,
+    /// The block this one is a callback of (set at load): it runs only on that block's
+    /// outcome, never as a step of the DAG.
+    pub callback_of: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -85,6 +101,13 @@ struct RawBlock {
     retry_delay_ms: u64,
     timeout_secs: Option<f64>,
     when: Option<String>,
+    #[serde(default)]
+    dynamic: bool,
+    max_fan_out: Option<usize>,
+    #[serde(default)]
+    reduce_output: bool,
+    #[serde(default)]
+    callbacks: Callbacks,
 }
 
 fn empty_object() -> Value {
@@ -96,6 +119,11 @@ fn default_retry_delay() -> u64 {
 fn default_concurrency() -> usize {
     4
 }
+
+/// How many items a dynamic block fans out into when `max_fan_out` is not set.
+pub const DEFAULT_MAX_FAN_OUT: usize = 100;
+/// The highest `max_fan_out` a pipeline may set: every item is a block run of its own.
+pub const MAX_FAN_OUT: usize = 10_000;
 
 /// Parse and validate a pipeline file's text. `name` is the folder name.
 pub fn parse(name: &str, file: &str, text: &str) -> Result<Pipeline> {
@@ -156,6 +184,18 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Pipeline> {
             None => None,
             Some(text) => Some(Condition::parse(text).map_err(|m| at(format!("field when: {m}")))?),
         };
+        let max_fan_out = match b.max_fan_out {
+            Some(_) if !b.dynamic => {
+                return Err(at(
+                    "field max_fan_out: only a dynamic block fans out (set dynamic: true)".into(),
+                ))
+            }
+            Some(n) if !(1..=MAX_FAN_OUT).contains(&n) => {
+                return Err(at(format!("field max_fan_out: must be 1 to {MAX_FAN_OUT}")))
+            }
+            Some(n) => n,
+            None => DEFAULT_MAX_FAN_OUT,
+        };
         blocks.push(Block {
             name: b.name,
             kind,
@@ -166,6 +206,12 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Pipeline> {
             timeout,
             when,
             when_text: b.when,
+            dynamic: b.dynamic,
+            max_fan_out,
+            reduce_output: b.reduce_output,
+            fan: None,
+            callbacks: b.callbacks,
+            callback_of: None,
         });
     }
     for b in &blocks {
@@ -190,8 +236,10 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Pipeline> {
     if raw.max_concurrent_runs == Some(0) {
         return Err(err("field max_concurrent_runs: must be at least 1".into()));
     }
-    let blocks = topological_order(blocks).map_err(err)?;
+    let mut blocks = topological_order(blocks).map_err(err)?;
     check_conditions(&blocks, &raw.variables).map_err(err)?;
+    link_callbacks(&mut blocks).map_err(err)?;
+    link_fan_outs(&mut blocks).map_err(err)?;
     let pipeline = Pipeline {
         name: name.to_string(),
         description: raw.description,
@@ -237,6 +285,14 @@ impl Pipeline {
             ));
         }
         let mut run = BTreeSet::from([target.to_string()]);
+        // A block's callbacks run with it.
+        let with_callbacks = |run: &mut BTreeSet<String>| {
+            for b in &self.blocks {
+                if (b.callback_of.as_ref()).is_some_and(|p| run.contains(p)) {
+                    run.insert(b.name.clone());
+                }
+            }
+        };
         if let RunScope::FromBlock(_) = scope {
             // Blocks come in file order but may name upstream blocks further down, so grow the
             // set until no block joins.
@@ -251,6 +307,7 @@ impl Pipeline {
                 }
             }
         }
+        with_callbacks(&mut run);
         // Only the direct upstream blocks of the running ones are loaded: a loaded output
         // stands for everything above it.
         let load = (self.blocks.iter())
@@ -323,6 +380,24 @@ impl Pipeline {
 
     fn check_ports(&self) -> Result<()> {
         for b in &self.blocks {
+            let port = self.output_port(b);
+            let fans = |field: &str, what: &str| {
+                Error::invalid(format!(
+                    "pipeline {}: block {}: field {field}: {what}, but a {} block gives {port:?}",
+                    self.name,
+                    b.name,
+                    b.kind.as_str()
+                ))
+            };
+            if b.dynamic && port != Port::Dataset {
+                return Err(fans(
+                    "dynamic",
+                    "a dynamic block fans out over the rows of its table",
+                ));
+            }
+            if b.reduce_output && !matches!(port, Port::Dataset | Port::Empty) {
+                return Err(fans("reduce_output", "a reduce concatenates tables"));
+            }
             let inputs: Vec<_> = b
                 .upstream
                 .iter()
@@ -331,7 +406,9 @@ impl Pipeline {
                 .collect();
             if !b.kind.accepts(&inputs) {
                 let wanted = match b.kind {
-                    BlockKind::Command | BlockKind::Python => "tables (Dataset) only".to_string(),
+                    BlockKind::Command | BlockKind::Python | BlockKind::Sensor => {
+                        "tables (Dataset) only".to_string()
+                    }
                     BlockKind::SqlTransform => "one or more tables (Dataset)".to_string(),
                     kind => format!("{:?}", kind.inputs()),
                 };
@@ -381,6 +458,111 @@ fn check_conditions(
             })?;
         }
         ancestors.insert(b.name.as_str(), mine);
+    }
+    Ok(())
+}
+
+/// Mark every block named in a `callbacks:` list as a callback of that block: it must exist,
+/// take no upstream blocks, feed none, and belong to one block only (it may be in both lists of
+/// that block, as a Mage callback file holds both functions).
+fn link_callbacks(blocks: &mut [Block]) -> std::result::Result<(), String> {
+    let index_of = |blocks: &[Block], name: &str| blocks.iter().position(|b| b.name == name);
+    for parent in 0..blocks.len() {
+        let callbacks = blocks[parent].callbacks.clone();
+        let parent_name = blocks[parent].name.clone();
+        for (field, names) in [
+            ("on_success", &callbacks.on_success),
+            ("on_failure", &callbacks.on_failure),
+        ] {
+            let at = |msg: String| format!("block {parent_name}: field callbacks.{field}: {msg}");
+            for name in names {
+                let Some(cb) = index_of(blocks, name) else {
+                    let known: Vec<&str> = blocks.iter().map(|b| b.name.as_str()).collect();
+                    return Err(at(format!("no block named {name:?} (known: {known:?})")));
+                };
+                if cb == parent {
+                    return Err(at("a block cannot be its own callback".into()));
+                }
+                match &blocks[cb].callback_of {
+                    Some(other) if other != &parent_name => {
+                        return Err(at(format!(
+                            "{name} is already a callback of {other}; a callback block belongs to one block"
+                        )))
+                    }
+                    _ => blocks[cb].callback_of = Some(parent_name.clone()),
+                }
+            }
+        }
+    }
+    for b in blocks.iter() {
+        let Some(parent) = &b.callback_of else {
+            continue;
+        };
+        let at = |msg: String| format!("block {}: {msg}", b.name);
+        if !b.upstream.is_empty() {
+            return Err(at(format!(
+                "field upstream: a callback block (of {parent}) runs on {parent}'s outcome and takes no upstream blocks"
+            )));
+        }
+        if !b.callbacks.is_empty() {
+            return Err(at(
+                "field callbacks: a callback block cannot have callbacks of its own".into(),
+            ));
+        }
+        if b.dynamic {
+            return Err(at("field dynamic: a callback block cannot fan out".into()));
+        }
+        if let Some(user) = blocks.iter().find(|d| d.upstream.contains(&b.name)) {
+            return Err(format!(
+                "block {}: field upstream: {} is a callback block (of {parent}); it feeds no block",
+                user.name, b.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Set each block's fan-out (the dynamic block whose items it runs once per), in topological
+/// order: a direct downstream block of a dynamic block is in its fan-out, and so is a block
+/// downstream of one that does not reduce. Refuses nested fan-outs, a block in two fan-outs,
+/// and a reduce with nothing to gather.
+fn link_fan_outs(blocks: &mut [Block]) -> std::result::Result<(), String> {
+    for i in 0..blocks.len() {
+        let b = &blocks[i];
+        let mut fans = BTreeSet::new();
+        for up in &b.upstream {
+            let u = blocks
+                .iter()
+                .find(|u| &u.name == up)
+                .expect("checked above");
+            if u.dynamic {
+                fans.insert(u.name.clone());
+            } else if let (Some(fan), false) = (&u.fan, u.reduce_output) {
+                fans.insert(fan.clone());
+            }
+        }
+        let at = |msg: String| format!("block {}: {msg}", b.name);
+        if fans.len() > 1 {
+            return Err(at(format!(
+                "field upstream: {} is downstream of the fan-outs of {}; gather all but one first (reduce_output: true)",
+                b.name,
+                fans.iter().cloned().collect::<Vec<_>>().join(" and ")
+            )));
+        }
+        let fan = fans.into_iter().next();
+        if let (true, Some(fan)) = (b.dynamic, &fan) {
+            return Err(at(format!(
+                "field dynamic: {} already runs once per item of {fan}; nested dynamic blocks are not supported (reduce first: reduce_output: true)",
+                b.name
+            )));
+        }
+        if b.reduce_output && fan.is_none() {
+            return Err(at(format!(
+                "field reduce_output: {} has no dynamic block upstream of it whose items it could gather (set dynamic: true on the block that fans out)",
+                b.name
+            )));
+        }
+        blocks[i].fan = fan;
     }
     Ok(())
 }
@@ -469,4 +651,23 @@ fn topological_order(blocks: Vec<Block>) -> std::result::Result<Vec<Block>, Stri
         }
     }
     Ok(order)
+}
+
+/// The blocks run after a block's final outcome: Mage's callback blocks, attached to a block.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Callbacks {
+    /// Run when the block succeeded.
+    #[serde(default)]
+    pub on_success: Vec<String>,
+    /// Run when the block failed (after its retries).
+    #[serde(default)]
+    pub on_failure: Vec<String>,
+}
+
+impl Callbacks {
+    /// Whether no callback is attached.
+    pub fn is_empty(&self) -> bool {
+        self.on_success.is_empty() && self.on_failure.is_empty()
+    }
 }

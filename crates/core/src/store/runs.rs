@@ -205,6 +205,13 @@ pub struct BlockRun {
     /// Where the output is stored.
     #[serde(skip)]
     pub output_ref: Option<String>,
+    /// For one item's run of a block in a fan-out (`name:3`), that block; for a callback
+    /// block, the block whose outcome it ran on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// For one item's run of a block in a fan-out, the item's index (from 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<i64>,
 }
 
 /// A run with its blocks.
@@ -242,7 +249,7 @@ pub struct BlockUpdate {
 }
 
 const RUN_COLUMNS: &str = "id, pipeline, trigger, variables, status, holder, heartbeat_at, created_at, started_at, ended_at, error, summary, rerun_of, cancel_requested, scope, scope_block";
-const BLOCK_COLUMNS: &str = "block, position, kind, status, attempts, started_at, ended_at, error, logs, preview, fingerprint, output_ref";
+const BLOCK_COLUMNS: &str = "block, position, kind, status, attempts, started_at, ended_at, error, logs, preview, fingerprint, output_ref, parent, item";
 
 impl RunStore {
     /// Record a new queued run with its blocks pending, atomically.
@@ -266,7 +273,12 @@ impl RunStore {
             .await?;
         if row.is_some() {
             // A run given back by a dead executor starts again from a clean slate.
-            sqlx::query("UPDATE block_runs SET status = 'pending', attempts = 0, started_at = NULL, ended_at = NULL, error = NULL, logs = '', preview = NULL, fingerprint = NULL, output_ref = NULL WHERE run_id = $1")
+            sqlx::query("UPDATE block_runs SET status = 'pending', attempts = 0, started_at = NULL, ended_at = NULL, error = NULL, logs = '', preview = NULL, fingerprint = NULL, output_ref = NULL, parent = NULL WHERE run_id = $1")
+                .bind(id)
+                .execute(&self.writer)
+                .await?;
+            // The items of a fan-out are counted again when it runs again.
+            sqlx::query("DELETE FROM block_runs WHERE run_id = $1 AND item IS NOT NULL")
                 .bind(id)
                 .execute(&self.writer)
                 .await?;
@@ -332,6 +344,44 @@ impl RunStore {
         Ok(())
     }
 
+    /// Record the pending runs of `block` (at `position`, of `kind`) for each of `items`
+    /// items of a fan-out, named `block:0`, `block:1`, …
+    pub async fn add_item_runs(
+        &self,
+        run_id: &str,
+        block: &str,
+        position: i64,
+        kind: &str,
+        items: usize,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for item in 0..items {
+            sqlx::query("INSERT INTO block_runs (run_id, block, position, kind, status, parent, item) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(run_id)
+                .bind(format!("{block}:{item}"))
+                .bind(position)
+                .bind(kind)
+                .bind(BlockStatus::Pending.as_str())
+                .bind(block)
+                .bind(item as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Record which block's outcome a callback block runs on.
+    pub async fn set_block_parent(&self, run_id: &str, block: &str, parent: &str) -> Result<()> {
+        sqlx::query("UPDATE block_runs SET parent = $3 WHERE run_id = $1 AND block = $2")
+            .bind(run_id)
+            .bind(block)
+            .bind(parent)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     /// One run, without blocks.
     pub async fn run(&self, id: &str) -> Result<Run> {
         let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1"))
@@ -352,7 +402,7 @@ impl RunStore {
     /// The blocks of a run in execution order, with their logs and previews.
     pub async fn block_runs(&self, run_id: &str) -> Result<Vec<BlockRun>> {
         let rows = sqlx::query(&format!(
-            "SELECT {BLOCK_COLUMNS} FROM block_runs WHERE run_id = $1 ORDER BY position"
+            "SELECT {BLOCK_COLUMNS} FROM block_runs WHERE run_id = $1 ORDER BY position, COALESCE(item, -1)"
         ))
         .bind(run_id)
         .fetch_all(&self.pool)
@@ -384,8 +434,8 @@ impl RunStore {
                 .collect::<Vec<_>>()
                 .join(", ");
             let sql = format!(
-                "SELECT run_id, block, position, kind, status, attempts, started_at, ended_at, error, '' AS logs, NULL AS preview, fingerprint, output_ref \
-                 FROM block_runs WHERE run_id IN ({placeholders}) ORDER BY run_id, position"
+                "SELECT run_id, block, position, kind, status, attempts, started_at, ended_at, error, '' AS logs, NULL AS preview, fingerprint, output_ref, parent, item \
+                 FROM block_runs WHERE run_id IN ({placeholders}) ORDER BY run_id, position, COALESCE(item, -1)"
             );
             let mut query = sqlx::query(&sql);
             for run in chunk {
@@ -514,5 +564,7 @@ fn block_from_row(row: &AnyRow) -> Result<BlockRun> {
         preview: opt_json_column(row, "preview")?,
         fingerprint: row.try_get("fingerprint")?,
         output_ref: row.try_get("output_ref")?,
+        parent: row.try_get("parent")?,
+        item: row.try_get("item")?,
     })
 }

@@ -3,6 +3,7 @@
 
 mod common;
 mod crash;
+mod dynamic_blocks;
 mod exporters;
 mod orchestration;
 mod pipeline_files;

@@ -170,3 +170,43 @@ fn single_block_and_from_block_runs_from_the_command_line() {
     }
     assert!(t.contains("Model version: churn v_"), "{t}");
 }
+
+#[test]
+fn a_fan_out_run_prints_each_item_run_and_a_bad_callback_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    assert!(ironmage(dir.path(), &["init", project.to_str().unwrap()])
+        .status
+        .success());
+    let write = |name: &str, yaml: &str| {
+        let folder = project.join("pipelines").join(name);
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("pipeline.yaml"), yaml).unwrap();
+    };
+    write(
+        "fan",
+        "blocks:\n\
+         - {name: cities, kind: command, dynamic: true, config: {shell: \"printf 'city\\\\nOslo\\\\nBergen\\\\n' > $IRONMAGE_OUTPUT\"}}\n\
+         - {name: each, kind: command, upstream: [cities], reduce_output: true, config: {shell: 'cp $IRONMAGE_INPUT_CITIES $IRONMAGE_OUTPUT'}}\n\
+         - {name: gather, kind: noop, upstream: [each], callbacks: {on_success: [done]}}\n\
+         - {name: done, kind: noop}\n",
+    );
+    write(
+        "bad",
+        "blocks:\n- {name: a, kind: noop, callbacks: {on_failure: [alert]}}\n",
+    );
+    let out = ironmage(dir.path(), &["run", "fan"]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    for block in ["cities", "each:0", "each:1", "each", "gather", "done"] {
+        assert!(t.contains(&format!("✅ Block: {block}")), "{block}: {t}");
+    }
+
+    let out = ironmage(dir.path(), &["run", "bad"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("block a: field callbacks.on_failure: no block named \"alert\""),
+        "{t}"
+    );
+}

@@ -12,6 +12,7 @@ mod noop;
 pub mod output;
 mod python;
 mod register;
+mod sensor;
 mod sql;
 mod sql_transform;
 mod train;
@@ -121,22 +122,27 @@ block_kinds! {
     RegisterModel => "register_model", register, [Trained] -> Registered;
     Deploy => "deploy", deploy, [Registered] -> Deployed;
     Noop => "noop", noop, [] -> Empty;
+    Sensor => "sensor", sensor, [] -> Empty;
     Promote => "promote", deploy, [Registered] -> Deployed;
 }
 
 impl BlockKind {
-    /// Whether upstream blocks giving `given` fit this kind: a `command` or `python` block takes
-    /// any number of tables (and `noop` blocks, to order it), a `sql_transform` the same with at
-    /// least one table, a `noop` anything, every other kind exactly its [`BlockKind::inputs`].
+    /// Whether upstream blocks giving `given` fit this kind: a `command`, `python` or `sensor`
+    /// block takes any number of tables (and `noop` blocks, to order it), a `sql_transform` the
+    /// same with at least one table, a `noop` anything, every other kind exactly its
+    /// [`BlockKind::inputs`] besides the blocks that only order it (`noop`, `sensor`: nothing).
     pub fn accepts(self, given: &[Port]) -> bool {
         let tables_or_noops = given
             .iter()
             .all(|p| matches!(p, Port::Dataset | Port::Empty));
         match self {
-            BlockKind::Command | BlockKind::Python => tables_or_noops,
+            BlockKind::Command | BlockKind::Python | BlockKind::Sensor => tables_or_noops,
             BlockKind::SqlTransform => tables_or_noops && given.contains(&Port::Dataset),
             BlockKind::Noop => true,
-            _ => given == self.inputs().as_slice(),
+            _ => given
+                .iter()
+                .filter(|p| **p != Port::Empty)
+                .eq(self.inputs().iter()),
         }
     }
 
@@ -158,7 +164,7 @@ impl BlockKind {
     /// re-run.
     pub fn code_file(self, config: &Value) -> Option<&str> {
         match self {
-            BlockKind::Python => config.get("file").and_then(Value::as_str),
+            BlockKind::Python | BlockKind::Sensor => config.get("file").and_then(Value::as_str),
             _ => None,
         }
     }

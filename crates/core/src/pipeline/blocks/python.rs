@@ -8,6 +8,16 @@
 //! `configuration` are its keyword arguments. The DataFrame it returns is the block's output
 //! table, fingerprinted and versioned like any loaded dataset; None is an empty table.
 //!
+//! In one item's run of a dynamic block's direct downstream block, the item is handed as Mage
+//! hands it: the row as a dict (the value itself for a list of plain values); a dict of values
+//! (or a value) returned is one row.
+//!
+//! As a callback block, the file's `@callback('success')` / `@callback('failure')` (or
+//! `@on_success` / `@on_failure`) functions matching the parent's outcome run, with the
+//! parent's table as their argument and its name, status and error in their keyword arguments
+//! (`parent_block_uuid`, `parent_status`, `parent_error`, Mage's `__error`); a file without
+//! them runs its block function.
+//!
 //! A block with a `register_model` or `evaluate` block downstream trains instead: it returns a
 //! fitted model, alone or as `{"model": ..., "metrics": {...}, "params": {...}}`, which the
 //! runner saves with MLflow (the flavor of the model's library) into the run's artifacts. Its
@@ -77,14 +87,30 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
     }
     let file = file.canonicalize()?;
     let work = WorkDir::create(ctx)?;
-    // Upstream `noop` blocks only order the block; the tables are its arguments.
-    let datasets: Vec<Arc<VersionedDataset>> = inputs
-        .into_iter()
-        .filter_map(|o| match o {
-            Output::Dataset(d) => Some(d),
-            _ => None,
-        })
-        .collect();
+    // Upstream `noop` blocks only order the block; the tables are its arguments. In an item
+    // run, the dynamic block's is the item.
+    let mut items = Vec::new();
+    let datasets: Vec<Arc<VersionedDataset>> = match ctx.item_of() {
+        Some(dynamic) => {
+            let mut datasets = Vec::new();
+            for (name, output) in ctx.upstream_names().iter().zip(inputs) {
+                if let Output::Dataset(d) = output {
+                    if name == dynamic {
+                        items.push(datasets.len());
+                    }
+                    datasets.push(d);
+                }
+            }
+            datasets
+        }
+        None => inputs
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Dataset(d) => Some(d),
+                _ => None,
+            })
+            .collect(),
+    };
     let started = Instant::now();
     let input_paths = write_inputs(ctx, work.path(), &datasets).await?;
     let handed_over = started.elapsed();
@@ -100,6 +126,9 @@ pub(super) async fn run(ctx: &BlockContext, config: Config, inputs: Vec<Output>)
         model_dir: trains.then(|| model_dir.display().to_string()),
         kwargs: kwargs(ctx, &config.params),
         execution_date: ctx.python_runners().started_at().to_rfc3339(),
+        callback: ctx.callback_status().map(str::to_string),
+        sensor: false,
+        items,
     };
     let finished = ctx
         .python_runners()
@@ -260,7 +289,7 @@ fn model_path(ctx: &BlockContext) -> String {
 }
 
 /// Write each upstream table as an Arrow file; their paths, in upstream order.
-async fn write_inputs(
+pub(super) async fn write_inputs(
     ctx: &BlockContext,
     dir: &Path,
     datasets: &[Arc<VersionedDataset>],
@@ -288,7 +317,7 @@ async fn write_inputs(
 }
 
 /// What Mage passes in `**kwargs`: the variables, the params over them, and the run's ids.
-fn kwargs(ctx: &BlockContext, params: &Map<String, Value>) -> Map<String, Value> {
+pub(super) fn kwargs(ctx: &BlockContext, params: &Map<String, Value>) -> Map<String, Value> {
     let mut kwargs = (*ctx.variables).clone();
     kwargs.extend(params.clone());
     kwargs.insert("run_id".into(), json!(ctx.run_id));

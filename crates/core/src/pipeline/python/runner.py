@@ -7,13 +7,19 @@ time; a `run` is answered by any number of `log` frames, then `done` or `error`:
   {"op": "hello"}  -> {"op": "hello", pid, python, executable, pandas, pyarrow, packages}
                     | {"op": "error", "kind": "missing", "message"}
   {"op": "run", "file", "block", "inputs": [arrow path, ...], "output": arrow path,
-   "model_dir": folder | null, "kwargs": {...}, "execution_date": iso}
+   "model_dir": folder | null, "kwargs": {...}, "execution_date": iso,
+   "callback": "success" | "failure" (a callback block), "sensor": true (a sensor block),
+   "items": [input index, ...] (inputs that are a dynamic block's item: a dict or a value)}
                    -> {"op": "log", "line"} ...
                       {"op": "done", "function", "decorator", "output": bool, "rows", "tests",
                        "model": null | {"flavor", "class", "task", "metrics", "params",
                                         "features", "importances", "mlflow"}}
                     | {"op": "error", "kind": "file" | "block" | "test" | "output" | "model",
                        "message", "traceback"}
+
+A callback run calls the file's `@callback(status)` (`@on_success`, `@on_failure`) functions
+for the parent's outcome, or its block function when it has no callback function; a sensor run
+calls its `@sensor` function and answers `done` with `"value": bool`.
 
 `model_dir` is set when a block downstream takes a model: the block must then return a fitted
 model (anything with `predict`), or a dict `{"model": ..., "metrics": {...}, "params": {...},
@@ -54,7 +60,7 @@ BLOCK_DECORATORS = ("data_loader", "transformer", "data_exporter", "custom")
 # Mage decorators a block file may import but that ironmage does not run (yet): a file of only
 # these has no block function and fails saying so.
 OTHER_DECORATORS = (
-    "sensor", "callback", "condition", "extension", "on_success", "on_failure", "configuration",
+    "condition", "extension", "configuration",
     "data_source", "xy", "x", "y", "render", "columns", "preprocesser_functions",
 )
 
@@ -261,15 +267,40 @@ class Decorators:
     def __init__(self):
         self.blocks = []
         self.tests = []
+        self.sensors = []
+        # (status, function): `success` or `failure`.
+        self.callbacks = []
 
     def globals(self):
         names = {}
         for kind in BLOCK_DECORATORS:
             names[kind] = self.collect(kind)
         names["test"] = self.collect_test
+        names["sensor"] = self.collect_sensor
+        names["callback"] = self.callback
+        names["on_success"] = self.collect_callback("success")
+        names["on_failure"] = self.collect_callback("failure")
         for kind in OTHER_DECORATORS:
             names[kind] = lambda function: function
         return names
+
+    def collect_sensor(self, function):
+        self.sensors.append(function)
+        return function
+
+    def collect_callback(self, status):
+        def decorator(function):
+            self.callbacks.append((status, function))
+            return function
+
+        return decorator
+
+    def callback(self, status="success"):
+        """Mage's `@callback('success')` / `@callback('failure')`; a bare `@callback` is
+        a success callback."""
+        if callable(status):
+            return self.collect_callback("success")(status)
+        return self.collect_callback(str(status))
 
     def collect(self, kind):
         def decorator(function):
@@ -281,6 +312,17 @@ class Decorators:
     def collect_test(self, function):
         self.tests.append(function)
         return function
+
+
+def as_item(frame):
+    """A dynamic block's item as Mage hands it to a child block: its one row as a dict, or
+    the value itself when the dynamic block returned a list of plain values (pandas names that
+    column 0)."""
+    records = frame.to_dict("records")
+    if len(records) != 1:
+        return frame
+    item = records[0]
+    return item["0"] if list(item) == ["0"] else item
 
 
 def call(function, args, kwargs):
@@ -362,6 +404,9 @@ class Runner:
             for field in table.schema:
                 input_types.setdefault(field.name, field.type)
         args = [frame for _, frame in inputs]
+        for i in request.get("items") or []:
+            if 0 <= i < len(args):
+                args[i] = as_item(args[i])
         kwargs = dict(request.get("kwargs") or {})
         if request.get("execution_date"):
             kwargs["execution_date"] = datetime.datetime.fromisoformat(request["execution_date"])
@@ -389,6 +434,11 @@ class Runner:
             except Exception as e:
                 raise BlockFailure("file", f"{os.path.basename(path)}: {error_message(e)}",
                                    user_traceback(e)) from None
+            if request.get("sensor"):
+                return self.run_sensor(decorators, path, args, kwargs, started, read_seconds)
+            if request.get("callback") and decorators.callbacks:
+                return self.run_callbacks(decorators, request["callback"], args, kwargs, started,
+                                          read_seconds)
             if not decorators.blocks:
                 raise BlockFailure(
                     "file",
@@ -431,6 +481,57 @@ class Runner:
             "read_seconds": read_seconds,
             "write_seconds": now - writing,
             "model": model,
+        }
+
+    def run_sensor(self, decorators, path, args, kwargs, started, read_seconds):
+        """Call the file's `@sensor` function: is its condition true now?"""
+        if not decorators.sensors:
+            raise BlockFailure("file", f"{os.path.basename(path)} has no function decorated "
+                               "with @sensor (a sensor block's file returns True when its "
+                               "condition holds)")
+        function = decorators.sensors[0]
+        try:
+            value = call(function, args, kwargs)
+        except Exception as e:
+            raise BlockFailure("block", f"{function.__name__}: {error_message(e)}",
+                               user_traceback(e)) from None
+        return self.done(function.__name__, "sensor", started, read_seconds, value=bool(value))
+
+    def run_callbacks(self, decorators, status, args, kwargs, started, read_seconds):
+        """Call the file's callback functions for the parent's outcome; Mage's signature
+        `def success_callback(parent_block_data, **kwargs)` gets None when there is no table."""
+        names = []
+        for wanted, function in decorators.callbacks:
+            if wanted != status:
+                continue
+            params = inspect.signature(function).parameters.values()
+            required = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                        and p.default is p.empty and p.name not in kwargs]
+            padded = list(args) + [None] * max(0, len(required) - len(args))
+            try:
+                call(function, padded, kwargs)
+            except Exception as e:
+                raise BlockFailure("block", f"{function.__name__}: {error_message(e)}",
+                                   user_traceback(e)) from None
+            names.append(function.__name__)
+        if not names:
+            print(f"no @callback('{status}') function: nothing to run on this outcome")
+        return self.done(", ".join(names) or "(none)", f"callback({status})", started,
+                         read_seconds)
+
+    def done(self, function, decorator, started, read_seconds, value=None):
+        return {
+            "op": "done",
+            "function": function,
+            "decorator": decorator,
+            "output": False,
+            "rows": None,
+            "tests": 0,
+            "seconds": time.perf_counter() - started,
+            "read_seconds": read_seconds,
+            "write_seconds": 0.0,
+            "model": None,
+            "value": value,
         }
 
     def save_model(self, output, folder, function):
@@ -498,6 +599,12 @@ class Runner:
                     "takes one: put a register_model (or evaluate) block downstream of it, or "
                     "return a pandas DataFrame",
                 )
+            if isinstance(output, dict) and all(pd.api.types.is_scalar(v)
+                                                for v in output.values()):
+                # One item's result, as a dynamic block's child returns it: one row.
+                output = pd.DataFrame([output])
+            elif isinstance(output, (bool, int, float, str)):
+                output = pd.DataFrame({"0": [output]})
             if not isinstance(output, pd.DataFrame):
                 if isinstance(output, (pd.Series, dict, list)):
                     output = pd.DataFrame(output)

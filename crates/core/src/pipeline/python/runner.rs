@@ -44,6 +44,18 @@ pub struct BlockRequest {
     pub kwargs: Map<String, Value>,
     /// Mage's `execution_date`, ISO 8601.
     pub execution_date: String,
+    /// For a callback block, the parent's outcome (`success`, `failure`): the file's matching
+    /// `@callback` functions run instead of its block function.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback: Option<String>,
+    /// For a sensor: the file's `@sensor` function runs and its truth is the answer's `value`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sensor: bool,
+    /// The inputs (indexes into `inputs`) that are one item of a dynamic block: handed to the
+    /// function as that row's dict (or its value), as Mage hands items to a dynamic block's
+    /// children.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<usize>,
 }
 
 /// How a block file ran.
@@ -68,6 +80,9 @@ pub struct Finished {
     /// The model it returned, saved at the request's `model_dir`.
     #[serde(default)]
     pub model: Option<ReturnedModel>,
+    /// What a `@sensor` function returned, as a truth value.
+    #[serde(default)]
+    pub value: Option<bool>,
 }
 
 /// A model a block returned, as the runner saved it.
