@@ -50,6 +50,7 @@ pub(super) fn items(output: &Output) -> Vec<Output> {
                 inputs: data.inputs.clone(),
                 record: None,
                 reused: false,
+                exported: None,
             }))
         })
         .collect()
