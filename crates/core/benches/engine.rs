@@ -6,8 +6,16 @@
 //! tables of 1k, 100k and 1M rows × 10 numeric columns, copied into its in-memory SQLite and
 //! read back as a table.
 //!
+//! Then user-code blocks in a pipeline, as Mage runs them: the per-block overhead of a SQL
+//! block and of a Python block (one runner reused by every Python block of the run), each
+//! from a chain of 21 identity blocks over a 10-row table less a chain of 1, and the
+//! hand-over of 100k and 1M rows × 10 columns to a Python block and back (Arrow both ways,
+//! pandas in Python, the output versioned and previewed as any block's) with a warm runner.
+//! The Python part needs `IRONMAGE_PYTHON` (a Python with pandas and pyarrow).
+//!
 //! `cargo bench -p ironmage-core --bench engine`
 
+use ironmage_core::store::{BlockRun, BlockStatus};
 use ironmage_core::table::query::query_tables;
 use ironmage_core::table::{Column, Table};
 use ironmage_core::{Platform, PlatformConfig};
@@ -46,6 +54,7 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("temp dir");
+        write_user_code_pipelines(&dir.path().join("project"));
         let pipelines = [
             ("chain_100", chain(100), 100),
             ("wide_10", wide(10), 12),
@@ -118,7 +127,121 @@ fn main() {
                 grouped.as_secs_f64() * 1e3
             );
         }
+
+        user_code_blocks(&platform).await;
     });
+}
+
+/// Blocks in the user-code chains: one, then 21 (the per-block figure is their difference / 20).
+const CHAIN: usize = 21;
+
+/// The pipelines of the user-code figures: `sql_1`/`sql_21` and `py_1`/`py_21` (a 10-row CSV,
+/// then identity blocks), and `handover_<rows>` (a Python loader making the table, then the
+/// identity block that is timed).
+fn write_user_code_pipelines(project: &std::path::Path) {
+    let write = |name: &str, files: &[(&str, String)]| {
+        let folder = project.join("pipelines").join(name);
+        std::fs::create_dir_all(&folder).expect("pipeline folder");
+        for (file, text) in files {
+            std::fs::write(folder.join(file), text).expect("pipeline file");
+        }
+    };
+    let mut csv = (0..10).map(|c| format!("c{c}")).collect::<Vec<_>>().join(",") + "\n";
+    for r in 0..10 {
+        let row: Vec<String> = (0..10).map(|c| (r * 10 + c).to_string()).collect();
+        csv += &(row.join(",") + "\n");
+    }
+    std::fs::write(project.join("small.csv"), csv).expect("csv");
+    let identity = "@transformer\ndef identity(df, *args, **kwargs):\n    return df\n".to_string();
+    for n in [1, CHAIN] {
+        let mut sql = String::from("blocks:\n- {name: load, kind: csv, config: {path: small.csv}}\n");
+        let mut py = sql.clone();
+        for i in 1..=n {
+            let up = if i == 1 { "load".to_string() } else { format!("b{}", i - 1) };
+            let _ = writeln!(sql, "- {{name: b{i}, kind: sql_transform, upstream: [{up}], config: {{query: 'SELECT * FROM {up}'}}}}");
+            let _ = writeln!(py, "- {{name: b{i}, kind: python, upstream: [{up}], config: {{file: identity.py}}}}");
+        }
+        write(&format!("sql_{n}"), &[("pipeline.yaml", sql)]);
+        write(&format!("py_{n}"), &[("pipeline.yaml", py), ("identity.py", identity.clone())]);
+    }
+    let loader = "import numpy as np\nimport pandas as pd\n\n@data_loader\ndef load(*args, **kwargs):\n    rng = np.random.default_rng(0)\n    rows = int(kwargs['rows'])\n    return pd.DataFrame(rng.random((rows, 10)), columns=[f'c{i}' for i in range(10)])\n".to_string();
+    for rows in HANDOVER_ROWS {
+        let yaml = format!("blocks:\n- {{name: load, kind: python, config: {{file: load.py, params: {{rows: {rows}}}}}}}\n- {{name: handover, kind: python, upstream: [load], config: {{file: identity.py}}}}\n");
+        write(
+            &format!("handover_{rows}"),
+            &[("pipeline.yaml", yaml), ("load.py", loader.clone()), ("identity.py", identity.clone())],
+        );
+    }
+}
+
+const HANDOVER_ROWS: [usize; 2] = [100_000, 1_000_000];
+
+/// Run a pipeline to success; its wall time and its block runs.
+async fn timed_run(platform: &Platform, pipeline: &str) -> (Duration, Vec<BlockRun>) {
+    let started = Instant::now();
+    let run = platform.runs.create_run(pipeline, Default::default(), "bench").await.expect("run");
+    let outcome = platform
+        .runs
+        .execute_run(&run.id, "bench", &|_| {})
+        .await
+        .expect("execute")
+        .expect("claimed");
+    let elapsed = started.elapsed();
+    let detail = platform.runs.run_detail(&run.id).await.expect("run detail");
+    assert_eq!(outcome.status.as_str(), "success", "{pipeline}: {:?} {:?}", outcome.error, detail.blocks.iter().map(|b| &b.logs).collect::<Vec<_>>());
+    (elapsed, detail.blocks)
+}
+
+/// Median wall time of `runs` runs after a warm-up.
+async fn median_run(platform: &Platform, pipeline: &str, runs: usize) -> Duration {
+    timed_run(platform, pipeline).await;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        times.push(timed_run(platform, pipeline).await.0);
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// A block run's duration, from its recorded start and end (milliseconds).
+fn block_ms(block: &BlockRun) -> f64 {
+    assert_eq!(block.status, BlockStatus::Success);
+    let at = |t: &Option<String>| {
+        chrono::DateTime::parse_from_rfc3339(t.as_deref().expect("timestamp")).expect("rfc3339")
+    };
+    (at(&block.ended_at) - at(&block.started_at)).num_microseconds().unwrap_or(0) as f64 / 1e3
+}
+
+async fn user_code_blocks(platform: &Platform) {
+    println!();
+    println!("user-code blocks in a pipeline: per-block overhead = (run of {CHAIN} identity blocks - run of 1) / {}, median of 5 runs", CHAIN - 1);
+    let per_block = |one: Duration, many: Duration| {
+        (many.as_secs_f64() - one.as_secs_f64()) * 1e3 / (CHAIN - 1) as f64
+    };
+    let sql = per_block(median_run(platform, "sql_1", 5).await, median_run(platform, &format!("sql_{CHAIN}"), 5).await);
+    println!("sql_transform block     {sql:>8.2} ms per block");
+    if std::env::var_os("IRONMAGE_PYTHON").is_none_or(|v| v.is_empty()) {
+        println!("python blocks: skipped (set IRONMAGE_PYTHON to a Python with pandas and pyarrow)");
+        return;
+    }
+    let one = median_run(platform, "py_1", 5).await;
+    let many = median_run(platform, &format!("py_{CHAIN}"), 5).await;
+    println!(
+        "python block (reused)   {:>8.2} ms per block   (a 1-block run, runner start included: {:.0} ms)",
+        per_block(one, many),
+        one.as_secs_f64() * 1e3
+    );
+    println!("hand-over to a Python identity block and back, 10 numeric columns, warm runner, median of 3");
+    for rows in HANDOVER_ROWS {
+        let mut times = Vec::new();
+        for _ in 0..3 {
+            let (_, blocks) = timed_run(platform, &format!("handover_{rows}")).await;
+            let block = blocks.iter().find(|b| b.block == "handover").expect("handover block");
+            times.push(block_ms(block));
+        }
+        times.sort_by(f64::total_cmp);
+        println!("{rows:>9} rows           {:>8.1} ms", times[1]);
+    }
 }
 
 /// `rows` × `columns` numbers in [0, 1), the same on every run.
