@@ -4,8 +4,10 @@
 #   1. the ceiling: a bare actix handler parsing the same row (crates/prediction/examples);
 #   2. ironmage /predict on the demo forest (native), while 10 promotions swap versions;
 #   3. ironmage serving an ONNX forest (skl2onnx) and a LightGBM booster, natively;
-#   4. ironmage serving a scikit-learn pipeline (mlflow pyfunc) through its Python workers;
-#   5. `mlflow models serve` on that same pyfunc model (2 workers, as ironmage's pool).
+#   4. ironmage serving a scikit-learn pipeline (mlflow pyfunc) through its Python workers
+#      (its default pool: one worker per two cores);
+#   5. `mlflow models serve` on that same pyfunc model, with 1 and with 2 workers (the ratio
+#      is taken against the faster of the two).
 # The models are trained and logged with the official mlflow client
 # (crates/ironmage/tests/python/log_models.py). Prints throughput, p50/p99 and ratios, memory
 # of each loaded model and of the process, and writes bench/serving/RESULTS.md.
@@ -62,12 +64,15 @@ done
 # The same pyfunc model under `mlflow models serve`.
 MLFLOW_TRACKING_URI="$web" "$MLFLOW_VENV/bin/mlflow" artifacts download -u models:/sk-pipeline/1 \
   -d "$dir/sk-pipeline" >/dev/null 2>&1
-mlflow_port=$(free_port)
-MLFLOW_DISABLE_TELEMETRY=true PATH="$PWD/$MLFLOW_VENV/bin:$PATH" "$MLFLOW_VENV/bin/mlflow" models serve \
-  -m "$dir/sk-pipeline" --env-manager local --host 127.0.0.1 -p "$mlflow_port" -w 2 \
-  >"$dir/mlflow-serve.log" 2>&1 &
-pids+=($!)
-until curl -sf "http://127.0.0.1:$mlflow_port/ping" >/dev/null; do sleep 0.3; done
+declare -A mlflow_ports
+for w in 1 2; do
+  mlflow_ports[$w]=$(free_port)
+  MLFLOW_DISABLE_TELEMETRY=true PATH="$PWD/$MLFLOW_VENV/bin:$PATH" "$MLFLOW_VENV/bin/mlflow" models serve \
+    -m "$dir/sk-pipeline" --env-manager local --host 127.0.0.1 -p "${mlflow_ports[$w]}" -w "$w" \
+    >"$dir/mlflow-serve-$w.log" 2>&1 &
+  pids+=($!)
+  until curl -sf "http://127.0.0.1:${mlflow_ports[$w]}/ping" >/dev/null; do sleep 0.3; done
+done
 
 # Request bodies, from the logged test rows.
 "$py" - "$dir" <<'PY'
@@ -126,7 +131,8 @@ wait "$promoter"
 bench onnx-forest "$predict/models/sk-onnx/predict" onnx
 bench lightgbm "$predict/models/lgb-booster/predict" lgb
 bench pyfunc-workers "$predict/models/sk-pipeline/predict" sk
-bench mlflow-serve "http://127.0.0.1:$mlflow_port/invocations" mlflow
+bench mlflow-serve-1w "http://127.0.0.1:${mlflow_ports[1]}/invocations" mlflow
+bench mlflow-serve-2w "http://127.0.0.1:${mlflow_ports[2]}/invocations" mlflow
 
 curl -sf "$predict/models" >"$dir/models.json"
 curl -sf "$predict/health" >"$dir/health.json"
@@ -147,12 +153,13 @@ print(f"`bash scripts/bench-serving.sh {sys.argv[6]}`: wrk -t2 -c16 -d{sys.argv[
       f"{subprocess.getoutput('nproc')} cores, shared by server and load generator.\n")
 print("| target | req/s | p50 ms | p99 ms | non-2xx | × ceiling |")
 print("|---|---|---|---|---|---|")
-for name in ["ceiling", "native-forest", "onnx-forest", "lightgbm", "pyfunc-workers", "mlflow-serve"]:
+for name in ["ceiling", "native-forest", "onnx-forest", "lightgbm", "pyfunc-workers", "mlflow-serve-1w", "mlflow-serve-2w"]:
     row = r[name]
     print(f"| {name} | {row[1]} | {row[2]} | {row[3]} | {row[4]} | {float(row[1]) / ceiling:.2f} |")
-ratio = float(r["pyfunc-workers"][1]) / float(r["mlflow-serve"][1])
+mlflow_best = max(float(r["mlflow-serve-1w"][1]), float(r["mlflow-serve-2w"][1]))
+ratio = float(r["pyfunc-workers"][1]) / mlflow_best
 print(f"\nnative forest / ceiling: **{float(r['native-forest'][1]) / ceiling:.2f}** (target ≥ 0.6, p99 < 5 ms); "
-      f"pyfunc through workers / `mlflow models serve`: **{ratio:.1f}×** (target ≥ 10×). "
+      f"pyfunc through workers / `mlflow models serve` at its faster worker count: **{ratio:.1f}×** (target ≥ 10×). "
       f"The native-forest line ran while 10 promotions swapped versions: its non-2xx count is the failed requests.\n")
 print("| model | flavor | version | estimated memory of the loaded version (MiB) |")
 print("|---|---|---|---|")
@@ -160,6 +167,6 @@ for m in models:
     mem = (m.get("memory_bytes") or 0) / 2**20
     print(f"| {m['name']} | {m['flavor']} | {m['version']} | {mem:.1f} |")
 log = health["prediction_log"]
-print(f"\nProcess (all roles, five models, two Python workers): RSS {int(sys.argv[4]) / 1024:.0f} MiB, peak {int(sys.argv[5]) / 1024:.0f} MiB. "
+print(f"\nProcess (all roles, five models, the default Python pool of one worker per two cores): RSS {int(sys.argv[4]) / 1024:.0f} MiB, peak {int(sys.argv[5]) / 1024:.0f} MiB. "
       f"Prediction log: {log['written']} written, {log['dropped']} dropped (queue full), {log['pending']} pending.")
 PY

@@ -231,8 +231,8 @@ pub struct PredictArgs {
     /// the model's own requirements.
     #[arg(long, env = "IRONMAGE_PYTHON", default_value = "python3")]
     pub python: PathBuf,
-    /// Python worker processes per pyfunc model.
-    #[arg(long, env = "IRONMAGE_PYTHON_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Python worker processes per pyfunc model (default: one per two cores, at least one).
+    #[arg(long, env = "IRONMAGE_PYTHON_WORKERS", default_value_t = default_python_workers(), value_parser = clap::value_parser!(u16).range(1..=64))]
     pub python_workers: u16,
     /// Most rows merged into one Python `predict` call.
     #[arg(long, env = "IRONMAGE_PYTHON_MAX_BATCH", default_value_t = 1024, value_parser = python_max_batch)]
@@ -311,6 +311,11 @@ pub struct RunArgs {
 pub struct InitArgs {
     /// Folder to create (or complete).
     pub dir: PathBuf,
+}
+
+/// `--python-workers` when not given: the flavors crate's default, within the flag's range.
+fn default_python_workers() -> u16 {
+    u16::try_from(ironmage_flavors::python::default_workers().min(64)).unwrap_or(1)
 }
 
 /// `--run-lease-secs`: see [`MIN_RUN_LEASE_SECS`].

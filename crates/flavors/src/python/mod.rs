@@ -21,7 +21,9 @@ mod queue;
 mod requirements;
 mod stats;
 
-pub use config::{PythonConfig, MAX_BATCH_VAR, PYTHON_VAR, STRICT_REQUIREMENTS_VAR, WORKERS_VAR};
+pub use config::{
+    default_workers, PythonConfig, MAX_BATCH_VAR, PYTHON_VAR, STRICT_REQUIREMENTS_VAR, WORKERS_VAR,
+};
 pub use error::PythonError;
 pub use info::{PythonInfo, Requirement, RequirementStatus};
 pub use model::PythonModel;
