@@ -3,10 +3,11 @@
 //! run real shell scripts, so what is tested is what users run; the Python variants need the
 //! test interpreter (`IRONMAGE_TEST_PYTHON`, see `python_blocks.rs`).
 
+use crate::common::platform::{open_platform, run_pipeline};
 use chrono::{DateTime, Utc};
 use ironmage_core::pipeline::spec;
 use ironmage_core::store::{BlockRun, BlockStatus, RunScope, RunStatus};
-use ironmage_core::{Platform, PlatformConfig};
+use ironmage_core::Platform;
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -39,27 +40,12 @@ async fn env_on(database_url: Option<String>, yaml: &str, files: &[(&str, &str)]
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
     }
-    let platform = Platform::open(&PlatformConfig {
-        data_dir: dir.path().join("data"),
-        database_url,
-        artifact_dir: None,
-        project_dir: project,
-        redis_url: None,
-    })
-    .await
-    .unwrap();
+    let platform = open_platform(dir.path(), database_url).await;
     Env { platform, dir }
 }
 
 async fn run_once(p: &Platform) -> (ironmage_core::pipeline::RunOutcome, Vec<BlockRun>) {
-    let run = p.runs.create_run("p", Map::new(), "test").await.unwrap();
-    let outcome = p
-        .runs
-        .execute_run(&run.id, "test", &|_| {})
-        .await
-        .unwrap()
-        .unwrap();
-    (outcome, p.runs.run_detail(&run.id).await.unwrap().blocks)
+    run_pipeline(p, "p", Map::new()).await
 }
 
 fn block<'a>(blocks: &'a [BlockRun], name: &str) -> &'a BlockRun {

@@ -8,37 +8,17 @@
 //! object store's settings are environment variables, set before the platform is opened:
 //! nextest runs each test in a process of its own.
 
+use crate::common::platform::{demo_platform, run_pipeline, write_pipeline};
 use crate::common::{service_url, POSTGRES_URL_VAR};
 use ironmage_core::object_store::{ObjectStore, ObjectStoreConfig};
-use ironmage_core::pipeline::Project;
 use ironmage_core::store::RunStatus;
 use ironmage_core::table::{parse_csv, read_arrow, Column, Table};
-use ironmage_core::{ErrorCode, Platform, PlatformConfig};
+use ironmage_core::{ErrorCode, Platform};
 use serde_json::{json, Map, Value};
 use sqlx::{Connection, Row};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-async fn platform(dir: &Path) -> Platform {
-    let project = dir.join("project");
-    Project::init(&project).unwrap();
-    Platform::open(&PlatformConfig {
-        data_dir: dir.join("data"),
-        database_url: None,
-        artifact_dir: None,
-        project_dir: project,
-        redis_url: None,
-    })
-    .await
-    .unwrap()
-}
-
-fn write_pipeline(dir: &Path, name: &str, yaml: &str) {
-    let folder = dir.join("project/pipelines").join(name);
-    std::fs::create_dir_all(&folder).unwrap();
-    std::fs::write(folder.join("pipeline.yaml"), yaml).unwrap();
-}
 
 /// One block of a finished run.
 #[derive(Debug)]
@@ -51,23 +31,8 @@ struct BlockRun {
 }
 
 async fn run(p: &Platform, pipeline: &str) -> (RunStatus, Vec<BlockRun>) {
-    let run = p
-        .runs
-        .create_run(pipeline, Map::new(), "test")
-        .await
-        .unwrap();
-    let outcome = p
-        .runs
-        .execute_run(&run.id, "test", &|_| {})
-        .await
-        .unwrap()
-        .unwrap();
-    let blocks = p
-        .runs
-        .run_detail(&run.id)
-        .await
-        .unwrap()
-        .blocks
+    let (outcome, blocks) = run_pipeline(p, pipeline, Map::new()).await;
+    let blocks = blocks
         .into_iter()
         .map(|b| BlockRun {
             name: b.block,
@@ -124,7 +89,7 @@ async fn sql_export_writes_postgres_from_a_secret_url_and_failed_exports_change_
     };
     std::env::set_var("IRONMAGE_SECRET_WAREHOUSE_URL", &url);
     let dir = tempfile::tempdir().unwrap();
-    let p = platform(dir.path()).await;
+    let p = demo_platform(dir.path()).await;
     std::fs::write(dir.path().join("project/people.csv"), PEOPLE).unwrap();
     let target = format!(
         "export_{}",
@@ -242,7 +207,7 @@ async fn sql_export_writes_postgres_from_a_secret_url_and_failed_exports_change_
 #[tokio::test]
 async fn file_export_writes_csv_and_arrow_files_that_read_back_the_same() {
     let dir = tempfile::tempdir().unwrap();
-    let p = platform(dir.path()).await;
+    let p = demo_platform(dir.path()).await;
     std::fs::write(dir.path().join("project/people.csv"), PEOPLE).unwrap();
     let absolute = dir.path().join("elsewhere/people.feather");
     write_pipeline(
@@ -337,7 +302,7 @@ blocks:
 #[tokio::test]
 async fn exporter_configs_are_checked_when_the_pipeline_loads_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();
-    let p = platform(dir.path()).await;
+    let p = demo_platform(dir.path()).await;
     std::fs::write(dir.path().join("project/people.csv"), PEOPLE).unwrap();
     let cases = [
         (
@@ -576,7 +541,7 @@ async fn file_export_puts_the_table_into_the_object_store_with_credentials_from_
         &server.secret_access_key,
     );
     let dir = tempfile::tempdir().unwrap();
-    let p = platform(dir.path()).await;
+    let p = demo_platform(dir.path()).await;
     let table = Table::new(vec![
         Column::number("x", (0..1000).map(f64::from).collect()),
         Column::text(

@@ -1,10 +1,11 @@
 //! Orchestration on a real embedded platform (SQLite, artifacts on disk): triggers fired with a
 //! controlled clock, conditions, and the run limit.
 
+use crate::common::platform::{demo_platform, open_platform, write_pipeline};
 use chrono::{DateTime, Utc};
 use ironmage_core::store::{BlockStatus, RunScope, RunStatus};
 use ironmage_core::triggers::TriggerFields;
-use ironmage_core::{ErrorCode, Platform, PlatformConfig};
+use ironmage_core::{ErrorCode, Platform};
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
@@ -17,19 +18,9 @@ struct Env {
 async fn env(pipelines: &[(&str, &str)]) -> Env {
     let dir = tempfile::tempdir().unwrap();
     for (name, yaml) in pipelines {
-        let folder = dir.path().join("project/pipelines").join(name);
-        std::fs::create_dir_all(&folder).unwrap();
-        std::fs::write(folder.join("pipeline.yaml"), yaml).unwrap();
+        write_pipeline(dir.path(), name, yaml);
     }
-    let platform = Platform::open(&PlatformConfig {
-        data_dir: dir.path().join("data"),
-        database_url: None,
-        artifact_dir: None,
-        project_dir: dir.path().join("project"),
-        redis_url: None,
-    })
-    .await
-    .unwrap();
+    let platform = open_platform(dir.path(), None).await;
     Env {
         platform,
         _dir: dir,
@@ -731,17 +722,7 @@ async fn run_limited(
 #[tokio::test]
 async fn single_block_run_takes_its_upstream_outputs_from_the_last_run() {
     let dir = tempfile::tempdir().unwrap();
-    let project = dir.path().join("project");
-    ironmage_core::pipeline::Project::init(&project).unwrap();
-    let p = Platform::open(&PlatformConfig {
-        data_dir: dir.path().join("data"),
-        database_url: None,
-        artifact_dir: None,
-        project_dir: project,
-        redis_url: None,
-    })
-    .await
-    .unwrap();
+    let p = demo_platform(dir.path()).await;
     let mut vars = Map::new();
     vars.insert("rows".into(), json!(300));
     let training = || RunScope::Block("training".into());

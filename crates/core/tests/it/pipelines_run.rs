@@ -1,30 +1,15 @@
 //! The shipped pipelines and the `command` block, run end to end on SQLite: data hand-over
 //! both ways, gates and promotion stages, and the registered models served from raw requests.
 
+use crate::common::platform::{demo_platform, run_pipeline, write_pipeline};
 use ironmage_core::model::Model;
-use ironmage_core::pipeline::Project;
 use ironmage_core::pyfunc::Export;
 use ironmage_core::serving::{parse_request, Score, ServedModel};
 use ironmage_core::store::{RunStatus, Stage};
 use ironmage_core::synthetic_tables::{credit_borrowers, TableSpec};
 use ironmage_core::table::write_csv;
-use ironmage_core::{Platform, PlatformConfig};
+use ironmage_core::Platform;
 use serde_json::{json, Map, Value};
-use std::path::Path;
-
-async fn platform(dir: &Path) -> Platform {
-    let project = dir.join("project");
-    Project::init(&project).unwrap();
-    Platform::open(&PlatformConfig {
-        data_dir: dir.join("data"),
-        database_url: None,
-        artifact_dir: None,
-        project_dir: project,
-        redis_url: None,
-    })
-    .await
-    .unwrap()
-}
 
 fn vars(value: Value) -> Map<String, Value> {
     value.as_object().cloned().unwrap_or_default()
@@ -40,23 +25,8 @@ async fn run(
     Value,
     Vec<(String, String, Option<String>, Vec<String>)>,
 ) {
-    let run = p
-        .runs
-        .create_run(pipeline, vars(variables), "test")
-        .await
-        .unwrap();
-    let outcome = p
-        .runs
-        .execute_run(&run.id, "test", &|_| {})
-        .await
-        .unwrap()
-        .unwrap();
-    let blocks = p
-        .runs
-        .run_detail(&run.id)
-        .await
-        .unwrap()
-        .blocks
+    let (outcome, blocks) = run_pipeline(p, pipeline, vars(variables)).await;
+    let blocks = blocks
         .into_iter()
         .map(|b| (b.block, b.status.as_str().to_string(), b.error, b.logs))
         .collect();
@@ -78,7 +48,7 @@ async fn served(p: &Platform, model: &str) -> ServedModel {
 #[tokio::test]
 async fn credit_risk_reaches_production_and_serves_raw_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let p = platform(dir.path()).await;
+    let p = demo_platform(dir.path()).await;
     let (status, summary, blocks) =
         run(&p, "credit_risk", json!({"rows": 3000, "trees": 30})).await;
     assert_eq!(status, RunStatus::Success, "{blocks:?}");
@@ -178,7 +148,7 @@ async fn credit_risk_reaches_production_and_serves_raw_rows() {
 #[tokio::test]
 async fn sales_forecast_passes_the_rmspe_gate_into_staging_and_serves_a_number() {
     let dir = tempfile::tempdir().unwrap();
-    let p = platform(dir.path()).await;
+    let p = demo_platform(dir.path()).await;
     let (status, summary, blocks) =
         run(&p, "sales_forecast", json!({"rows": 3000, "trees": 30})).await;
     assert_eq!(status, RunStatus::Success, "{blocks:?}");
@@ -254,7 +224,7 @@ async fn sales_forecast_passes_the_rmspe_gate_into_staging_and_serves_a_number()
 #[tokio::test]
 async fn python_features_hands_tables_to_python_and_back() {
     let dir = tempfile::tempdir().unwrap();
-    let p = platform(dir.path()).await;
+    let p = demo_platform(dir.path()).await;
     let (status, _, blocks) = run(&p, "python_features", json!({"rows": 600})).await;
     assert_eq!(status, RunStatus::Success, "{blocks:?}");
     let features = blocks.iter().find(|b| b.0 == "features").unwrap();
@@ -274,16 +244,10 @@ async fn python_features_hands_tables_to_python_and_back() {
         .contains(&"complaints".to_string()));
 }
 
-fn write_pipeline(dir: &Path, name: &str, yaml: &str) {
-    let folder = dir.join("project/pipelines").join(name);
-    std::fs::create_dir_all(&folder).unwrap();
-    std::fs::write(folder.join("pipeline.yaml"), yaml).unwrap();
-}
-
 #[tokio::test]
 async fn command_blocks_chain_csv_both_ways_and_fail_with_stderr() {
     let dir = tempfile::tempdir().unwrap();
-    let p = platform(dir.path()).await;
+    let p = demo_platform(dir.path()).await;
     std::fs::write(
         dir.path().join("project/people.csv"),
         "name,age,city\nAda,36,London\nAlan,41,\"Wilmslow, UK\"\nGrace,,NYC\n",
@@ -352,7 +316,7 @@ blocks:
 #[tokio::test]
 async fn sql_loads_the_metadata_database_and_postgres() {
     let dir = tempfile::tempdir().unwrap();
-    let p = platform(dir.path()).await;
+    let p = demo_platform(dir.path()).await;
     std::fs::write(dir.path().join("project/t.csv"), "a,b\n1,x\n2,y\n").unwrap();
     write_pipeline(
         dir.path(),
@@ -417,7 +381,7 @@ async fn sql_loads_the_metadata_database_and_postgres() {
 #[tokio::test]
 async fn sql_transform_joins_two_upstream_tables_and_feeds_a_trainer() {
     let dir = tempfile::tempdir().unwrap();
-    let p = platform(dir.path()).await;
+    let p = demo_platform(dir.path()).await;
     write_pipeline(
         dir.path(),
         "joined",
@@ -539,7 +503,7 @@ async fn secrets_reach_block_configs_and_are_masked_in_logs_and_errors() {
     std::env::set_var("IRONMAGE_SECRET_API_TOKEN", "tok-1234-secret");
     std::env::set_var("IRONMAGE_SECRET_DATA_FILE", "people.csv");
     let dir = tempfile::tempdir().unwrap();
-    let p = platform(dir.path()).await;
+    let p = demo_platform(dir.path()).await;
     std::fs::write(dir.path().join("project/people.csv"), "name,age\nAda,36\n").unwrap();
     write_pipeline(
         dir.path(),
@@ -589,7 +553,7 @@ blocks:
 #[tokio::test]
 async fn every_trainer_runs_deterministically_and_bad_configs_name_block_and_field() {
     let dir = tempfile::tempdir().unwrap();
-    let p = platform(dir.path()).await;
+    let p = demo_platform(dir.path()).await;
     write_pipeline(
         dir.path(),
         "trainers",
@@ -739,7 +703,7 @@ blocks:
 #[tokio::test]
 async fn dropping_a_running_command_kills_its_whole_process_group() {
     let dir = tempfile::tempdir().unwrap();
-    let p = platform(dir.path()).await;
+    let p = demo_platform(dir.path()).await;
     let pid_file = dir.path().join("pid");
     write_pipeline(
         dir.path(),

@@ -7,9 +7,9 @@
 //! interpreter reaches the platform through `IRONMAGE_PYTHON`, set before the platform is
 //! opened (nextest runs each test in a process of its own).
 
-use ironmage_core::pipeline::Project;
+use crate::common::platform::{demo_platform, run_pipeline, write_pipeline_files};
 use ironmage_core::store::RunStatus;
-use ironmage_core::{Platform, PlatformConfig};
+use ironmage_core::Platform;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,28 +29,8 @@ fn python() -> Option<PathBuf> {
 
 /// A platform with the demo project, whose Python blocks run on `python`.
 async fn platform(dir: &Path, python: &Path) -> Platform {
-    let project = dir.join("project");
-    Project::init(&project).unwrap();
     std::env::set_var("IRONMAGE_PYTHON", python);
-    Platform::open(&PlatformConfig {
-        data_dir: dir.join("data"),
-        database_url: None,
-        artifact_dir: None,
-        project_dir: project,
-        redis_url: None,
-    })
-    .await
-    .unwrap()
-}
-
-/// A pipeline and its block files in the project.
-fn write_pipeline(dir: &Path, name: &str, yaml: &str, files: &[(&str, &str)]) {
-    let folder = dir.join("project/pipelines").join(name);
-    std::fs::create_dir_all(&folder).unwrap();
-    std::fs::write(folder.join("pipeline.yaml"), yaml).unwrap();
-    for (file, text) in files {
-        std::fs::write(folder.join(file), text).unwrap();
-    }
+    demo_platform(dir).await
 }
 
 /// One block of a finished run.
@@ -65,23 +45,8 @@ struct BlockRun {
 /// Run a pipeline to its end: its status, summary and blocks.
 async fn run(p: &Platform, pipeline: &str, variables: Value) -> (RunStatus, Value, Vec<BlockRun>) {
     let variables: Map<String, Value> = variables.as_object().cloned().unwrap_or_default();
-    let run = p
-        .runs
-        .create_run(pipeline, variables, "test")
-        .await
-        .unwrap();
-    let outcome = p
-        .runs
-        .execute_run(&run.id, "test", &|_| {})
-        .await
-        .unwrap()
-        .unwrap();
-    let blocks = p
-        .runs
-        .run_detail(&run.id)
-        .await
-        .unwrap()
-        .blocks
+    let (outcome, blocks) = run_pipeline(p, pipeline, variables).await;
+    let blocks = blocks
         .into_iter()
         .map(|b| BlockRun {
             name: b.block,
@@ -264,7 +229,7 @@ async fn every_column_type_crosses_to_python_and_back_with_its_nulls() {
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let p = platform(dir.path(), &python).await;
-    write_pipeline(
+    write_pipeline_files(
         dir.path(),
         "types",
         "name: types\nblocks:\n  - {name: load, kind: python, config: {file: pipelines/types/load.py}}\n  - {name: check, kind: python, upstream: [load], config: {file: pipelines/types/check.py}}\n",
@@ -342,7 +307,7 @@ async fn a_failing_test_fails_the_block_with_its_message() {
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let p = platform(dir.path(), &python).await;
-    write_pipeline(
+    write_pipeline_files(
         dir.path(),
         "tested",
         "name: tested\nblocks:\n  - {name: load, kind: python, config: {file: pipelines/tested/load.py}}\n  - {name: after, kind: noop, upstream: [load]}\n",
@@ -401,7 +366,7 @@ async fn a_block_that_must_return_a_model_and_does_not_fails_saying_what_to_retu
     let dir = tempfile::tempdir().unwrap();
     let p = platform(dir.path(), &python).await;
     let files = [("load.py", LOAD_TWO_ROWS), ("train.py", TRAIN_RETURNS)];
-    write_pipeline(
+    write_pipeline_files(
         dir.path(),
         "not_a_model",
         "name: not_a_model\nvariables: {returns: text}\nblocks:\n  - {name: load, kind: python, config: {file: pipelines/not_a_model/load.py, label: y}}\n  - {name: train, kind: python, upstream: [load], config: {file: pipelines/not_a_model/train.py}}\n  - {name: registry, kind: register_model, upstream: [train], config: {model: nope}}\n",
@@ -440,7 +405,7 @@ async fn a_block_that_must_return_a_model_and_does_not_fails_saying_what_to_retu
         .is_empty());
 
     // The other way round: a model where a table is wanted names the block to add.
-    write_pipeline(
+    write_pipeline_files(
         dir.path(),
         "stray_model",
         "name: stray_model\nvariables: {returns: model}\nblocks:\n  - {name: load, kind: python, config: {file: pipelines/stray_model/load.py, label: y}}\n  - {name: train, kind: python, upstream: [load], config: {file: pipelines/stray_model/train.py}}\n",
@@ -472,7 +437,7 @@ async fn a_hanging_block_is_killed_by_its_timeout() {
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let p = platform(dir.path(), &python).await;
-    write_pipeline(
+    write_pipeline_files(
         dir.path(),
         "hangs",
         "name: hangs\nblocks:\n  - {name: load, kind: python, timeout_secs: 3, config: {file: pipelines/hangs/load.py}}\n",
@@ -550,7 +515,7 @@ async fn an_exception_or_a_crash_reports_the_python_traceback() {
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let p = platform(dir.path(), &python).await;
-    write_pipeline(
+    write_pipeline_files(
         dir.path(),
         "raises",
         "name: raises\nblocks:\n  - {name: load, kind: python, config: {file: pipelines/raises/load.py}}\n  - {name: divide, kind: python, upstream: [load], config: {file: pipelines/raises/divide.py}}\n",
@@ -588,7 +553,7 @@ async fn an_exception_or_a_crash_reports_the_python_traceback() {
         "an exception leaves the runner usable"
     );
 
-    write_pipeline(
+    write_pipeline_files(
         dir.path(),
         "aborts",
         "name: aborts\nblocks:\n  - {name: crash, kind: python, config: {file: pipelines/aborts/crash.py}}\n",
@@ -619,7 +584,7 @@ async fn a_python_without_pandas_or_pyarrow_is_told_what_to_install() {
         .unwrap();
     assert!(made.success());
     let p = platform(dir.path(), &bare.join("bin/python")).await;
-    write_pipeline(
+    write_pipeline_files(
         dir.path(),
         "bare",
         "name: bare\nblocks:\n  - {name: load, kind: python, config: {file: pipelines/bare/load.py}}\n",
@@ -684,7 +649,7 @@ async fn python_block_figures() {
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let p = platform(dir.path(), &python).await;
-    write_pipeline(
+    write_pipeline_files(
         dir.path(),
         "handover",
         "name: handover\nvariables: {rows: 1000}\nblocks:\n  - {name: generate, kind: python, config: {file: pipelines/handover/generate.py}}\n  - {name: same, kind: python, upstream: [generate], config: {file: pipelines/handover/same.py}}\n",
@@ -722,7 +687,7 @@ async fn python_block_figures() {
         yaml
     };
     for kind in ["python", "noop"] {
-        write_pipeline(
+        write_pipeline_files(
             dir.path(),
             &format!("chain_{kind}"),
             &chain(kind),

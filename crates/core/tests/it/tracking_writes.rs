@@ -1,9 +1,10 @@
 //! A tracking write that fails is visible (issue 13): a run is not created without its
 //! tracking run, and a training block that cannot log its metrics fails, after its retries.
 
+use crate::common::platform::{open_platform, write_pipeline};
 use ironmage_core::error::ErrorCode;
 use ironmage_core::store::{BlockStatus, RunStatus};
-use ironmage_core::{Platform, PlatformConfig};
+use ironmage_core::Platform;
 use serde_json::Map;
 use std::path::Path;
 
@@ -32,18 +33,8 @@ blocks:
 "#;
 
 async fn platform(dir: &Path) -> Platform {
-    let project = dir.join("project");
-    std::fs::create_dir_all(project.join("pipelines/tracked")).unwrap();
-    std::fs::write(project.join("pipelines/tracked/pipeline.yaml"), PIPELINE).unwrap();
-    Platform::open(&PlatformConfig {
-        data_dir: dir.join("data"),
-        database_url: None,
-        artifact_dir: None,
-        project_dir: project,
-        redis_url: None,
-    })
-    .await
-    .unwrap()
+    write_pipeline(dir, "tracked", PIPELINE);
+    open_platform(dir, None).await
 }
 
 #[tokio::test]

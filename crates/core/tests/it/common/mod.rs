@@ -7,6 +7,8 @@
 //! systems do): there a skipped test is not a passing test, so it panics.
 #![allow(dead_code)]
 
+pub mod platform;
+
 use ironmage_core::store::Store;
 use sqlx::Connection;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
