@@ -3,7 +3,7 @@
 //! run real shell scripts, so what is tested is what users run; the Python variants need the
 //! test interpreter (`IRONMAGE_TEST_PYTHON`, see `python_blocks.rs`).
 
-use crate::common::platform::{open_platform, run_pipeline};
+use crate::common::platform::{open_platform, run_pipeline, run_scoped};
 use chrono::{DateTime, Utc};
 use ironmage_core::pipeline::spec;
 use ironmage_core::store::{BlockRun, BlockStatus, RunScope, RunStatus};
@@ -703,18 +703,9 @@ async fn single_block_runs_take_a_stored_reduce_and_fan_out_a_stored_dynamic_tab
     let limited = |block: &str| {
         let block = block.to_string();
         async move {
-            let run = p
-                .runs
-                .create_limited_run("p", Map::new(), "test", Some(RunScope::Block(block)))
-                .await
-                .unwrap();
-            let outcome = p
-                .runs
-                .execute_run(&run.id, "test", &|_| {})
-                .await
-                .unwrap()
-                .unwrap();
-            (outcome, p.runs.run_detail(&run.id).await.unwrap().blocks)
+            let (_, outcome, blocks) =
+                run_scoped(p, "p", Map::new(), Some(RunScope::Block(block))).await;
+            (outcome, blocks)
         }
     };
     // `total` alone: on the stored gathered table of `double`, whose items do not run.

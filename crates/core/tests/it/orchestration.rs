@@ -1,7 +1,9 @@
 //! Orchestration on a real embedded platform (SQLite, artifacts on disk): triggers fired with a
 //! controlled clock, conditions, and the run limit.
 
-use crate::common::platform::{demo_platform, open_platform, write_pipeline};
+use crate::common::platform::{
+    demo_platform, open_platform, run_pipeline, run_scoped, write_pipeline,
+};
 use chrono::{DateTime, Utc};
 use ironmage_core::store::{BlockStatus, RunScope, RunStatus};
 use ironmage_core::triggers::TriggerFields;
@@ -460,18 +462,7 @@ async fn run_once(
     ironmage_core::pipeline::RunOutcome,
     Vec<ironmage_core::store::BlockRun>,
 ) {
-    let run = p
-        .runs
-        .create_run(pipeline, Map::new(), "test")
-        .await
-        .unwrap();
-    let outcome = p
-        .runs
-        .execute_run(&run.id, "test", &|_| {})
-        .await
-        .unwrap()
-        .unwrap();
-    (outcome, p.runs.run_detail(&run.id).await.unwrap().blocks)
+    run_pipeline(p, pipeline, Map::new()).await
 }
 
 fn millis(a: &Option<String>) -> DateTime<Utc> {
@@ -701,19 +692,7 @@ async fn run_limited(
     ironmage_core::pipeline::RunOutcome,
     Vec<ironmage_core::store::BlockRun>,
 ) {
-    let run = p
-        .runs
-        .create_limited_run(pipeline, variables, "test", Some(scope))
-        .await
-        .unwrap();
-    let outcome = p
-        .runs
-        .execute_run(&run.id, "test", &|_| {})
-        .await
-        .unwrap()
-        .unwrap();
-    let blocks = p.runs.run_detail(&run.id).await.unwrap().blocks;
-    (run, outcome, blocks)
+    run_scoped(p, pipeline, variables, Some(scope)).await
 }
 
 /// Issue 15: the single-block run. `training` of the demo pipeline runs alone on the stored

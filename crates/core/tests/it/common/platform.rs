@@ -2,7 +2,7 @@
 //! project, and runs executed to their end: what the pipeline tests share.
 
 use ironmage_core::pipeline::{Project, RunOutcome};
-use ironmage_core::store::BlockRun;
+use ironmage_core::store::{BlockRun, Run, RunScope};
 use ironmage_core::{Platform, PlatformConfig};
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -51,9 +51,21 @@ pub async fn run_pipeline(
     pipeline: &str,
     variables: Map<String, Value>,
 ) -> (RunOutcome, Vec<BlockRun>) {
+    let (_, outcome, blocks) = run_scoped(p, pipeline, variables, None).await;
+    (outcome, blocks)
+}
+
+/// [`run_pipeline`] limited to the blocks `scope` names (`None`: every block), with the run's
+/// record.
+pub async fn run_scoped(
+    p: &Platform,
+    pipeline: &str,
+    variables: Map<String, Value>,
+    scope: Option<RunScope>,
+) -> (Run, RunOutcome, Vec<BlockRun>) {
     let run = p
         .runs
-        .create_run(pipeline, variables, "test")
+        .create_limited_run(pipeline, variables, "test", scope)
         .await
         .unwrap();
     let outcome = p
@@ -63,5 +75,5 @@ pub async fn run_pipeline(
         .unwrap()
         .unwrap();
     let blocks = p.runs.run_detail(&run.id).await.unwrap().blocks;
-    (outcome, blocks)
+    (run, outcome, blocks)
 }
