@@ -132,22 +132,40 @@ async fn write_in(
     .await
     .map_err(failed)?;
 
-    let per_statement = if sqlite {
-        SQLITE_PARAMS_PER_INSERT
-    } else {
-        PG_PARAMS_PER_INSERT
-    } / columns.len();
-    let per_statement = per_statement.max(1);
     let column_list = columns
         .iter()
         .map(|c| quote(&c.name))
         .collect::<Vec<_>>()
         .join(", ");
+    let written = insert_rows(&mut tx, &name, &column_list, table, sqlite)
+        .await
+        .map_err(failed)?;
+    tx.commit().await.map_err(failed)?;
+    Ok(written)
+}
+
+/// Insert every row of `table` into the table `name` (already quoted) whose columns are
+/// `column_list`, in multi-row statements sized for the backend; the rows inserted. NaN and
+/// missing values are NULL. Shared by the exporter and the SQL blocks' scratch database.
+pub(crate) async fn insert_rows(
+    conn: &mut AnyConnection,
+    name: &str,
+    column_list: &str,
+    table: &Table,
+    sqlite: bool,
+) -> std::result::Result<u64, sqlx::Error> {
+    let columns = table.columns();
+    let per_statement = if sqlite {
+        SQLITE_PARAMS_PER_INSERT
+    } else {
+        PG_PARAMS_PER_INSERT
+    } / columns.len().max(1);
+    let per_statement = per_statement.max(1);
     let mut written = 0;
     let mut start = 0;
     while start < table.rows() {
         let end = (start + per_statement).min(table.rows());
-        let sql = insert_sql(&name, &column_list, columns.len(), end - start, sqlite);
+        let sql = insert_sql(name, column_list, columns.len(), end - start, sqlite);
         let mut insert = sqlx::query(&sql);
         for row in start..end {
             for column in columns {
@@ -157,14 +175,9 @@ async fn write_in(
                 };
             }
         }
-        written += insert
-            .execute(&mut *tx)
-            .await
-            .map_err(failed)?
-            .rows_affected();
+        written += insert.execute(&mut *conn).await?.rows_affected();
         start = end;
     }
-    tx.commit().await.map_err(failed)?;
     Ok(written)
 }
 
@@ -195,7 +208,7 @@ fn insert_sql(name: &str, column_list: &str, columns: usize, rows: usize, sqlite
 }
 
 /// A name as an SQL identifier.
-fn quote(name: &str) -> String {
+pub(crate) fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 

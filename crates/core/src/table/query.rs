@@ -10,14 +10,11 @@
 //! tables, and the statements that reach outside it (`ATTACH`, `PRAGMA`, …) are refused before
 //! it runs.
 
+use super::export::{insert_rows, quote};
 use super::{Column, Table, Values};
 use crate::error::{Error, Result};
 use sqlx::any::AnyRow;
 use sqlx::{Column as _, Connection, Row};
-
-/// Parameters bound per INSERT statement at most: several rows per statement without the
-/// cost SQLite pays per named parameter in very wide statements.
-const PARAMS_PER_INSERT: usize = 400;
 
 /// Run `query` (a `SELECT` or `WITH … SELECT`) over `tables`, each addressable by its name.
 /// A column of the result is numeric when every value is a number or NULL, else text.
@@ -151,43 +148,21 @@ async fn load(db: &mut sqlx::AnyConnection, name: &str, table: &Table) -> Result
     .await
     .map_err(|e| Error::internal(format!("cannot create table {name:?}: {e}")))?;
 
-    let per_statement = (PARAMS_PER_INSERT / columns.len()).max(1);
-    let row_marks = format!("({})", vec!["?"; columns.len()].join(", "));
+    let column_list = columns
+        .iter()
+        .map(|c| quote(&c.name))
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut tx = db
         .begin()
         .await
         .map_err(|e| Error::internal(format!("cannot load table {name:?}: {e}")))?;
-    let mut start = 0;
-    while start < table.rows() {
-        let end = (start + per_statement).min(table.rows());
-        let sql = format!(
-            "INSERT INTO {} VALUES {}",
-            quote(name),
-            vec![row_marks.as_str(); end - start].join(", ")
-        );
-        let mut insert = sqlx::query(&sql);
-        for row in start..end {
-            for column in columns {
-                insert = match &column.values {
-                    Values::Number(v) => insert.bind(Some(v[row]).filter(|x| !x.is_nan())),
-                    Values::Text(v) => insert.bind(v[row].clone()),
-                };
-            }
-        }
-        insert
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| Error::internal(format!("cannot load table {name:?}: {e}")))?;
-        start = end;
-    }
+    insert_rows(&mut tx, &quote(name), &column_list, table, true)
+        .await
+        .map_err(|e| Error::internal(format!("cannot load table {name:?}: {e}")))?;
     tx.commit()
         .await
         .map_err(|e| Error::internal(format!("cannot load table {name:?}: {e}")))
-}
-
-/// A name as an SQL identifier.
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// One value as the table wants it.
